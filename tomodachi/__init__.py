@@ -1,0 +1,116 @@
+"""tomodachi: an asyncio microservice framework — HTTP, websockets, AMQP, AWS SNS+SQS and schedules.
+
+Public names resolve lazily, so ``import tomodachi`` stays cheap and a service only imports the transports
+it uses.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.29.0"
+__version_info__ = (0, 29, 0)
+__build_time__ = None
+__author__ = "tomodachi contributors"
+__email__ = ""
+
+DEFAULT_SERVICE_EXIT_CODE = 0
+SERVICE_EXIT_CODE = DEFAULT_SERVICE_EXIT_CODE
+CLASS_ATTRIBUTE = "_tomodachi_class_is_service_class"
+
+_LAZY: dict[str, str] = {
+    # service and runtime
+    "Service": "tomodachi.service",
+    "TomodachiServiceMeta": "tomodachi.service",
+    "service": "tomodachi.service",
+    "TOMODACHI_CLASSES": "tomodachi.service",
+    "run": "tomodachi.run",
+    "exit": "tomodachi.runtime.context",
+    "get_service": "tomodachi.runtime.context",
+    "get_instance": "tomodachi.runtime.context",
+    "get_services": "tomodachi.runtime.context",
+    "get_execution_context": "tomodachi.runtime.context",
+    "set_execution_context": "tomodachi.runtime.context",
+    "increase_execution_context_value": "tomodachi.runtime.context",
+    "decrease_execution_context_value": "tomodachi.runtime.context",
+    "context": "tomodachi.runtime.context",
+    "get_contextvar": "tomodachi.runtime.context",
+    "_set_service": "tomodachi.runtime.context",
+    "_unset_service": "tomodachi.runtime.context",
+    "_clear_services": "tomodachi.runtime.context",
+    "_clear_execution_context": "tomodachi.runtime.context",
+    "decorator": "tomodachi.handlers",
+    # logging and options
+    "get_logger": "tomodachi.logging",
+    "Logger": "tomodachi.logging",
+    "LoggerProtocol": "tomodachi.logging",
+    "Options": "tomodachi.options",
+    "OptionsInterface": "tomodachi.options",
+    # http
+    "http": "tomodachi.transport.http.api",
+    "http_error": "tomodachi.transport.http.api",
+    "http_static": "tomodachi.transport.http.api",
+    "websocket": "tomodachi.transport.http.api",
+    "ws": "tomodachi.transport.http.api",
+    "HttpResponse": "tomodachi.transport.http.api",
+    "HttpException": "tomodachi.transport.http.api",
+    "get_http_response_status": "tomodachi.transport.http.api",
+    "get_http_response_status_sync": "tomodachi.transport.http.api",
+    "get_forwarded_remote_ip": "tomodachi.transport.http.api",
+    # amqp
+    "amqp": "tomodachi.messaging.amqp.api",
+    "amqp_publish": "tomodachi.messaging.amqp.api",
+    # aws sns+sqs
+    "aws_sns_sqs": "tomodachi.messaging.sns_sqs.api",
+    "awssnssqs": "tomodachi.messaging.sns_sqs.api",
+    "aws_sns_sqs_publish": "tomodachi.messaging.sns_sqs.api",
+    "awssnssqs_publish": "tomodachi.messaging.sns_sqs.api",
+    "sns_publish": "tomodachi.messaging.sns_sqs.api",
+    "aws_sns_sqs_send_message": "tomodachi.messaging.sns_sqs.api",
+    "awssnssqs_send_message": "tomodachi.messaging.sns_sqs.api",
+    "sqs_send_message": "tomodachi.messaging.sns_sqs.api",
+    # scheduler
+    "schedule": "tomodachi.transport.schedule.api",
+    "scheduler": "tomodachi.transport.schedule.api",
+    "heartbeat": "tomodachi.transport.schedule.api",
+    "every_second": "tomodachi.transport.schedule.api",
+    "minutely": "tomodachi.transport.schedule.api",
+    "hourly": "tomodachi.transport.schedule.api",
+    "daily": "tomodachi.transport.schedule.api",
+    "monthly": "tomodachi.transport.schedule.api",
+}
+
+if TYPE_CHECKING:
+    from tomodachi.handlers import decorator as decorator
+    from tomodachi.logging import get_logger as get_logger
+    from tomodachi.options import Options as Options
+    from tomodachi.runtime.context import (
+        exit as exit,
+    )
+    from tomodachi.runtime.context import (
+        get_execution_context as get_execution_context,
+    )
+    from tomodachi.runtime.context import (
+        get_instance as get_instance,
+    )
+    from tomodachi.runtime.context import (
+        get_service as get_service,
+    )
+    from tomodachi.runtime.context import (
+        get_services as get_services,
+    )
+    from tomodachi.service import Service as Service
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'tomodachi' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

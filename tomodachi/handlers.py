@@ -1,0 +1,84 @@
+"""Handler specs that invoker decorators attach to functions, and signature helpers for injection."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+HANDLER_SPECS_ATTRIBUTE = "_tomodachi_handler_specs"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    """What one invoker decorator asked for.
+
+    ``transport`` selects the transport that serves the handler (``http``, ``amqp``, ``aws_sns_sqs``,
+    ``schedule``); ``kind`` distinguishes decorators within one transport (``http_error``, ``websocket`` ...);
+    ``args`` holds the decorator's arguments, already validated by the decorator.
+    """
+
+    transport: str
+    kind: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+def attach_spec(func: F, spec: HandlerSpec) -> F:
+    """Record ``spec`` on ``func`` and return ``func`` itself, so a decorated method stays directly callable."""
+    existing: tuple[HandlerSpec, ...] = getattr(func, HANDLER_SPECS_ATTRIBUTE, ())
+    setattr(func, HANDLER_SPECS_ATTRIBUTE, (*existing, spec))
+    return func
+
+
+def specs_of(func: Any) -> tuple[HandlerSpec, ...]:
+    specs = getattr(func, HANDLER_SPECS_ATTRIBUTE, ())
+    return specs if isinstance(specs, tuple) else ()
+
+
+def invoker(transport: str, kind: str | None = None) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., Any]]:
+    """Build an invoker decorator from a function that validates decorator arguments into a spec ``args`` dict.
+
+    ``make_args`` raises on bad arguments, so a mistake is reported at class definition, naming the decorator.
+    """
+
+    def build(make_args: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
+        @functools.wraps(make_args)
+        def decorator_factory(*args: Any, **kwargs: Any) -> Callable[[F], F]:
+            spec = HandlerSpec(transport=transport, kind=kind or transport, args=make_args(*args, **kwargs))
+
+            def decorate(func: F) -> F:
+                return attach_spec(func, spec)
+
+            return decorate
+
+        return decorator_factory
+
+    return build
+
+
+@functools.lru_cache(maxsize=4096)
+def _parameters(func: Callable[..., Any]) -> tuple[inspect.Parameter, ...]:
+    return tuple(inspect.signature(func).parameters.values())
+
+
+def handler_parameters(func: Callable[..., Any]) -> tuple[inspect.Parameter, ...]:
+    """Parameters of a (bound) handler, ``self`` excluded; cached per function."""
+    try:
+        return _parameters(func)
+    except TypeError:  # unhashable callable objects
+        return tuple(inspect.signature(func).parameters.values())
+
+
+def accepts_var_keyword(func: Callable[..., Any]) -> bool:
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in handler_parameters(func))
+
+
+def source_line(func: Any) -> int:
+    """Definition line of a handler (unwrapping decorators), used to order routes and handlers."""
+    target = inspect.unwrap(func)
+    code = getattr(target, "__code__", None)
+    return code.co_firstlineno if code is not None else 0

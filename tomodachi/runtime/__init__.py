@@ -1,0 +1,1 @@
+"""Service runtime: containers, launcher, clock, execution context."""

@@ -1,0 +1,43 @@
+"""What a running service is wired to: the clock, the message brokers, and where handler errors are reported."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tomodachi.runtime.clock import Clock, RealClock
+
+ErrorReporter = Callable[[BaseException, str], None]
+
+
+def _ignore_error(exc: BaseException, where: str) -> None:
+    """Production default: transports log errors themselves; nothing else to do."""
+
+
+@dataclass
+class Environment:
+    """Shared by all containers of one launcher (process) or one test.
+
+    ``broker_factories`` maps a bus name (``"amqp"``, ``"aws_sns_sqs"``) to a factory taking the service's
+    Options and returning a broker; when a bus has no entry the transport builds its real broker. Brokers are
+    cached by ``(bus, key)`` through ``broker()`` so services sharing a connection share one instance.
+    ``http_bind`` overrides host/port of HTTP servers (tests bind 127.0.0.1 on an ephemeral port).
+    """
+
+    clock: Clock = field(default_factory=RealClock)
+    broker_factories: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
+    report_error: ErrorReporter = _ignore_error
+    http_bind: tuple[str, int] | None = None
+    _brokers: dict[tuple[str, Any], Any] = field(default_factory=dict)
+
+    def broker(self, bus: str, key: Any, default_factory: Callable[[], Any]) -> Any:
+        """The broker for ``bus`` identified by ``key`` (e.g. connection settings), created once."""
+        cache_key = (bus, key)
+        if cache_key not in self._brokers:
+            factory = self.broker_factories.get(bus)
+            self._brokers[cache_key] = factory(key) if factory is not None else default_factory()
+        return self._brokers[cache_key]
+
+    def brokers(self) -> list[Any]:
+        return list(self._brokers.values())

@@ -1,0 +1,1 @@
+"""Transports: http and schedule live here; messaging compat modules re-export tomodachi.messaging."""
