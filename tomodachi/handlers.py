@@ -82,3 +82,32 @@ def source_line(func: Any) -> int:
     target = inspect.unwrap(func)
     code = getattr(target, "__code__", None)
     return code.co_firstlineno if code is not None else 0
+
+
+def decorator(include_function: Any = False) -> Any:
+    """Turn ``fn`` into a handler wrapper placed under an invoker decorator (``@tomodachi.decorator``).
+
+    ``fn`` receives the handler's arguments (preceded by the handler itself with ``include_function=True``).
+    Returning ``None`` or ``True`` runs the handler and returns its result; any other value is returned
+    instead of calling the handler (e.g. ``(403, "forbidden")``). Usable bare or called.
+    """
+    if callable(include_function):
+        return decorator(False)(include_function)
+
+    def make(fn: Callable[..., Any]) -> Callable[[F], F]:
+        def wrap(handler: F) -> F:
+            @functools.wraps(handler)
+            async def wrapper(*args: Any, **kwargs: Any) -> Any:
+                outcome = fn(handler, *args, **kwargs) if include_function else fn(*args, **kwargs)
+                if inspect.isawaitable(outcome):
+                    outcome = await outcome
+                if outcome is None or outcome is True:
+                    result = handler(*args, **kwargs)
+                    return await result if inspect.isawaitable(result) else result
+                return outcome
+
+            return wrapper  # type: ignore[return-value]
+
+        return wrap
+
+    return make

@@ -1,0 +1,202 @@
+"""ServiceContainer: one service instance, its lifecycle hooks and its transports, started and stopped in order."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from tomodachi.runtime import context as execution_context
+from tomodachi.runtime.environment import Environment
+from tomodachi.runtime.transport import (
+    TRANSPORT_ORDER,
+    BoundHandler,
+    Transport,
+    TransportContext,
+    load_transport_factory,
+)
+from tomodachi.service import discover_handlers
+
+
+class ServiceStartError(Exception):
+    """A service failed to start; ``stage`` names what failed (init, config, start hook, a transport...)."""
+
+    def __init__(self, service_name: str, stage: str, cause: BaseException) -> None:
+        super().__init__(f"service {service_name!r} failed to start ({stage}): {type(cause).__name__}: {cause}")
+        self.service_name = service_name
+        self.stage = stage
+        self.cause = cause
+
+
+def _logger(name: str) -> Any:
+    from tomodachi.logging import get_logger
+
+    return get_logger(name)
+
+
+def apply_config(instance: Any, config: Mapping[str, Any]) -> None:
+    """Apply a config-file mapping to a service instance: options merge key by key, lists concatenate,
+    dicts merge, anything else replaces."""
+    for key, value in config.items():
+        current = getattr(instance, key, None)
+        if key == "options":
+            instance.options = instance.options.merged(value)
+        elif isinstance(current, list) and isinstance(value, list):
+            setattr(instance, key, [*current, *value])
+        elif isinstance(current, dict) and isinstance(value, Mapping):
+            setattr(instance, key, {**current, **value})
+        else:
+            setattr(instance, key, value)
+
+
+async def _call_hook(instance: Any, hook: str) -> None:
+    method = getattr(instance, hook, None)
+    if method is None or not callable(method):
+        return
+    result = method()
+    if inspect.isawaitable(result):
+        await result
+
+
+class ServiceContainer:
+    """Runs one service class: ``await start()`` then, later, ``await stop()``."""
+
+    def __init__(
+        self,
+        service_class: type,
+        environment: Environment,
+        *,
+        config: Mapping[str, Any] | None = None,
+        file_path: str | None = None,
+    ) -> None:
+        self.service_class = service_class
+        self.environment = environment
+        self.config = dict(config or {})
+        self.file_path = file_path
+        self.instance: Any = None
+        self.transports: dict[str, Transport] = {}
+        self.started = asyncio.Event()
+        self.stopped = asyncio.Event()
+        self._stop_lock = asyncio.Lock()
+        self._stopping = False
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.instance, "name", None) or getattr(self.service_class, "name", "service"))
+
+    def _instantiate(self) -> None:
+        try:
+            instance = self.service_class()
+        except Exception as exc:
+            _logger("tomodachi.init").exception("failed to initialize instance", service=self.name)
+            raise ServiceStartError(self.name, "initialize instance", exc) from exc
+        try:
+            # per-service options: never share the class-level Options object between instances or runs
+            instance.options = self.service_class.options.copy()
+            instance.context = {
+                key: value
+                for key, value in vars(self.service_class).items()
+                if not key.startswith("__") and not callable(value)
+            }
+            instance.context["_service_file_path"] = self.file_path
+            apply_config(instance, self.config)
+        except Exception as exc:
+            _logger("tomodachi.init").exception("failed to setup config", service=self.name)
+            raise ServiceStartError(self.name, "config", exc) from exc
+        try:
+            for attr in dir(instance):
+                if attr.endswith("__post_init_hook"):
+                    getattr(instance, attr)()
+        except Exception as exc:
+            _logger("tomodachi.init").exception("failed to run post init hooks", service=self.name)
+            raise ServiceStartError(self.name, "post init hooks", exc) from exc
+        self.instance = instance
+        execution_context._set_service(self.name, instance)
+        _logger("tomodachi.service").info("initializing service instance", service=self.name, uuid=instance.uuid)
+
+    def _create_transports(self) -> None:
+        grouped: dict[str, list[BoundHandler]] = {}
+        for attr_name, spec in discover_handlers(self.service_class):
+            bound = BoundHandler(name=attr_name, func=getattr(self.instance, attr_name), spec=spec)
+            grouped.setdefault(spec.transport, []).append(bound)
+        order = {name: index for index, name in enumerate(TRANSPORT_ORDER)}
+        for transport_name in sorted(grouped, key=lambda name: order.get(name, len(order))):
+            factory = load_transport_factory(transport_name)
+            self.transports[transport_name] = factory(
+                TransportContext(
+                    service=self.instance,
+                    options=self.instance.options,
+                    environment=self.environment,
+                    handlers=tuple(grouped[transport_name]),
+                )
+            )
+
+    async def start(self) -> None:
+        """Start the service; on failure everything started so far is stopped and ServiceStartError raised."""
+        self._instantiate()
+        log = _logger("tomodachi.lifecycle")
+        log.info("starting the service", service=self.name, state="starting")
+        stage = "create transports"
+        try:
+            self._create_transports()
+            stage = "_start_service"
+            await _call_hook(self.instance, "_start_service")
+            stage = "transport setup"
+            await asyncio.gather(*(transport.setup() for transport in self.transports.values()))
+            log.info("enabled handler functions", service=self.name, state="initialized")
+            stage = "_started_service"
+            await _call_hook(self.instance, "_started_service")
+            stage = "transport start"
+            for transport in self.transports.values():
+                await transport.start()
+        except Exception as exc:
+            _logger("exception").exception(f"uncaught exception: {exc}", service=self.name, stage=stage)
+            log.warning("failed to start service", service=self.name, state="aborting", stage=stage)
+            await self.stop(run_stopping_hook=False)
+            raise ServiceStartError(self.name, stage, exc) from exc
+        log.info("started service successfully", service=self.name, state="ready")
+        self.started.set()
+
+    def grace_period(self) -> float:
+        options = getattr(self.instance, "options", None)
+        try:
+            return float(max(2, options.http.termination_grace_period_seconds))  # type: ignore[union-attr]
+        except (AttributeError, TypeError, ValueError):
+            return 30.0
+
+    async def stop(self, *, run_stopping_hook: bool = True) -> None:
+        """Graceful stop: ``_stopping_service`` completes, transports stop in reverse order, ``_stop_service``."""
+        async with self._stop_lock:
+            if self._stopping:
+                return
+            self._stopping = True
+        log = _logger("tomodachi.lifecycle")
+        if self.instance is None:
+            self.stopped.set()
+            return
+        log.info("stopping service", service=self.name)
+        if run_stopping_hook:
+            await self._run_stop_hook("_stopping_service")
+        grace = self.grace_period()
+        for name, transport in reversed(list(self.transports.items())):
+            try:
+                await transport.stop(grace)
+            except Exception:
+                _logger("tomodachi.teardown").exception("error stopping transport", service=self.name, transport=name)
+        await self._run_stop_hook("_stop_service")
+        execution_context._unset_service(self.name)
+        for attr in dir(self.instance):
+            if attr.endswith("__post_teardown_hook"):
+                try:
+                    getattr(self.instance, attr)()
+                except Exception:
+                    _logger("tomodachi.teardown").exception("post teardown hook failed", service=self.name)
+        log.info("terminated service", service=self.name)
+        self.stopped.set()
+
+    async def _run_stop_hook(self, hook: str) -> None:
+        try:
+            await _call_hook(self.instance, hook)
+        except Exception as exc:
+            _logger("exception").exception(f"uncaught exception: {exc}", service=self.name, handler=hook)

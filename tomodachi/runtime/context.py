@@ -1,0 +1,93 @@
+"""Process-wide execution context: registered services, the shared context dict, and tomodachi.exit()."""
+
+from __future__ import annotations
+
+import contextvars
+import sys
+from collections.abc import Callable
+from typing import Any
+
+_services: dict[str, Any] = {}
+_execution_context: dict[str, Any] = {}
+_contextvars: dict[str, contextvars.ContextVar[Any]] = {}
+# set by the launcher / harness: called by tomodachi.exit() to stop every running service
+_exit_handler: Callable[[], None] | None = None
+
+
+def _set_service(name: str, instance: Any) -> None:
+    _services.pop(name, None)  # re-insert so the most recently registered is last
+    _services[name] = instance
+
+
+def _unset_service(name: str) -> None:
+    _services.pop(name, None)
+
+
+def _clear_services() -> None:
+    _services.clear()
+
+
+def get_service(name: str | None = None) -> Any:
+    """The service instance registered under ``name``; without a name the most recently registered one."""
+    if name is None:
+        return next(reversed(_services.values()), None)
+    return _services.get(name)
+
+
+get_instance = get_service
+
+
+def get_services() -> list[Any]:
+    return list(_services.values())
+
+
+def get_execution_context() -> dict[str, Any]:
+    return _execution_context
+
+
+def set_execution_context(values: dict[str, Any]) -> None:
+    _execution_context.update(values)
+
+
+def _clear_execution_context() -> None:
+    _execution_context.clear()
+
+
+def increase_execution_context_value(key: str, value: int = 1) -> None:
+    _execution_context[key] = _execution_context.get(key, 0) + value
+
+
+def decrease_execution_context_value(key: str, value: int = 1) -> None:
+    _execution_context[key] = _execution_context.get(key, 0) - value
+
+
+def get_contextvar(key: str) -> contextvars.ContextVar[Any]:
+    if key not in _contextvars:
+        _contextvars[key] = contextvars.ContextVar(f"tomodachi.{key}", default=None)
+    return _contextvars[key]
+
+
+def context(key: str) -> Any:
+    """Value of an internal context variable, ``None`` if it was never created or set."""
+    var = _contextvars.get(key)
+    return var.get() if var is not None else None
+
+
+def _set_exit_handler(handler: Callable[[], None] | None) -> None:
+    global _exit_handler
+    _exit_handler = handler
+
+
+def exit(exit_code: int | None = None) -> None:
+    """Stop every running service; the process exits with ``exit_code`` (or the current SERVICE_EXIT_CODE)."""
+    import tomodachi
+
+    if exit_code is not None:
+        tomodachi.SERVICE_EXIT_CODE = exit_code
+    from tomodachi.logging import get_logger
+
+    get_logger("tomodachi.exit").warning(f"tomodachi.exit [{tomodachi.SERVICE_EXIT_CODE}] was called")
+    if _exit_handler is not None:
+        _exit_handler()
+    else:
+        sys.exit(tomodachi.SERVICE_EXIT_CODE)

@@ -1,0 +1,95 @@
+"""Loads service files as modules and finds the service classes defined in them, with readable errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+
+from tomodachi.service import is_runnable_service_class
+
+
+class ServiceFileError(Exception):
+    """A service file could not be used; the message names the file (and line where known)."""
+
+
+def resolve_service_path(path: str | Path, cwd: Path | None = None) -> Path:
+    candidate = Path(path)
+    if not candidate.is_absolute():
+        candidate = (cwd or Path.cwd()) / candidate
+    if not candidate.exists() and candidate.suffix != ".py" and candidate.with_suffix(".py").exists():
+        candidate = candidate.with_suffix(".py")
+    if candidate.is_dir() and (candidate / "__init__.py").exists():
+        candidate = candidate / "__init__.py"
+    if not candidate.is_file():
+        raise ServiceFileError(f"no such service file: {path}")
+    return candidate.resolve()
+
+
+def _module_name_for(path: Path) -> str:
+    return path.parent.name if path.name == "__init__.py" else path.stem
+
+
+def import_service_file(path: str | Path) -> ModuleType:
+    """Import ``path`` as a top-level module (its folder goes on sys.path, as for ``python file.py``)."""
+    resolved = resolve_service_path(path)
+    folder = str(resolved.parent.parent if resolved.name == "__init__.py" else resolved.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    module_name = _module_name_for(resolved)
+    try:
+        source = resolved.read_text(encoding="utf-8")
+        compile(source, str(resolved), "exec")
+    except SyntaxError as exc:
+        kind = "indentation error" if isinstance(exc, IndentationError) else "syntax error"
+        raise ServiceFileError(f"{kind} in file {resolved}:{exc.lineno}: {exc.msg}") from exc
+    spec = importlib.util.spec_from_file_location(module_name, resolved)
+    if spec is None or spec.loader is None:
+        raise ServiceFileError(f"cannot import service file: {resolved}")
+    module = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get(module_name)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        if previous is not None:
+            sys.modules[module_name] = previous
+        else:
+            sys.modules.pop(module_name, None)
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(resolved)]
+        where = f"{resolved}:{frames[-1].lineno}" if frames else str(resolved)
+        hint = ""
+        if isinstance(exc, ModuleNotFoundError) and exc.name:
+            hint = f" (is the package '{exc.name}' installed?)"
+        raise ServiceFileError(f"error importing {where}: {type(exc).__name__}: {exc}{hint}") from exc
+    return module
+
+
+def service_classes_in(module: ModuleType) -> list[type]:
+    """Service classes defined in ``module`` itself (imported service classes are not run), in source order."""
+    classes = [
+        value
+        for value in vars(module).values()
+        if is_runnable_service_class(value) and getattr(value, "__module__", None) == module.__name__
+    ]
+    return sorted(classes, key=_definition_line)
+
+
+def _definition_line(cls: type) -> int:
+    import inspect
+
+    try:
+        return inspect.getsourcelines(cls)[1]
+    except (OSError, TypeError):
+        return 0
+
+
+def load_services(path: str | Path) -> tuple[Path, list[type]]:
+    resolved = resolve_service_path(path)
+    module = import_service_file(resolved)
+    classes = service_classes_in(module)
+    if not classes:
+        raise ServiceFileError(f"no transport handlers defined in {resolved}: no service class found")
+    return resolved, classes

@@ -1,0 +1,164 @@
+"""Runs the services of one or more files in this process: start, signals, graceful stop, reload, exit code."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import tomodachi
+from tomodachi.runtime import context as execution_context
+from tomodachi.runtime.container import ServiceContainer, ServiceStartError
+from tomodachi.runtime.environment import Environment
+from tomodachi.runtime.importer import ServiceFileError, load_services
+
+
+def _logger(name: str) -> Any:
+    from tomodachi.logging import get_logger
+
+    return get_logger(name)
+
+
+class Launcher:
+    """Starts every service class of every file (in the order given) and stops them on a signal or exit()."""
+
+    def __init__(
+        self,
+        files: Sequence[str],
+        *,
+        config: dict[str, Any] | None = None,
+        watch: bool = False,
+        watcher_options: dict[str, Any] | None = None,
+        environment: Environment | None = None,
+    ) -> None:
+        self.files = list(files)
+        self.config = config or {}
+        self.watch = watch
+        self.watcher_options = watcher_options or {}
+        self.environment = environment or Environment()
+        self.containers: list[ServiceContainer] = []
+        self._stop_requested: asyncio.Event | None = None
+        self._signals_received = 0
+        self._main_task: asyncio.Task[int] | None = None
+
+    # -- start and stop ------------------------------------------------------------------------------------
+    def _load(self) -> list[ServiceContainer]:
+        containers: list[ServiceContainer] = []
+        for file in self.files:
+            path, classes = load_services(file)
+            containers.extend(
+                ServiceContainer(cls, self.environment, config=self.config, file_path=str(path)) for cls in classes
+            )
+        return containers
+
+    async def start_services(self) -> None:
+        self.containers = self._load()
+        results = await asyncio.gather(*(c.start() for c in self.containers), return_exceptions=True)
+        failures = [r for r in results if isinstance(r, BaseException)]
+        if failures:
+            await self.stop_services()
+            raise failures[0]
+
+    async def stop_services(self) -> None:
+        await asyncio.gather(*(c.stop() for c in self.containers), return_exceptions=True)
+
+    def request_stop(self) -> None:
+        if self._stop_requested is not None:
+            self._stop_requested.set()
+
+    def _on_signal(self, signum: int) -> None:
+        self._signals_received += 1
+        log = _logger("tomodachi.signal")
+        if self._signals_received == 1:
+            message = "interrupt signal <ctrl+c>" if signum == signal.SIGINT else "received termination signal"
+            log.warning(message, signal=signal.Signals(signum).name, process_id=os.getpid())
+            self.request_stop()
+            return
+        log.warning("second signal received: forcing stop", signal=signal.Signals(signum).name)
+        if self._main_task is not None:
+            self._main_task.cancel()
+
+    # -- main ----------------------------------------------------------------------------------------------
+    async def main(self) -> int:
+        loop = asyncio.get_running_loop()
+        self._stop_requested = asyncio.Event()
+        self._main_task = asyncio.current_task()  # type: ignore[assignment]
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, self._on_signal, signum)
+            except (NotImplementedError, RuntimeError):  # pragma: no cover - non-unix loops
+                pass
+        execution_context._set_exit_handler(self.request_stop)
+        watcher_task: asyncio.Task[None] | None = None
+        try:
+            try:
+                await self.start_services()
+            except (ServiceFileError, ServiceStartError) as exc:
+                if isinstance(exc, ServiceFileError):
+                    _logger("tomodachi.importer").error(str(exc))
+                if not self.watch:
+                    return 1
+                # in watch mode keep waiting for a fix on disk
+                _logger("tomodachi.watcher").warning("service exited due to errors; waiting for file changes")
+            if self.watch:
+                from tomodachi.runtime.reload import watch_and_reload
+
+                watcher_task = asyncio.create_task(watch_and_reload(self, self.watcher_options))
+            await self._stop_requested.wait()
+            if watcher_task is not None:
+                watcher_task.cancel()
+            await self.stop_services()
+            return int(tomodachi.SERVICE_EXIT_CODE)
+        except asyncio.CancelledError:
+            return int(tomodachi.SERVICE_EXIT_CODE) or 1
+        finally:
+            execution_context._set_exit_handler(None)
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    loop.remove_signal_handler(signum)
+                except (NotImplementedError, RuntimeError):  # pragma: no cover
+                    pass
+
+
+def set_launcher_context(loop_name: str, watcher_enabled: bool) -> None:
+    execution_context.set_execution_context(
+        {
+            "tomodachi_version": tomodachi.__version__,
+            "python_version": platform.python_version(),
+            "system_platform": platform.system(),
+            "process_id": os.getpid(),
+            "init_timestamp": datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
+            "event_loop": loop_name,
+            "cwd": str(Path.cwd()),
+            "watcher_enabled": watcher_enabled,
+        }
+    )
+
+
+def run_launcher(launcher: Launcher, loop: str = "auto") -> int:
+    """Run ``launcher`` on a fresh event loop of the requested kind and return the process exit code."""
+    loop_name = "asyncio"
+    if loop == "uvloop":
+        import uvloop
+
+        new_loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        loop_name = "uvloop"
+    else:
+        new_loop = asyncio.new_event_loop()
+    set_launcher_context(loop_name, launcher.watch)
+    asyncio.set_event_loop(new_loop)
+    try:
+        return new_loop.run_until_complete(launcher.main())
+    finally:
+        try:
+            new_loop.run_until_complete(new_loop.shutdown_asyncgens())
+        finally:
+            asyncio.set_event_loop(None)
+            new_loop.close()
+            sys.stdout.flush()

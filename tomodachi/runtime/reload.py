@@ -1,0 +1,93 @@
+"""Development mode: watch source files with watchfiles and restart the services in-process on a change."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tomodachi.runtime.importer import ServiceFileError, resolve_service_path
+
+if TYPE_CHECKING:
+    from tomodachi.runtime.launcher import Launcher
+
+WATCHED_FILE_ENDINGS = (".py", ".pyi", ".json", ".yml", ".html", ".phtml")
+IGNORED_DIRS = ("__pycache__", ".git", ".svn", "__ignored__", "__temporary__", "__tmp__", ".mypy_cache", ".pytest_cache")
+
+
+def _logger() -> Any:
+    from tomodachi.logging import get_logger
+
+    return get_logger("tomodachi.watcher")
+
+
+class SourceFilter:
+    """Decides which changed paths restart the services."""
+
+    def __init__(self, watcher_options: dict[str, Any]) -> None:
+        self.endings = tuple(WATCHED_FILE_ENDINGS) + tuple(watcher_options.get("watched_file_endings") or ())
+        self.ignored = set(IGNORED_DIRS) | set(watcher_options.get("ignored_dirs") or ())
+
+    def __call__(self, change: Any, path: str) -> bool:
+        parts = Path(path).parts
+        if any(part in self.ignored or (part.startswith(".") and part not in (".", "..")) for part in parts[:-1]):
+            return False
+        return path.endswith(self.endings)
+
+
+def watch_roots(files: list[str]) -> list[str]:
+    roots = {str(Path.cwd())}
+    for file in files:
+        try:
+            roots.add(str(resolve_service_path(file).parent))
+        except ServiceFileError:
+            pass
+    return sorted(roots)
+
+
+def purge_modules(roots: list[str]) -> None:
+    """Forget user modules loaded from the watched folders so the restart imports fresh code."""
+    prefixes = tuple(str(Path(root)) + "/" for root in roots)
+    protected = tuple(str(Path(p)) for p in {sys.prefix, sys.base_prefix, str(Path(__file__).parents[1])})
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None) or ""
+        if file.startswith(prefixes) and not file.startswith(protected):
+            del sys.modules[name]
+
+
+def syntax_errors(files: list[str]) -> list[str]:
+    errors = []
+    for file in files:
+        try:
+            path = resolve_service_path(file)
+            compile(path.read_text(encoding="utf-8"), str(path), "exec")
+        except SyntaxError as exc:
+            kind = "indentation error" if isinstance(exc, IndentationError) else "syntax error"
+            errors.append(f"{kind} in file {exc.filename}:{exc.lineno}: {exc.msg}")
+        except ServiceFileError as exc:
+            errors.append(str(exc))
+    return errors
+
+
+async def watch_and_reload(launcher: Launcher, watcher_options: dict[str, Any]) -> None:
+    from watchfiles import awatch
+
+    log = _logger()
+    roots = watch_roots(launcher.files)
+    source_filter = SourceFilter(watcher_options)
+    log.info("file watcher enabled", roots=roots)
+    async for changes in awatch(*roots, watch_filter=source_filter, debounce=200, step=50):
+        log.info("modified files or filepaths", files=sorted(path for _, path in changes))
+        errors = syntax_errors(launcher.files)
+        if errors:
+            for error in errors:
+                log.error(error)
+            log.warning("restart failed due to error")
+            continue
+        log.info("restarting services")
+        await launcher.stop_services()
+        purge_modules(roots)
+        try:
+            await launcher.start_services()
+        except Exception as exc:
+            log.error("cannot restart due to errors", error=str(exc))

@@ -1,0 +1,184 @@
+"""Starts services in-process on a chosen Environment (clock + brokers) and gives tests a handle to each."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tomodachi.runtime import context as execution_context
+from tomodachi.runtime.clock import Clock
+from tomodachi.runtime.container import ServiceContainer
+from tomodachi.runtime.environment import Environment
+from tomodachi.runtime.importer import load_services
+
+# bus name -> "module:class" of the in-memory broker, built with clock=<the test's clock>
+MEMORY_BROKERS: dict[str, str] = {
+    "amqp": "tomodachi.messaging.amqp.memory:MemoryAmqpBroker",
+    "aws_sns_sqs": "tomodachi.messaging.sns_sqs.memory:MemorySnsSqsBroker",
+}
+
+
+@dataclass(frozen=True)
+class CapturedError:
+    """An exception a handler raised while a test ran, and where (``"<service>.<handler>"``)."""
+
+    exception: BaseException
+    where: str
+
+
+class UnnoticedErrors(AssertionError):
+    """Raised at teardown when handlers raised exceptions the test neither expected nor took."""
+
+
+class ServiceHandle:
+    """What ``await tomodachi_service(MyService)`` returns."""
+
+    def __init__(self, harness: ServiceHarness, container: ServiceContainer) -> None:
+        self._harness = harness
+        self.container = container
+        self._http: Any = None
+
+    @property
+    def instance(self) -> Any:
+        return self.container.instance
+
+    @property
+    def name(self) -> str:
+        return self.container.name
+
+    @property
+    def clock(self) -> Clock:
+        return self.container.environment.clock
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions raised by this service's handlers so far (not yet taken)."""
+        return [e.exception for e in self._harness.captured if e.where.startswith(f"{self.name}.")]
+
+    def take_errors(self) -> list[BaseException]:
+        """Return this service's captured handler exceptions and mark them as noticed."""
+        return self._harness.take_errors(self.name)
+
+    def expect_errors(self, *exception_types: type[BaseException]) -> None:
+        """Declare exception types this test expects handlers to raise; they will not fail the test."""
+        self._harness.expected.extend(exception_types)
+
+    @property
+    def http(self) -> Any:
+        """An aiohttp ClientSession bound to this service's HTTP server (``await svc.http.get("/path")``)."""
+        if self._http is None:
+            import aiohttp
+
+            transport = self.container.transports.get("http")
+            address = getattr(transport, "bound_address", None)
+            if address is None:
+                raise RuntimeError(f"service {self.name!r} has no running HTTP server")
+            host, port = address[0], address[1]
+            self._http = aiohttp.ClientSession(base_url=f"http://{host}:{port}")
+        return self._http
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        await self.container.stop()
+
+
+class ServiceHarness:
+    """Owns the services of one test: one Environment, the fakes, captured errors, ordered teardown."""
+
+    def __init__(self, clock: Clock, *, http_bind: tuple[str, int] | None = ("127.0.0.1", 0)) -> None:
+        self.captured: list[CapturedError] = []
+        self.expected: list[type[BaseException]] = []
+        self.handles: list[ServiceHandle] = []
+        self._fakes: dict[str, Any] = {}
+        self.environment = Environment(
+            clock=clock,
+            broker_factories={bus: self._fake_factory(bus) for bus in MEMORY_BROKERS},
+            report_error=self._report_error,
+            http_bind=http_bind,
+        )
+
+    @property
+    def clock(self) -> Clock:
+        return self.environment.clock
+
+    def _fake_factory(self, bus: str) -> Any:
+        return lambda key: self.fake(bus)
+
+    def fake(self, bus: str) -> Any:
+        """The in-memory broker of ``bus`` shared by every service of this test (created on first use)."""
+        if bus not in self._fakes:
+            import importlib
+
+            module_name, _, class_name = MEMORY_BROKERS[bus].partition(":")
+            broker_class = getattr(importlib.import_module(module_name), class_name)
+            self._fakes[bus] = broker_class(clock=self.clock)
+        return self._fakes[bus]
+
+    def _report_error(self, exc: BaseException, where: str) -> None:
+        self.captured.append(CapturedError(exc, where))
+
+    def take_errors(self, service_name: str | None = None) -> list[BaseException]:
+        taken = [e for e in self.captured if service_name is None or e.where.startswith(f"{service_name}.")]
+        self.captured = [e for e in self.captured if e not in taken]
+        return [e.exception for e in taken]
+
+    def unnoticed_errors(self) -> list[CapturedError]:
+        expected = tuple(self.expected)
+        return [e for e in self.captured if not (expected and isinstance(e.exception, expected))]
+
+    async def start(
+        self,
+        service: type | str | Path,
+        *,
+        config: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> ServiceHandle:
+        """Start a service class (or the first service class of a file) and wait until it is ready.
+
+        ``options`` is merged key by key over the class options (dotted keys allowed), like a ``-c`` file.
+        """
+        file_path = None
+        if isinstance(service, (str, Path)):
+            path, classes = load_services(service)
+            file_path, service = str(path), classes[0]
+        merged_config = dict(config or {})
+        if options:
+            merged_config["options"] = {**merged_config.get("options", {}), **options}
+        container = ServiceContainer(service, self.environment, config=merged_config, file_path=file_path)
+        handle = ServiceHandle(self, container)
+        self.handles.append(handle)
+        await container.start()
+        return handle
+
+    async def start_file(self, path: str | Path, **kwargs: Any) -> list[ServiceHandle]:
+        """Start every service class of a service file."""
+        resolved, classes = load_services(path)
+        return [await self.start(cls, **kwargs) for cls in classes]
+
+    async def stop_all(self) -> None:
+        for handle in reversed(self.handles):
+            await handle.stop()
+        for fake in self._fakes.values():
+            close = getattr(fake, "close", None)
+            if close is not None:
+                result = close()
+                if asyncio.iscoroutine(result):
+                    await result
+        for handle in self.handles:
+            execution_context._unset_service(handle.name)
+
+    def raise_unnoticed(self) -> None:
+        unnoticed = self.unnoticed_errors()
+        if unnoticed:
+            lines = "\n".join(f"  {e.where}: {type(e.exception).__name__}: {e.exception}" for e in unnoticed)
+            raise UnnoticedErrors(
+                f"{len(unnoticed)} handler exception(s) were raised and not noticed by the test:\n{lines}\n"
+                "Take them with svc.take_errors() or declare them with svc.expect_errors(ExcType)."
+            )
+
+
