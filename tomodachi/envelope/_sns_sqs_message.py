@@ -39,8 +39,7 @@ def message_classes() -> dict[str, Any]:
     add(envelope, "data", 3, descriptor_pb2.FieldDescriptorProto.TYPE_BYTES)
 
     pool = descriptor_pool.DescriptorPool()
-    file_descriptor = pool.Add(fdp)
-    del file_descriptor
+    pool.Add(fdp)
     return {
         name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}"))
         for name in ("SNSSQSMessage", "Service", "Metadata")
