@@ -1,0 +1,168 @@
+"""The Broker / Delivery seam: what the generic message pipeline needs from a message bus (AMQP, SNS+SQS).
+
+Contract
+--------
+A **broker** is one connection to one bus (real: aioamqp / aiobotocore; memory: a faithful in-process fake).
+Transports get it from ``environment.broker(bus, key, default_factory)`` and talk to it only through:
+
+- ``await broker.declare(subscription)`` — create/bind whatever the transport-specific *subscription descriptor*
+  asks for (AMQP exchange + queue + binding + dead-letter queue; SNS topic + SQS queue + subscription + DLQ).
+  Errors raise (they abort the service start).
+- ``await broker.consume(subscription, on_delivery)`` → a :class:`Consumer`. The broker calls
+  ``on_delivery(delivery)`` (a plain function; it must not block) once per delivered message, from the event
+  loop, respecting its own flow control (prefetch / batch size). The transport spawns the handler task.
+- ``await broker.publish(publication)`` — send a transport-specific *publish descriptor*; returns the
+  broker's message id (or ``None``).
+- ``await broker.close()`` — release connections; idempotent.
+
+A **delivery** (:class:`Delivery`) is one received message: raw ``body`` (``str`` or ``bytes``), ``attributes``
+(AMQP headers / SQS message attributes), ``receive_count`` (1 on first delivery), ``redelivered``,
+``delivery_id`` and ``metadata`` (transport-specific facts: for AMQP ``routing_key`` *as delivered*,
+``exchange_name``, ``properties``, ``queue_name``; for SQS ``receipt_handle``, ``queue_url``, message ids,
+group/dedup ids …). It is settled exactly once, by one of:
+
+- ``ack()`` — done, remove it from the bus;
+- ``retry(delay)`` — make it available again after ``delay`` seconds of the environment's Clock, counting a
+  further receive (AMQP: requeue with the redelivered flag; SQS: change visibility);
+- ``dead_letter(reason)`` — move it to the dead-letter queue the subscription declared (never lose it).
+
+Later settle calls are ignored, so a transport may settle defensively (e.g. on shutdown: ``retry(0)`` for
+whatever is still unsettled). Knobs specific to one bus (routing keys, competing consumers, filter policies,
+FIFO, visibility timeouts, redrive) live in that bus's descriptors, never in :mod:`tomodachi.messaging.pipeline`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, TypeVar
+
+SubscriptionT = TypeVar("SubscriptionT", contravariant=True)
+PublicationT = TypeVar("PublicationT", contravariant=True)
+
+ENVIRONMENT_CONTEXT_KEY = "_tomodachi_environment"
+
+
+class Delivery(ABC):
+    """One received message plus the means to settle it; settling is idempotent (first call wins)."""
+
+    def __init__(
+        self,
+        *,
+        body: str | bytes,
+        attributes: Mapping[str, Any] | None = None,
+        receive_count: int = 1,
+        redelivered: bool = False,
+        delivery_id: str = "",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.body = body
+        self.attributes: dict[str, Any] = dict(attributes or {})
+        self.receive_count = receive_count
+        self.redelivered = redelivered
+        self.delivery_id = delivery_id
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.outcome: str | None = None  # "ack" | "retry" | "dead_letter" once settled
+        self._settled: asyncio.Event | None = None
+
+    @property
+    def settled(self) -> bool:
+        return self.outcome is not None
+
+    def text(self) -> str:
+        """The body as text (bytes decoded as UTF-8, undecodable bytes replaced)."""
+        return self.body if isinstance(self.body, str) else self.body.decode("utf-8", errors="replace")
+
+    async def ack(self) -> None:
+        if self._claim("ack"):
+            await self._ack()
+
+    async def retry(self, delay: float = 0.0) -> None:
+        if self._claim("retry"):
+            await self._retry(max(0.0, delay))
+
+    async def dead_letter(self, reason: str) -> None:
+        if self._claim("dead_letter"):
+            await self._dead_letter(reason)
+
+    async def wait_settled(self) -> str:
+        """Wait until some settle method was called; returns the outcome."""
+        if self.outcome is None:
+            if self._settled is None:
+                self._settled = asyncio.Event()
+            await self._settled.wait()
+        assert self.outcome is not None
+        return self.outcome
+
+    def _claim(self, outcome: str) -> bool:
+        if self.outcome is not None:
+            return False
+        self.outcome = outcome
+        if self._settled is not None:
+            self._settled.set()
+        return True
+
+    @abstractmethod
+    async def _ack(self) -> None: ...
+
+    @abstractmethod
+    async def _retry(self, delay: float) -> None: ...
+
+    @abstractmethod
+    async def _dead_letter(self, reason: str) -> None: ...
+
+
+DeliveryCallback = Callable[[Delivery], None]
+
+
+class Consumer(Protocol):
+    """A running subscription; ``cancel()`` stops new deliveries at once (in-flight ones stay unsettled)."""
+
+    async def cancel(self) -> None: ...
+
+
+class Broker(Protocol[SubscriptionT, PublicationT]):
+    """One connection to one message bus; see the module docstring for the contract."""
+
+    async def declare(self, subscription: SubscriptionT) -> None: ...
+
+    async def consume(self, subscription: SubscriptionT, on_delivery: DeliveryCallback) -> Consumer: ...
+
+    async def publish(self, publication: PublicationT) -> Any: ...
+
+    async def close(self) -> None: ...
+
+
+def environment_of(service: Any) -> Any:
+    """The Environment a service runs in (set by its transports / container), else a process-wide default.
+
+    Publish functions use it to reach the same broker instance as the service's consumers.
+    """
+    context = getattr(service, "context", None)
+    if isinstance(context, dict) and context.get(ENVIRONMENT_CONTEXT_KEY) is not None:
+        return context[ENVIRONMENT_CONTEXT_KEY]
+    found = getattr(service, ENVIRONMENT_CONTEXT_KEY, None)
+    if found is not None:
+        return found
+    global _default_environment
+    if _default_environment is None:
+        from tomodachi.runtime.environment import Environment
+
+        _default_environment = Environment()
+    return _default_environment
+
+
+def remember_environment(service: Any, environment: Any) -> None:
+    """Record the service's Environment in its ``context`` so publish calls find it."""
+    context = getattr(service, "context", None)
+    if isinstance(context, dict):
+        context[ENVIRONMENT_CONTEXT_KEY] = environment
+    else:
+        try:
+            setattr(service, ENVIRONMENT_CONTEXT_KEY, environment)
+        except AttributeError:
+            pass
+
+
+_default_environment: Any = None

@@ -1,0 +1,338 @@
+"""The one message pipeline every bus uses: delivery → envelope parse → message middleware → handler → settle.
+
+Failure policy (default ``"retry"``, deliberately different from upstream): a message whose handler raises is
+retried with exponential back-off (delays on the environment's Clock, via ``Delivery.retry(delay)``) and after
+``max_attempts`` receives (``max_receive_count`` where the decorator gives one, else 3) it is dead-lettered.
+A service opts into upstream behaviour (ordinary errors drop the message) with the class attribute
+``message_error_policy = "upstream"``. ``*InternalServiceError`` exceptions always cause a retry. A failing
+handler never stops the consumer; every handler exception is logged and passed to ``environment.report_error``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from tomodachi.handlers import handler_parameters
+from tomodachi.messaging.broker import Delivery
+from tomodachi.middleware import execute_middlewares
+
+DEFAULT_MAX_ATTEMPTS = 3
+DEDUP_CACHE_SIZE = 100_000
+UPSTREAM_POLICY_NAMES = frozenset({"upstream", "drop"})
+RETRY_POLICY_NAMES = frozenset({"retry", "default"})
+
+
+@dataclass(frozen=True)
+class ErrorPolicy:
+    """What happens to a message whose handler raised.
+
+    ``mode="retry"``: retry after ``initial_delay * multiplier ** (attempt - 1)`` seconds (capped at
+    ``max_delay``) until ``max_attempts`` receives, then dead-letter. ``mode="upstream"``: acknowledge (drop)
+    the message, except for internal-service errors, which are retried with the same back-off.
+    """
+
+    mode: str = "retry"
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    initial_delay: float = 1.0
+    multiplier: float = 2.0
+    max_delay: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("retry", "upstream"):
+            raise ValueError(f"message error policy mode must be 'retry' or 'upstream', not {self.mode!r}")
+        if self.max_attempts < 1:
+            raise ValueError("message error policy max_attempts must be >= 1")
+
+    def delay_for(self, attempt: int) -> float:
+        """Back-off before the next attempt, after ``attempt`` (1-based) failed."""
+        return float(min(self.max_delay, self.initial_delay * self.multiplier ** max(0, attempt - 1)))
+
+
+def resolve_error_policy(service: Any, max_receive_count: int | None = None) -> ErrorPolicy:
+    """The policy for one handler: the service's ``message_error_policy`` (a name or an ErrorPolicy), with
+    ``max_attempts`` taken from the decorator's ``max_receive_count`` when it has one."""
+    value = getattr(service, "message_error_policy", None)
+    if value is None or (isinstance(value, str) and value.lower() in RETRY_POLICY_NAMES):
+        policy = ErrorPolicy()
+    elif isinstance(value, str) and value.lower() in UPSTREAM_POLICY_NAMES:
+        policy = ErrorPolicy(mode="upstream")
+    elif isinstance(value, ErrorPolicy):
+        policy = value
+    else:
+        raise ValueError(
+            f"invalid message_error_policy {value!r}: use 'retry' (default), 'upstream' or an ErrorPolicy instance"
+        )
+    if max_receive_count:
+        policy = replace(policy, max_attempts=int(max_receive_count))
+    return policy
+
+
+@dataclass(frozen=True)
+class Unwrapped:
+    """A delivery as the pipeline sees it: the envelope payload and the transport's injectable values."""
+
+    payload: str | bytes
+    values: Mapping[str, Any]  # e.g. routing_key / exchange_name / properties, or topic / receipt_handle / …
+    parse_kwargs: Mapping[str, Any] = field(default_factory=dict)  # extra kwargs for envelope.parse_message
+
+
+@dataclass(frozen=True)
+class MessagingProfile:
+    """What differs between buses inside the pipeline (and nothing else).
+
+    ``unwrap`` turns a delivery into an :class:`Unwrapped`, returns ``None`` for messages to acknowledge
+    silently (e.g. drain markers), or raises for bodies it cannot read (treated as a parse failure).
+    ``positional`` names the values after ``message`` given positionally to middleware (``routing_key`` /
+    ``topic``), before ``middleware_context``.
+    """
+
+    transport: str  # "amqp" / "aws_sns_sqs": execution-context key prefix
+    handler_type: str  # "amqp" / "awssnssqs": logger name part and log field
+    positional: tuple[str, ...]
+    internal_errors: tuple[type[BaseException], ...]
+    pre_middleware_attribute: str
+    unwrap: Callable[[Delivery], Unwrapped | None]
+
+    @property
+    def logger_name(self) -> str:
+        return f"tomodachi.{self.handler_type}.handler"
+
+
+class MessagePipeline:
+    """Runs deliveries for one handler of one service instance; see the module docstring for the policy."""
+
+    def __init__(
+        self,
+        *,
+        service: Any,
+        handler: Callable[..., Any],
+        handler_name: str,
+        profile: MessagingProfile,
+        environment: Any,
+        envelope: Any = None,
+        parser_kwargs: Mapping[str, Any] | None = None,
+        callback_kwargs: Sequence[str] | None = None,
+        error_policy: ErrorPolicy | None = None,
+    ) -> None:
+        self.service = service
+        self.handler = handler
+        self.handler_name = handler_name
+        self.profile = profile
+        self.environment = environment
+        self.envelope = envelope
+        self.parser_kwargs = dict(parser_kwargs or {})
+        self.callback_kwargs = tuple(callback_kwargs) if callback_kwargs else None
+        self.error_policy = error_policy or resolve_error_policy(service)
+        self.logger = logging.getLogger(profile.logger_name)
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    @property
+    def where(self) -> str:
+        return f"{getattr(self.service, 'name', 'service')}.{self.handler_name}"
+
+    async def handle(self, delivery: Delivery) -> None:
+        """Process one delivery to completion and settle it. Never raises (except on cancellation)."""
+        self._count(+1)
+        try:
+            await self._handle(delivery)
+        finally:
+            self._count(-1)
+
+    async def _handle(self, delivery: Delivery) -> None:
+        try:
+            unwrapped = self.profile.unwrap(delivery)
+        except Exception as exc:
+            await self._parse_failed(delivery, exc, message_uuid=None, incompatible=False)
+            return
+        if unwrapped is None:
+            await delivery.ack()
+            return
+
+        message: Any
+        message_uuid: Any = None
+        if self.envelope is not None:
+            payload = unwrapped.payload
+            text = payload if isinstance(payload, str) else payload.decode("utf-8")
+            try:
+                message, message_uuid, _timestamp = await self.envelope.parse_message(
+                    text, **self.parser_kwargs, **unwrapped.parse_kwargs
+                )
+            except Exception as exc:
+                await self._parse_failed(delivery, exc, message_uuid=None, incompatible=False)
+                return
+            if message is False:
+                await self._parse_failed(delivery, None, message_uuid=message_uuid, incompatible=True)
+                return
+        else:
+            message = _raw_body(unwrapped.payload)
+
+        if message_uuid and str(message_uuid) in self._seen:
+            self.logger.info(
+                "duplicate message skipped",
+                extra={"handler": self.handler_name, "message_uuid": message_uuid, "delivery_id": delivery.delivery_id},
+            )
+            await delivery.ack()
+            return
+
+        values: dict[str, Any] = {"message": message, "message_uuid": message_uuid, **unwrapped.values}
+        positional = (message, *(values.get(name) for name in self.profile.positional), {})
+        envelope_values = message if self.envelope is not None and isinstance(message, dict) else {}
+        handled = False
+
+        async def innermost(**current: Any) -> Any:
+            nonlocal handled
+            result = await self._call_handler(message, envelope_values, current)
+            handled = True
+            if message_uuid:
+                self._remember(str(message_uuid))
+            return result
+
+        middlewares = [*_as_list(getattr(self.service, self.profile.pre_middleware_attribute, None))]
+        middlewares += _as_list(getattr(self.service, "message_middleware", None))
+        try:
+            await execute_middlewares(innermost, middlewares, self.service, positional, values)
+        except Exception as exc:
+            self._report(exc, delivery, message_uuid)
+            if handled:
+                # the handler itself completed; only a middleware failed on the way out — don't run it again
+                await delivery.ack()
+            else:
+                await self._handler_failed(delivery, exc)
+            return
+        await delivery.ack()
+
+    async def _call_handler(self, message: Any, envelope_values: Mapping[str, Any], current: Mapping[str, Any]) -> Any:
+        params = handler_parameters(self.handler)
+        available: dict[str, Any] = {**envelope_values, **current}
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if self.envelope is None and named:
+            # raw mode: the first parameter always gets the body, whatever its name
+            first = named[0]
+            raw = current.get("message", message)
+            if first.kind is first.POSITIONAL_ONLY:
+                args.append(raw)
+            else:
+                kwargs[first.name] = raw
+            named = named[1:]
+        wanted = self.callback_kwargs
+        for param in named:
+            if wanted is not None and param.name not in wanted:
+                if param.default is param.empty:
+                    kwargs[param.name] = None
+                continue
+            if param.name in available:
+                value = available[param.name]
+            elif param.default is not param.empty:
+                continue
+            else:
+                value = None
+            if param.kind is param.POSITIONAL_ONLY:
+                args.append(value)
+            else:
+                kwargs[param.name] = value
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            for key, value in available.items():
+                if key not in kwargs and (wanted is None or key in wanted):
+                    kwargs[key] = value
+        result = self.handler(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def _handler_failed(self, delivery: Delivery, exc: Exception) -> None:
+        policy = self.error_policy
+        internal = isinstance(exc, self.profile.internal_errors)
+        attempt = max(1, delivery.receive_count)
+        if policy.mode == "upstream" and not internal:
+            self.logger.warning(
+                "message dropped after handler error (message_error_policy='upstream')",
+                extra={"handler": self.handler_name, "delivery_id": delivery.delivery_id},
+            )
+            await delivery.ack()
+            return
+        if policy.mode == "retry" and attempt >= policy.max_attempts:
+            reason = f"handler {self.handler_name} failed {attempt} time(s): {type(exc).__name__}: {exc}"
+            self.logger.warning(
+                "message dead-lettered",
+                extra={"handler": self.handler_name, "delivery_id": delivery.delivery_id, "attempts": attempt},
+            )
+            await delivery.dead_letter(reason)
+            return
+        delay = policy.delay_for(attempt)
+        self.logger.info(
+            "message will be retried",
+            extra={
+                "handler": self.handler_name,
+                "delivery_id": delivery.delivery_id,
+                "attempt": attempt,
+                "delay": delay,
+            },
+        )
+        await delivery.retry(delay)
+
+    async def _parse_failed(
+        self, delivery: Delivery, exc: BaseException | None, *, message_uuid: Any, incompatible: bool
+    ) -> None:
+        what = "incompatible message envelope" if incompatible else "unable to parse message"
+        extra = {"handler": self.handler_name, "delivery_id": delivery.delivery_id, "message_uuid": message_uuid}
+        if exc is not None:
+            self.logger.warning(f"{what}: {type(exc).__name__}: {exc}", extra=extra)
+        else:
+            self.logger.warning(what, extra=extra)
+        if self.error_policy.mode == "upstream" and not (incompatible and message_uuid):
+            await delivery.ack()
+            return
+        # never hot-loop on a message that can't ever parse, never lose it: park it in the dead-letter queue
+        detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
+        await delivery.dead_letter(f"{what}{detail}")
+
+    def _report(self, exc: BaseException, delivery: Delivery, message_uuid: Any) -> None:
+        self.logger.error(
+            f"uncaught exception: {exc}",
+            exc_info=exc,
+            extra={
+                "handler": self.handler_name,
+                "type": f"tomodachi.{self.profile.handler_type}",
+                "delivery_id": delivery.delivery_id,
+                "message_uuid": message_uuid,
+            },
+        )
+        try:
+            self.environment.report_error(exc, self.where)
+        except Exception:  # a broken reporter must not take the consumer down
+            self.logger.exception("error reporter failed")
+
+    def _remember(self, key: str) -> None:
+        self._seen[key] = None
+        if len(self._seen) > DEDUP_CACHE_SIZE:
+            self._seen.popitem(last=False)
+
+    def _count(self, delta: int) -> None:
+        from tomodachi.runtime import context
+
+        prefix = self.profile.transport
+        context.increase_execution_context_value(f"{prefix}_current_tasks", delta)
+        if delta > 0:
+            context.increase_execution_context_value(f"{prefix}_total_tasks")
+
+
+def _raw_body(payload: str | bytes) -> str | bytes:
+    if isinstance(payload, str):
+        return payload
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return payload  # binary bodies are handed over as bytes rather than mangled
+
+
+def _as_list(value: Any) -> list[Any]:
+    if not value:
+        return []
+    return list(value)
