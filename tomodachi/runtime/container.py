@@ -100,6 +100,9 @@ class ServiceContainer:
                 if not key.startswith("__") and not callable(value)
             }
             instance.context["_service_file_path"] = self.file_path
+            # publish functions called from any handler find this service's brokers through it
+            # (see tomodachi.messaging.broker.environment_of)
+            instance.context["_tomodachi_environment"] = self.environment
             apply_config(instance, self.config)
         except Exception as exc:
             _logger("tomodachi.init").exception("failed to setup config", service=self.name)
