@@ -195,9 +195,7 @@ def run_command(args: Sequence[str]) -> int:
     watcher_options = dict(config.get("options", {}).get("watcher", {})) if isinstance(config, dict) else {}
     from tomodachi.runtime.launcher import Launcher, run_launcher
 
-    launcher = Launcher(
-        arguments.files, config=config, watch=not arguments.production, watcher_options=watcher_options
-    )
+    launcher = Launcher(arguments.files, config=config, watch=not arguments.production, watcher_options=watcher_options)
     return run_launcher(launcher, loop=arguments.loop)
 
 
@@ -227,5 +225,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cli_entrypoint(argv: Sequence[str] | None = None) -> NoReturn:
     sys.exit(main(argv))
-
-

@@ -101,7 +101,6 @@ class Service(metaclass=TomodachiServiceMeta):
         warnings.warn("self.log_setup() is deprecated and does nothing", DeprecationWarning, 2)
 
 
-
 def service(cls: type) -> type:
     """Deprecated class decorator turning a plain class into a service class."""
     warnings.warn("@tomodachi.service is deprecated; subclass tomodachi.Service", DeprecationWarning, 2)

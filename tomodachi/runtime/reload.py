@@ -12,7 +12,16 @@ if TYPE_CHECKING:
     from tomodachi.runtime.launcher import Launcher
 
 WATCHED_FILE_ENDINGS = (".py", ".pyi", ".json", ".yml", ".html", ".phtml")
-IGNORED_DIRS = ("__pycache__", ".git", ".svn", "__ignored__", "__temporary__", "__tmp__", ".mypy_cache", ".pytest_cache")
+IGNORED_DIRS = (
+    "__pycache__",
+    ".git",
+    ".svn",
+    "__ignored__",
+    "__temporary__",
+    "__tmp__",
+    ".mypy_cache",
+    ".pytest_cache",
+)
 
 
 def _logger() -> Any:

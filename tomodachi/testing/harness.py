@@ -180,5 +180,3 @@ class ServiceHarness:
                 f"{len(unnoticed)} handler exception(s) were raised and not noticed by the test:\n{lines}\n"
                 "Take them with svc.take_errors() or declare them with svc.expect_errors(ExcType)."
             )
-
-
