@@ -1,0 +1,1 @@
+"""Scheduled functions: decorators (api), interval/cron/timestamp parsing (parse), fire times, and the runner."""

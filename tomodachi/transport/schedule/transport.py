@@ -1,0 +1,250 @@
+"""The schedule transport: one loop per scheduled function, sleeping on the environment's Clock until each fire time.
+
+Every run is a new task (runs may overlap); at 20 unfinished runs of one function further runs are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from tomodachi.handlers import handler_parameters
+from tomodachi.runtime.clock import Clock
+from tomodachi.runtime.transport import BoundHandler, TransportContext
+from tomodachi.transport.schedule.fire_times import iter_fire_times
+from tomodachi.transport.schedule.parse import InvalidScheduleError, Schedule, parse_schedule
+
+MAX_UNFINISHED_TASKS = 20
+# a fire time this far in the past (process suspended, loop blocked) is skipped instead of run late
+_MISSED_AFTER = timedelta(seconds=1)
+_INJECTABLE: tuple[str, ...] = ("invocation_time", "interval")
+
+
+def _logger(name: str) -> Any:
+    try:
+        from tomodachi.logging import get_logger
+    except ImportError:  # logging module not available: fall back to stdlib with the fields in the message
+        return _StdlibLogger(logging.getLogger(name))
+    return get_logger(name)
+
+
+class _StdlibLogger:
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+
+    def _log(self, level: int, message: str, exc_info: bool, fields: dict[str, Any]) -> None:
+        suffix = " ".join(f"{key}={value}" for key, value in fields.items())
+        self._logger.log(level, f"{message} {suffix}".rstrip(), exc_info=exc_info)
+
+    def info(self, message: str, **fields: Any) -> None:
+        self._log(logging.INFO, message, False, fields)
+
+    def warning(self, message: str, **fields: Any) -> None:
+        self._log(logging.WARNING, message, False, fields)
+
+    def exception(self, message: str, **fields: Any) -> None:
+        self._log(logging.ERROR, message, True, fields)
+
+
+def _context_module() -> Any:
+    try:
+        from tomodachi.runtime import context
+    except ImportError:
+        return None
+    return context
+
+
+@dataclass
+class _Job:
+    handler: BoundHandler
+    where: str  # "<service>.<function>" for logs and error reports
+    schedule: Schedule
+    interval: Any  # the decorator's value, injected as ``interval``
+    immediately: bool
+    inject: tuple[str, ...]
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class ScheduleTransport:
+    """Runs the scheduled functions of one service instance."""
+
+    def __init__(self, context: TransportContext) -> None:
+        self.context = context
+        self.clock: Clock = context.environment.clock
+        self.service_name = str(getattr(context.service, "name", "") or type(context.service).__name__)
+        self._jobs: list[_Job] = []
+        self._loops: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._stopped = False
+        self._log = _logger("tomodachi.scheduler")
+        self._handler_log = _logger("tomodachi.schedule.handler")
+        self._execution_context = _context_module()
+
+    async def setup(self) -> None:
+        """Parse every schedule; any invalid one raises (naming the function) before anything runs."""
+        jobs = [self._job(handler) for handler in self.context.handlers]
+        self._jobs = jobs
+        self._count("scheduled_functions_enabled", enabled=True)
+
+    def _job(self, handler: BoundHandler) -> _Job:
+        args = handler.spec.args
+        where = f"{type(self.context.service).__name__}.{handler.name}"
+        try:
+            schedule = parse_schedule(args.get("interval"), args.get("timestamp"), args.get("timezone"))
+        except InvalidScheduleError as exc:
+            raise InvalidScheduleError(f"invalid schedule for scheduled function {where}: {exc}") from None
+        params = handler_parameters(handler.func)
+        if any(p.kind is p.VAR_KEYWORD for p in params):
+            inject = _INJECTABLE
+        else:
+            names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+            inject = tuple(name for name in _INJECTABLE if name in names)
+        return _Job(
+            handler=handler,
+            where=f"{self.service_name}.{handler.name}",
+            schedule=schedule,
+            interval=args.get("interval"),
+            immediately=bool(args.get("immediately")),
+            inject=inject,
+        )
+
+    async def start(self) -> None:
+        if self._stopping or self._loops:
+            return
+        started = self.clock.now()
+        loop = asyncio.get_running_loop()
+        self._loops = [loop.create_task(self._run(job, started)) for job in self._jobs]
+
+    async def _run(self, job: _Job, started: datetime) -> None:
+        if job.immediately:
+            self._launch(job, started)
+        times = iter_fire_times(job.schedule, started, anchor=started)
+        while not self._stopping:
+            due = next(times, None)
+            now = self.clock.now()
+            if due is not None and due < now - _MISSED_AFTER:
+                self._log.warning("skipping missed scheduled runs", function=job.where, missed_from=_iso(due))
+                times = iter_fire_times(job.schedule, now, anchor=started)
+                due = next(times, None)
+            if due is None:
+                self._log.info("schedule has no further fire times", function=job.where)
+                return
+            await self.clock.sleep_until(due)
+            if self._stopping:
+                return
+            self._launch(job, due)
+
+    def _launch(self, job: _Job, due: datetime) -> None:
+        if self._stopping:
+            return
+        if len(job.tasks) >= MAX_UNFINISHED_TASKS:
+            self._log.warning(
+                "too many scheduled tasks still running for function – skipping this run",
+                function=job.where,
+                unfinished_tasks=len(job.tasks),
+                invocation_time=_iso(due),
+            )
+            return
+        task = asyncio.get_running_loop().create_task(self._invoke(job, due))
+        job.tasks.add(task)
+        task.add_done_callback(job.tasks.discard)
+
+    async def _invoke(self, job: _Job, due: datetime) -> None:
+        values = {"invocation_time": _iso(due), "interval": job.interval}
+        self._count("scheduled_functions_current_tasks", 1)
+        self._count("scheduled_functions_total_tasks", 1)
+        try:
+            result = job.handler.func(**{name: values[name] for name in job.inject})
+            if inspect.isawaitable(result):
+                await result
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._handler_log.exception(
+                f"uncaught exception in scheduled function: {exc}",
+                handler=job.handler.name,
+                type="tomodachi.schedule",
+                service=self.service_name,
+                invocation_time=values["invocation_time"],
+            )
+            self.context.environment.report_error(exc, job.where)
+        finally:
+            self._count("scheduled_functions_current_tasks", -1)
+
+    async def stop(self, grace_period: float) -> None:
+        """No new runs from now on; running ones get ``grace_period`` seconds (on the clock) before cancellation.
+
+        The wait is also bounded by the same amount of real time, so a stop under a VirtualClock that nobody
+        advances cannot hang.
+        """
+        self._stopping = True
+        if self._stopped:
+            return
+        self._stopped = True
+        loops, self._loops = self._loops, []
+        for loop_task in loops:
+            loop_task.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        running = {task for job in self._jobs for task in job.tasks if not task.done()}
+        if not running:
+            return
+        loop = asyncio.get_running_loop()
+        grace_over: asyncio.Future[None] = loop.create_future()
+        timer = self.clock.call_later(grace_period, _resolve, grace_over)
+        all_done: asyncio.Future[Any] = asyncio.ensure_future(asyncio.wait(running))
+        waiters: set[asyncio.Future[Any]] = {all_done, grace_over}
+        try:
+            await asyncio.wait(waiters, timeout=max(0.0, grace_period), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            timer.cancel()
+            all_done.cancel()
+            grace_over.cancel()
+        unfinished = [task for task in running if not task.done()]
+        if unfinished:
+            self._log.warning(
+                "scheduled functions did not finish within the grace period – cancelling them",
+                service=self.service_name,
+                unfinished_tasks=len(unfinished),
+                grace_period=grace_period,
+            )
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*unfinished, return_exceptions=True)
+
+    def _count(self, key: str, value: int = 0, *, enabled: bool | None = None) -> None:
+        context = self._execution_context
+        if context is None:
+            return
+        if enabled is not None:
+            context.set_execution_context(
+                {
+                    key: enabled,
+                    "scheduled_functions_current_tasks": context.get_execution_context().get(
+                        "scheduled_functions_current_tasks", 0
+                    ),
+                    "scheduled_functions_total_tasks": context.get_execution_context().get(
+                        "scheduled_functions_total_tasks", 0
+                    ),
+                }
+            )
+        elif value > 0:
+            context.increase_execution_context_value(key, value)
+        elif value < 0:
+            context.decrease_execution_context_value(key, -value)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def create_transport(context: TransportContext) -> ScheduleTransport:
+    return ScheduleTransport(context)
