@@ -55,8 +55,8 @@ TransportFactory = Callable[[TransportContext], Transport]
 # transport name -> "module:factory". Imported lazily so `import tomodachi` stays cheap and a service only
 # pays for the transports it uses.
 TRANSPORT_FACTORIES: dict[str, str] = {
-    "http": "tomodachi.http.transport:create_transport",
-    "schedule": "tomodachi.schedule.transport:create_transport",
+    "http": "tomodachi.transport.http.transport:create_transport",
+    "schedule": "tomodachi.transport.schedule.transport:create_transport",
     "amqp": "tomodachi.messaging.amqp.transport:create_transport",
     "aws_sns_sqs": "tomodachi.messaging.sns_sqs.transport:create_transport",
 }
