@@ -1,0 +1,556 @@
+"""Structured logging (spec §11): structlog loggers over the stdlib, one stderr root handler, console/json formatters.
+
+structlog events and plain stdlib records (aiohttp, botocore, user code) render through the same formatter.
+Nothing here configures logging at import time; the CLI (or a test) calls ``configure()``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import IO, Any, Protocol, runtime_checkable
+
+import structlog
+from structlog.contextvars import merge_contextvars
+from structlog.exceptions import DropEvent
+from structlog.typing import EventDict, WrappedLogger
+
+__all__ = [
+    "ConsoleFormatter",
+    "DisabledFormatter",
+    "JSONFormatter",
+    "Logger",
+    "LoggerProtocol",
+    "NoColorConsoleFormatter",
+    "PythonLoggingFormatter",
+    "bind_handler_context",
+    "colors_enabled",
+    "configure",
+    "get_handler_context",
+    "get_logger",
+    "remove_handlers",
+    "set_default_formatter",
+]
+
+_ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+    "exception": logging.ERROR,
+    "critical": logging.CRITICAL,
+    "fatal": logging.CRITICAL,
+}
+
+
+# --- handler context ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _HandlerContext:
+    logger_name: str | None = None
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+
+_NO_HANDLER_CONTEXT = _HandlerContext()
+_HANDLER_CONTEXT: ContextVar[_HandlerContext] = ContextVar("tomodachi_handler_context", default=_NO_HANDLER_CONTEXT)
+
+
+@contextmanager
+def bind_handler_context(logger_name: str | None = None, /, **fields: Any) -> Iterator[None]:
+    """Bind fields (and optionally the logger name) seen by ``get_logger()`` without a name, for the duration
+    of a handler call. Nests: inner bindings add to (and override) outer ones.
+
+    Example: ``with bind_handler_context("tomodachi.http.handler", handler="index", type="tomodachi.http"):``
+    """
+    current = _HANDLER_CONTEXT.get()
+    token = _HANDLER_CONTEXT.set(_HandlerContext(logger_name or current.logger_name, {**current.fields, **fields}))
+    try:
+        yield
+    finally:
+        try:
+            _HANDLER_CONTEXT.reset(token)
+        except ValueError:  # exited in another context (e.g. a generator finalised elsewhere); nothing to undo
+            pass
+
+
+def get_handler_context() -> dict[str, Any]:
+    """The fields currently bound by ``bind_handler_context`` (a copy)."""
+    return dict(_HANDLER_CONTEXT.get().fields)
+
+
+# --- structlog side: from a logger call to a stdlib LogRecord ------------------------------------------------------
+
+
+class _StructuredMessage:
+    """``LogRecord.msg`` of structlog events; str() gives ``message k=v …`` for handlers that are not ours."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.fields = fields
+
+    def __str__(self) -> str:
+        fields = dict(self.fields)
+        message = _message_text(fields.pop("event", None))
+        pairs = " ".join(f"{key}={_console_value(value)}" for key, value in fields.items() if value is not Ellipsis)
+        return f"{message} {pairs}" if pairs else message
+
+
+def _message_text(event: Any) -> str:
+    if event is None:
+        return ""
+    try:
+        return event if isinstance(event, str) else str(event)
+    except Exception:
+        return object.__repr__(event)
+
+
+def _drop_disabled(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    # Cheap level check before any other processing.
+    if not logger.isEnabledFor(_LEVELS.get(method_name, logging.INFO)):
+        raise DropEvent
+    return event_dict
+
+
+def _format_positional(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    args = event_dict.pop("positional_args", None)
+    if args:
+        event = event_dict.get("event")
+        try:
+            event_dict["event"] = str(event) % (args[0] if len(args) == 1 and isinstance(args[0], Mapping) else args)
+        except Exception:
+            event_dict["event"] = f"{event} {args!r}"
+    return event_dict
+
+
+def _capture_exc_info(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    # Resolve exc_info=True now, while the exception is still being handled.
+    exc_info = event_dict.get("exc_info")
+    if exc_info is True:
+        info = sys.exc_info()
+        event_dict["exc_info"] = info if info[0] is not None else None
+    elif isinstance(exc_info, BaseException):
+        event_dict["exc_info"] = (type(exc_info), exc_info, exc_info.__traceback__)
+    elif exc_info is not None and not (isinstance(exc_info, tuple) and len(exc_info) == 3):
+        event_dict["exc_info"] = None
+    return event_dict
+
+
+def _to_stdlib(
+    logger: WrappedLogger, method_name: str, event_dict: EventDict
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    exc_info = event_dict.pop("exc_info", None)
+    stack_info = bool(event_dict.pop("stack_info", False))
+    return (_StructuredMessage(dict(event_dict)),), {"exc_info": exc_info, "stack_info": stack_info}
+
+
+_PROCESSORS: list[Any] = [_drop_disabled, merge_contextvars, _format_positional, _capture_exc_info, _to_stdlib]
+
+
+class Logger(structlog.stdlib.BoundLogger):
+    """A structlog ``BoundLogger`` proxying the stdlib Logger API: ``info(message, **fields)``, ``bind()``,
+    ``new()``, ``exception()``… A failure while logging is reported on stderr, never raised to the caller."""
+
+    def _proxy_to_logger(self, method_name: str, event: str | None = None, *event_args: str, **event_kw: Any) -> Any:
+        try:
+            return super()._proxy_to_logger(method_name, event, *event_args, **event_kw)
+        except Exception:
+            try:
+                sys.stderr.write(f"--- tomodachi: logging failed for event {event!r} ---\n{traceback.format_exc()}")
+            except Exception:
+                pass
+            return None
+
+
+class _HandlerContextLogger(Logger):
+    """``get_logger()`` without a name: the logger name and fields come from the current handler context at
+    log time, so a logger created at import time still carries the context of the handler it is used in."""
+
+    @property  # type: ignore[override]
+    def _logger(self) -> logging.Logger:
+        name = _HANDLER_CONTEXT.get().logger_name
+        return logging.getLogger(name) if name else self._default_logger
+
+    @_logger.setter
+    def _logger(self, value: logging.Logger) -> None:
+        self._default_logger = value
+
+    def _proxy_to_logger(self, method_name: str, event: str | None = None, *event_args: str, **event_kw: Any) -> Any:
+        fields = _HANDLER_CONTEXT.get().fields
+        if fields:
+            # Precedence: handler context < bound context < call keywords.
+            inherited = {k: v for k, v in fields.items() if k not in self._context and k not in event_kw}
+            event_kw = {**inherited, **event_kw}
+        return super()._proxy_to_logger(method_name, event, *event_args, **event_kw)
+
+
+@runtime_checkable
+class LoggerProtocol(Protocol):
+    def debug(self, event: str | None = None, *args: Any, **kw: Any) -> Any: ...
+    def info(self, event: str | None = None, *args: Any, **kw: Any) -> Any: ...
+    def warning(self, event: str | None = None, *args: Any, **kw: Any) -> Any: ...
+    def error(self, event: str | None = None, *args: Any, **kw: Any) -> Any: ...
+    def exception(self, event: str | None = None, *args: Any, **kw: Any) -> Any: ...
+    def critical(self, event: str | None = None, *args: Any, **kw: Any) -> Any: ...
+
+
+def get_logger(name: str | None = None) -> Logger:
+    """A structured logger named ``name`` (e.g. ``"tomodachi.lifecycle"``); without a name it follows the
+    current handler context (``bind_handler_context``), falling back to the ``"tomodachi"`` logger."""
+    if name is None:
+        return _HandlerContextLogger(logging.getLogger("tomodachi"), _PROCESSORS, {})
+    return Logger(logging.getLogger(name), _PROCESSORS, {})
+
+
+# --- formatter side: from a LogRecord to a line --------------------------------------------------------------------
+
+_RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+
+@dataclass
+class _Entry:
+    timestamp: str
+    level: str
+    logger: str
+    message: str
+    fields: dict[str, Any]
+    exc_info: _ExcInfo | None
+    stack_info: str | None
+
+
+def _timestamp(created: float) -> str:
+    moment = datetime.datetime.fromtimestamp(created, datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _entry(record: logging.LogRecord) -> _Entry:
+    if isinstance(record.msg, _StructuredMessage):
+        fields = dict(record.msg.fields)
+        message = _message_text(fields.pop("event", None))
+    else:
+        try:
+            message = record.getMessage()
+        except Exception:
+            message = f"{record.msg} {record.args!r}"
+        extra = {k: v for k, v in record.__dict__.items() if k not in _RECORD_ATTRIBUTES and not k.startswith("_")}
+        fields = {"extra": extra} if extra else {}
+    exc_info = record.exc_info if record.exc_info and record.exc_info[0] is not None else None
+    return _Entry(
+        _timestamp(record.created),
+        record.levelname.lower(),
+        record.name,
+        message,
+        fields,
+        exc_info,  # type: ignore[arg-type]
+        record.stack_info,
+    )
+
+
+def _format_exception(exc_info: _ExcInfo) -> str:
+    return "".join(traceback.format_exception(*exc_info)).rstrip("\n")
+
+
+class _TomodachiFormatter(logging.Formatter):
+    """Base of the console and JSON formatters; a failing render falls back to a minimal safe line."""
+
+    def render(self, entry: _Entry) -> str:
+        raise NotImplementedError
+
+    def format(self, record: logging.LogRecord) -> str:
+        try:
+            return self.render(_entry(record))
+        except Exception as exc:
+            return f"{_timestamp(record.created)} [{record.levelname.lower()}] {record.msg!r} [{record.name}] (log formatting failed: {exc!r})"
+
+
+# ANSI styles; kept tiny on purpose (no colorama dependency).
+_RESET = "\x1b[0m"
+_DIM = "\x1b[2m"
+_BRIGHT = "\x1b[1m"
+_BLUE = "\x1b[34m"
+_CYAN = "\x1b[36m"
+_MAGENTA = "\x1b[35m"
+_LEVEL_STYLES = {
+    "debug": "\x1b[32m",
+    "info": "\x1b[32m",
+    "warning": "\x1b[33m",
+    "error": "\x1b[31m",
+    "critical": "\x1b[31;1m",
+}
+
+
+def _console_value(value: Any) -> str:
+    if isinstance(value, str):
+        # Quote only when needed to keep k=v pairs unambiguous.
+        return value if value and not any(c.isspace() or c == "=" for c in value) else repr(value)
+    try:
+        return repr(value)
+    except Exception:
+        return object.__repr__(value)
+
+
+class _ConsoleFormatter(_TomodachiFormatter):
+    """``<ts> [<level>] <message padded 30> [<logger>] k=v …`` plus a traceback on following lines."""
+
+    def __init__(self, colors: bool) -> None:
+        super().__init__()
+        self.colors = colors
+
+    def _paint(self, style: str, text: str) -> str:
+        return f"{style}{text}{_RESET}" if self.colors else text
+
+    def render(self, entry: _Entry) -> str:
+        level = self._paint(_LEVEL_STYLES.get(entry.level, ""), f"{entry.level:<9}")
+        parts = [
+            self._paint(_DIM, entry.timestamp),
+            f"[{level}]",
+            self._paint(_BRIGHT, f"{entry.message:<30}"),
+            f"[{self._paint(_BLUE, entry.logger)}]",
+        ]
+        for key, value in entry.fields.items():
+            if value is not Ellipsis:
+                parts.append(f"{self._paint(_CYAN, key)}={self._paint(_MAGENTA, _console_value(value))}")
+        line = " ".join(parts).rstrip()
+        if entry.stack_info:
+            line += "\n" + entry.stack_info
+        if entry.exc_info:
+            line += "\n" + _format_exception(entry.exc_info)
+        return line
+
+
+_JSON_RENAMES = {"event_": "event", "class_": "class"}
+_JSON_CORE_KEYS = ("timestamp", "logger", "level", "message")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "replace")
+    if isinstance(value, BaseException):
+        return f"{type(value).__name__}: {value}"
+    if type(value).__module__ in ("uuid", "decimal", "pathlib", "ipaddress"):
+        return str(value)
+    return repr(value)
+
+
+def _exception_fields(exc_info: _ExcInfo) -> dict[str, Any]:
+    exc_type, exc, tb = exc_info
+    frames = traceback.extract_tb(tb)
+    fields: dict[str, Any] = {
+        "exception": _format_exception(exc_info),
+        "exc_type": exc_type.__name__,
+        "exc_message": str(exc),
+    }
+    if frames:
+        last = frames[-1]
+        module = _module_name(tb)
+        fields["tb_module_name"] = module
+        fields["tb_function_name"] = last.name
+        fields["tb_location"] = f"{last.filename}:{last.lineno}"
+    fields["stacktrace"] = [f"{frame.filename}:{frame.lineno} in {frame.name}" for frame in frames]
+    return fields
+
+
+def _module_name(tb: TracebackType | None) -> str:
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return str(tb.tb_frame.f_globals.get("__name__", "")) if tb is not None else ""
+
+
+class _JSONFormatter(_TomodachiFormatter):
+    """One JSON object per line; non-serialisable values fall back to a string form."""
+
+    def render(self, entry: _Entry) -> str:
+        data: dict[str, Any] = {
+            "timestamp": entry.timestamp,
+            "logger": entry.logger,
+            "level": entry.level,
+            "message": entry.message,
+        }
+        for key, value in entry.fields.items():
+            if value is Ellipsis:
+                continue
+            key = _JSON_RENAMES.get(key, key)
+            # A field named like a core key must not overwrite it; keep it with a trailing underscore.
+            data[key + "_" if key in _JSON_CORE_KEYS else key] = value
+        if entry.stack_info:
+            data["stack_info"] = entry.stack_info
+        if entry.exc_info:
+            data.update(_exception_fields(entry.exc_info))
+        try:
+            return json.dumps(data, default=_json_default, ensure_ascii=False)
+        except Exception:
+            # e.g. non-str dict keys deep down or circular references: stringify field by field.
+            return json.dumps({key: _json_safe(value) for key, value in data.items()}, ensure_ascii=False)
+
+
+def _json_safe(value: Any) -> Any:
+    try:
+        json.dumps(value, default=_json_default)
+        return value
+    except Exception:
+        try:
+            return repr(value)
+        except Exception:
+            return object.__repr__(value)
+
+
+class _PythonLoggingFormatter(logging.Formatter):
+    """The stdlib format; structured fields appear as ``k=v`` after the message."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s [%(levelname)-9s] %(message)-30s [%(name)s]")
+
+
+class _DisabledFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return ""
+
+
+ConsoleFormatter: logging.Formatter = _ConsoleFormatter(colors=True)
+NoColorConsoleFormatter: logging.Formatter = _ConsoleFormatter(colors=False)
+JSONFormatter: logging.Formatter = _JSONFormatter()
+PythonLoggingFormatter: logging.Formatter = _PythonLoggingFormatter()
+DisabledFormatter: logging.Formatter = _DisabledFormatter()
+
+_FORMATTER_NAMES = ("console", "no_color_console", "json", "python", "disabled")
+
+
+# --- handler installation ------------------------------------------------------------------------------------------
+
+
+def colors_enabled(stream: Any = None) -> bool:
+    """Whether console output should be colored: off via NO_COLOR-style variables (spec §10) or a non-tty."""
+    env = os.environ
+    if any(env.get(name, "").strip().lower() in ("1", "true") for name in _NO_COLOR_VARIABLES):
+        return False
+    if any(env.get(name, "").strip().lower() in ("0", "false") for name in _CLICOLOR_VARIABLES):
+        return False
+    if env.get("CLICOLOR_FORCE", "").strip().lower() in ("1", "true"):
+        return True
+    stream = sys.stderr if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except Exception:
+        return False
+
+
+_NO_COLOR_VARIABLES = ("NO_COLOR", "NOCOLOR", "TOMODACHI_NO_COLOR", "TOMODACHI_NOCOLOR")
+_CLICOLOR_VARIABLES = ("CLICOLOR", "CLI_COLOR", "CLICOLOR_FORCE")
+
+
+class _RootHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The single root handler tomodachi installs. Without an explicit stream it writes to whatever
+    ``sys.stderr`` is at emit time, so redirection (pytest's capsys) is honoured."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        super().__init__(stream if stream is not None else sys.stderr)
+        self._follow_stderr = stream is None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(self.formatter, _DisabledFormatter):
+            return
+        if self._follow_stderr:
+            self.stream = sys.stderr
+        super().emit(record)
+
+
+_default_formatter: str | logging.Formatter = "console"
+
+
+def _resolve_formatter(formatter: str | logging.Formatter, stream: Any) -> logging.Formatter:
+    if isinstance(formatter, logging.Formatter):
+        return formatter
+    name = formatter.strip().lower().replace("-", "_")
+    if name == "console":
+        return ConsoleFormatter if colors_enabled(stream) else NoColorConsoleFormatter
+    if name in ("no_color_console", "nocolor_console"):
+        return NoColorConsoleFormatter
+    if name == "json":
+        return JSONFormatter
+    if name in ("python", "python_logging"):
+        return PythonLoggingFormatter
+    if name == "disabled":
+        return DisabledFormatter
+    raise ValueError(f"invalid log formatter {formatter!r}; expected one of {', '.join(_FORMATTER_NAMES)}")
+
+
+def _parse_level(log_level: str | int) -> int:
+    if isinstance(log_level, int) and not isinstance(log_level, bool):
+        return log_level
+    if isinstance(log_level, str):
+        text = log_level.strip().lower()
+        if text.isdigit():
+            return int(text)
+        if text in _LEVELS and text != "exception":
+            return _LEVELS[text]
+        if text == "notset":
+            return logging.NOTSET
+    raise ValueError(f"invalid log level {log_level!r}; expected one of debug, info, warning, error, critical")
+
+
+def _installed_handlers() -> list[_RootHandler]:
+    return [handler for handler in logging.getLogger().handlers if isinstance(handler, _RootHandler)]
+
+
+def configure(
+    log_level: str | int = "info",
+    formatter: str | logging.Formatter | None = None,
+    *,
+    stream: IO[str] | None = None,
+) -> logging.Handler:
+    """Install the single tomodachi root handler (replacing a previous one) and set the root level.
+
+    ``formatter``: ``console`` (default; colored on a tty), ``no_color_console``, ``json``, ``python``,
+    ``disabled`` or a ``logging.Formatter``. Safe to call repeatedly.
+    """
+    level = _parse_level(log_level)
+    chosen = _resolve_formatter(formatter if formatter is not None else _default_formatter, stream)
+    remove_handlers()
+    handler = _RootHandler(stream)
+    handler.setFormatter(chosen)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(level)
+    return handler
+
+
+def set_default_formatter(formatter: str | logging.Formatter) -> None:
+    """Use ``formatter`` for the installed handler and for later ``configure()`` calls without one."""
+    global _default_formatter
+    _resolve_formatter(formatter, None)  # validate the name even when no handler is installed yet
+    for handler in _installed_handlers():
+        stream = None if handler._follow_stderr else handler.stream
+        handler.setFormatter(_resolve_formatter(formatter, stream))
+    _default_formatter = formatter
+
+
+def remove_handlers() -> None:
+    """Remove the handler(s) installed by ``configure()``; other root handlers are left alone."""
+    root = logging.getLogger()
+    for handler in _installed_handlers():
+        root.removeHandler(handler)
+        try:
+            handler.flush()
+        except Exception:
+            pass
