@@ -24,6 +24,34 @@ from tomodachi.middleware import execute_middlewares
 DEFAULT_MAX_ATTEMPTS = 3
 DEDUP_CACHE_SIZE = 100_000
 UPSTREAM_POLICY_NAMES = frozenset({"upstream", "drop"})
+
+
+class _Unset:
+    """Marks a keyword argument the caller did not give (``None`` is a meaningful value: "no envelope")."""
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Any = _Unset()
+
+
+def resolve_envelope(service: Any, message_envelope: Any = UNSET, message_protocol: Any = UNSET) -> Any:
+    """The envelope to use: the explicit argument (``None`` = raw), the deprecated ``message_protocol``
+    argument, else the service's ``message_envelope`` / ``message_protocol`` attribute, else ``None``."""
+    if message_envelope is not UNSET:
+        return message_envelope
+    if message_protocol is not UNSET:
+        return message_protocol
+    envelope = getattr(service, "message_envelope", None)
+    if envelope is None:
+        envelope = getattr(service, "message_protocol", None)
+    return envelope
+
+
 RETRY_POLICY_NAMES = frozenset({"retry", "default"})
 
 

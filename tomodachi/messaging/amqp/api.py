@@ -1,0 +1,128 @@
+"""``@amqp`` handler decorator and ``amqp_publish`` (spec §3.2, §4). Imports no AMQP client library."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from tomodachi.handlers import invoker
+from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
+from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpConnectionException
+from tomodachi.messaging.amqp.naming import prefixed_routing_key
+from tomodachi.messaging.amqp.settings import broker_for_service
+from tomodachi.messaging.pipeline import UNSET, resolve_envelope
+
+PUBLISH_ATTEMPTS = 3
+
+logger = logging.getLogger("tomodachi.amqp")
+
+
+@invoker("amqp")
+def amqp(
+    routing_key: str,
+    callback_kwargs: Sequence[str] | None = None,
+    exchange_name: str = "",
+    competing: bool | None = None,
+    queue_name: str | None = None,
+    *,
+    message_envelope: Any = UNSET,
+    message_protocol: Any = UNSET,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Subscribe the decorated method to ``routing_key`` (``*``/``#`` wildcards) on a topic exchange.
+
+    ``competing=None`` means non-competing (one queue per handler and service uuid) unless ``queue_name`` is
+    given. Extra ``**kwargs`` are envelope parser kwargs. The handler's ``routing_key`` argument is the key
+    the message was *published* with (upstream passed the decorator's pattern).
+    """
+    if not isinstance(routing_key, str):
+        raise TypeError(f"amqp(): routing_key must be a str, not {type(routing_key).__name__}")
+    if callback_kwargs is not None and (
+        isinstance(callback_kwargs, str) or not all(isinstance(n, str) for n in callback_kwargs)
+    ):
+        raise TypeError("amqp(): callback_kwargs must be a list of argument names")
+    if queue_name is not None and (not isinstance(queue_name, str) or not queue_name):
+        raise ValueError("amqp(): queue_name must be a non-empty str")
+    envelope = message_envelope if message_envelope is not UNSET else message_protocol
+    if envelope is not UNSET and envelope is not None:
+        from tomodachi.envelope.base import validate_envelope
+
+        validate_envelope(envelope, **kwargs)
+    return {
+        "routing_key": routing_key,
+        "callback_kwargs": tuple(callback_kwargs) if callback_kwargs is not None else None,
+        "exchange_name": exchange_name or "",
+        "competing": bool(queue_name) if competing is None else bool(competing),
+        "queue_name": queue_name,
+        "message_envelope": envelope,
+        "parser_kwargs": dict(kwargs),
+    }
+
+
+async def amqp_publish(
+    service: Any,
+    data: Any,
+    routing_key: str = "",
+    exchange_name: str = "",
+    wait: bool = True,
+    *,
+    message_envelope: Any = UNSET,
+    message_protocol: Any = UNSET,
+    routing_key_prefix: Any = UNSET,
+    **kwargs: Any,
+) -> asyncio.Task[None] | None:
+    """Publish ``data`` (wrapped by the envelope, or raw ``str``/``bytes``) as a persistent message.
+
+    ``wait=False`` returns the publishing Task. ``**kwargs`` go to the envelope's ``build_message``.
+    """
+    envelope = resolve_envelope(service, message_envelope, message_protocol)
+    if envelope is None and not isinstance(data, (str, bytes)):
+        raise TypeError(
+            f"amqp_publish(): data must be str or bytes without a message envelope, not {type(data).__name__} "
+            "(set message_envelope=JsonBase on the service or pass message_envelope=…)"
+        )
+    broker, settings = broker_for_service(service)
+    prefix = settings.routing_key_prefix if routing_key_prefix is UNSET else (routing_key_prefix or "")
+    exchange = exchange_name or settings.exchange_name
+
+    async def send() -> None:
+        if envelope is not None:
+            payload: str | bytes = await envelope.build_message(service, routing_key, data, **kwargs)
+            content_type = getattr(envelope, "content_type", None) or _sniff_content_type(payload)
+        else:
+            payload = data
+            content_type = "text/plain; charset=utf-8" if isinstance(data, str) else "application/octet-stream"
+        body = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+        properties = AmqpProperties(
+            content_type=content_type,
+            delivery_mode=2,  # persistent
+            message_id=uuid.uuid4().hex,
+            timestamp=int(broker.clock.time()) if hasattr(broker, "clock") else None,
+        )
+        publication = AmqpPublication(exchange, prefixed_routing_key(routing_key, prefix), body, properties)
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            try:
+                await broker.publish(publication)
+                return
+            except (AmqpChannelClosed, AmqpConnectionException) as exc:
+                if attempt == PUBLISH_ATTEMPTS or getattr(exc, "code", None) in (403, 404, 406):
+                    raise
+                logger.warning(
+                    "amqp publish failed, retrying",
+                    extra={"routing_key": routing_key, "attempt": attempt, "error": str(exc)},
+                )
+
+    if wait:
+        await send()
+        return None
+    return asyncio.get_running_loop().create_task(send())
+
+
+def _sniff_content_type(payload: str | bytes) -> str:
+    head = payload[:1]
+    if head in ("{", "[", b"{", b"["):
+        return "application/json"
+    return "text/plain; charset=utf-8" if isinstance(payload, str) else "application/octet-stream"

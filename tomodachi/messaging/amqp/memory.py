@@ -1,0 +1,502 @@
+"""A faithful in-memory AMQP broker: topic/direct/fanout exchanges, FIFO queues, competing and fan-out
+consumers, prefetch, requeue with the redelivered flag, a dead-letter exchange, plus test inspection hooks."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication, AmqpSubscription
+from tomodachi.messaging.amqp.exceptions import (
+    AmqpChannelClosed,
+    AmqpTooManyConsumersException,
+)
+from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, decode_routing_key, encode_routing_key
+from tomodachi.messaging.broker import Delivery, DeliveryCallback
+from tomodachi.runtime.clock import Clock, RealClock
+
+logger = logging.getLogger("tomodachi.amqp")
+
+PREDECLARED_EXCHANGES = {"": "direct", "amq.topic": "topic", "amq.direct": "direct", "amq.fanout": "fanout"}
+
+
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching: words split on ``.``, ``*`` = exactly one word, ``#`` = zero or more words."""
+    return _match(tuple(pattern.split(".")), tuple(routing_key.split(".")))
+
+
+@lru_cache(maxsize=8192)
+def _match(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_match(rest, words[i:]) for i in range(len(words) + 1))
+    if not words:
+        return False
+    return (head == "*" or head == words[0]) and _match(rest, words[1:])
+
+
+@dataclass
+class PublishedMessage:
+    """One message as it went through ``publish`` (the test-facing record)."""
+
+    exchange_name: str
+    routing_key: str  # as on the wire (encoded, prefixed)
+    body: bytes
+    properties: AmqpProperties
+    timestamp: float
+    routed_to: list[str] = field(default_factory=list)  # queue names; empty = unroutable (dropped, as RabbitMQ)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+    @property
+    def decoded_routing_key(self) -> str:
+        return decode_routing_key(self.routing_key)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class DeadLetter:
+    """A message moved to a dead-letter queue, with why and from where."""
+
+    queue_name: str  # the queue it failed in
+    dead_letter_queue: str | None  # where it went (None: no dead-letter queue was declared — kept here only)
+    body: bytes
+    routing_key: str
+    exchange_name: str
+    properties: AmqpProperties
+    reason: str
+    delivery_count: int
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+@dataclass
+class _Message:
+    body: bytes
+    exchange_name: str
+    routing_key: str
+    properties: AmqpProperties
+    redelivered: bool = False
+    delivery_count: int = 0
+
+
+@dataclass
+class _Exchange:
+    name: str
+    type: str
+    bindings: list[tuple[str, str]] = field(default_factory=list)  # (binding key, queue name)
+
+
+class _Consumer:
+    def __init__(self, broker: MemoryAmqpBroker, queue: _Queue, callback: DeliveryCallback, prefetch: int) -> None:
+        self.broker = broker
+        self.queue = queue
+        self.callback = callback
+        self.prefetch = max(1, prefetch)
+        self.in_flight = 0
+        self.active = True
+        self.tag = f"ctag-{next(broker._ids)}"
+
+    async def cancel(self) -> None:
+        if self.active:
+            self.active = False
+            if self in self.queue.consumers:
+                self.queue.consumers.remove(self)
+            self.broker._changed()
+
+
+@dataclass
+class _Queue:
+    name: str
+    arguments: Mapping[str, Any]
+    competing: bool = True
+    messages: deque[_Message] = field(default_factory=deque)
+    consumers: list[_Consumer] = field(default_factory=list)
+    unacked: int = 0
+    next_consumer: int = 0
+    dead_letter_queue: str | None = None
+
+
+class MemoryAmqpDelivery(Delivery):
+    """A delivery from the memory broker; settling updates the queue like RabbitMQ would."""
+
+    def __init__(self, broker: MemoryAmqpBroker, queue: _Queue, consumer: _Consumer, message: _Message) -> None:
+        super().__init__(
+            body=message.body,
+            attributes=dict(message.properties.headers),
+            receive_count=message.delivery_count,
+            redelivered=message.redelivered,
+            delivery_id=f"{queue.name}:{next(broker._ids)}",
+            metadata={
+                "routing_key": decode_routing_key(message.routing_key),
+                "exchange_name": message.exchange_name,
+                "properties": message.properties,
+                "queue_name": queue.name,
+                "consumer_tag": consumer.tag,
+            },
+        )
+        self._broker = broker
+        self._queue = queue
+        self._consumer = consumer
+        self._message = message
+
+    async def _ack(self) -> None:
+        self._broker._release(self._queue, self._consumer)
+
+    async def _retry(self, delay: float) -> None:
+        message = self._message
+        message.redelivered = True
+        self._broker._release(self._queue, self._consumer, dispatch=False)
+        if delay <= 0:
+            self._broker._requeue(self._queue.name, message)
+        else:
+            self._broker._delayed += 1
+            self._broker.clock.call_later(delay, self._broker._requeue_later, self._queue.name, message)
+        self._broker._dispatch(self._queue)
+
+    async def _dead_letter(self, reason: str) -> None:
+        self._broker._release(self._queue, self._consumer, dispatch=False)
+        self._broker._dead_letter(self._queue, self._message, reason)
+        self._broker._dispatch(self._queue)
+
+
+class MemoryAmqpBroker:
+    """In-memory RabbitMQ stand-in with the same Broker interface as the real one.
+
+    Test API: ``await publish(routing_key, data, envelope=JsonBase)``, ``published``, ``dead_letters``,
+    ``queue_depth(name)``, ``consumer_count(name)``, ``queue_names()``, ``fail_next_publish(exc)``,
+    ``await drain()``.
+    """
+
+    def __init__(self, clock: Clock | None = None, *, prefetch_count: int | None = None) -> None:
+        self.clock: Clock = clock or RealClock()
+        self.default_prefetch = prefetch_count
+        self.exchanges: dict[str, _Exchange] = {n: _Exchange(n, t) for n, t in PREDECLARED_EXCHANGES.items()}
+        self.queues: dict[str, _Queue] = {}
+        self.published: list[PublishedMessage] = []
+        self.dead_letters: list[DeadLetter] = []
+        self._ids = itertools.count(1)
+        self._publish_faults: deque[BaseException] = deque()
+        self._delayed = 0
+        self._event = asyncio.Event()
+        self.closed = False
+
+    # ---- Broker interface -------------------------------------------------------------------------------
+
+    async def declare(self, subscription: AmqpSubscription) -> None:
+        self.declare_exchange(subscription.exchange_name or "amq.topic", subscription.exchange_type)
+        queue = self.declare_queue(
+            subscription.queue_name,
+            arguments=_queue_arguments(subscription.queue_ttl),
+            competing=subscription.competing,
+        )
+        if not subscription.competing and queue.consumers:
+            raise AmqpTooManyConsumersException(f"Max consumers for queue {queue.name!r} has been reached")
+        self.bind(subscription.queue_name, subscription.exchange_name or "amq.topic", subscription.binding_key)
+        if subscription.dead_letter_queue:
+            self.declare_exchange(DEAD_LETTER_EXCHANGE, "direct")
+            self.declare_queue(subscription.dead_letter_queue)
+            self.bind(subscription.dead_letter_queue, DEAD_LETTER_EXCHANGE, subscription.queue_name)
+            queue.dead_letter_queue = subscription.dead_letter_queue
+
+    async def consume(self, subscription: AmqpSubscription, on_delivery: DeliveryCallback) -> _Consumer:
+        queue = self._queue(subscription.queue_name)
+        if not subscription.competing and queue.consumers:
+            raise AmqpTooManyConsumersException(f"Max consumers for queue {queue.name!r} has been reached")
+        prefetch = self.default_prefetch or subscription.prefetch_count
+        consumer = _Consumer(self, queue, on_delivery, prefetch)
+        queue.consumers.append(consumer)
+        self._dispatch(queue)
+        return consumer
+
+    async def publish(self, publication: AmqpPublication | str, data: Any = None, **kwargs: Any) -> Any:
+        """Broker interface: ``publish(AmqpPublication)``. Test sugar: ``publish(routing_key, data, envelope=…)``
+        is :meth:`publish_message`."""
+        if isinstance(publication, AmqpPublication):
+            return await self._publish(publication)
+        return await self.publish_message(publication, data, **kwargs)
+
+    async def _publish(self, publication: AmqpPublication) -> str | None:
+        if self._publish_faults:
+            raise self._publish_faults.popleft()
+        if self.closed:
+            raise AmqpChannelClosed("broker is closed", code=504)
+        exchange = self.exchanges.get(publication.exchange_name)
+        if exchange is None:
+            raise AmqpChannelClosed(f"no exchange {publication.exchange_name!r} (NOT_FOUND)", code=404)
+        properties = publication.properties
+        record = PublishedMessage(
+            publication.exchange_name, publication.routing_key, publication.body, properties, self.clock.time()
+        )
+        self.published.append(record)
+        for queue_name in self._route(exchange, publication.routing_key):
+            record.routed_to.append(queue_name)
+            message = _Message(publication.body, publication.exchange_name, publication.routing_key, properties)
+            self._enqueue(queue_name, message)
+        self._changed()
+        return properties.message_id
+
+    async def close(self) -> None:
+        self.closed = True
+        for queue in self.queues.values():
+            for consumer in list(queue.consumers):
+                await consumer.cancel()
+
+    # ---- AMQP-level operations (also usable by tests) ----------------------------------------------------
+
+    def declare_exchange(self, name: str, type: str = "topic") -> None:
+        existing = self.exchanges.get(name)
+        if existing is None:
+            if name.startswith("amq."):
+                raise AmqpChannelClosed(f"exchange name {name!r} uses the reserved 'amq.' prefix", code=403)
+            self.exchanges[name] = _Exchange(name, type)
+        elif existing.type != type:
+            raise AmqpChannelClosed(
+                f"exchange {name!r} exists with type {existing.type!r}, not {type!r} (PRECONDITION_FAILED)", code=406
+            )
+
+    def declare_queue(self, name: str, *, arguments: Mapping[str, Any] | None = None, competing: bool = True) -> _Queue:
+        queue = self.queues.get(name)
+        if queue is None:
+            queue = self.queues[name] = _Queue(name, dict(arguments or {}), competing=competing)
+        return queue
+
+    def bind(self, queue_name: str, exchange_name: str, binding_key: str) -> None:
+        self._queue(queue_name)
+        exchange = self.exchanges.get(exchange_name)
+        if exchange is None:
+            raise AmqpChannelClosed(f"no exchange {exchange_name!r} (NOT_FOUND)", code=404)
+        if (binding_key, queue_name) not in exchange.bindings:
+            exchange.bindings.append((binding_key, queue_name))
+
+    # ---- test API ---------------------------------------------------------------------------------------
+
+    async def publish_message(
+        self,
+        routing_key: str,
+        data: Any,
+        *,
+        exchange_name: str = "amq.topic",
+        envelope: Any = None,
+        service: Any = None,
+        properties: AmqpProperties | None = None,
+        **envelope_kwargs: Any,
+    ) -> PublishedMessage:
+        """Publish like another service would: ``data`` wrapped by ``envelope`` (e.g. JsonBase) or raw
+        (str / bytes / JSON-able value). ``routing_key`` is the plain key; it is encoded here."""
+        if envelope is not None:
+            sender = service if service is not None else _TestSender()
+            body: Any = await envelope.build_message(sender, routing_key, data, **envelope_kwargs)
+            content_type = "application/json"
+        elif isinstance(data, (str, bytes)):
+            body, content_type = data, "text/plain" if isinstance(data, str) else "application/octet-stream"
+        else:
+            body, content_type = json.dumps(data), "application/json"
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        props = properties or AmqpProperties(
+            content_type=content_type, delivery_mode=2, message_id=f"test-{next(self._ids)}"
+        )
+        await self._publish(AmqpPublication(exchange_name, encode_routing_key(routing_key), raw, props))
+        return self.published[-1]
+
+    def fail_next_publish(self, exc: BaseException | None = None, *, times: int = 1) -> None:
+        """Make the next ``times`` publishes raise ``exc`` (default: a closed channel, like a broker hiccup)."""
+        for _ in range(times):
+            self._publish_faults.append(exc or AmqpChannelClosed("injected publish failure", code=504))
+
+    def queue_names(self) -> list[str]:
+        return list(self.queues)
+
+    def queue_depth(self, name: str) -> int:
+        """Ready (not yet delivered) messages in a queue."""
+        return len(self._queue(name).messages)
+
+    def unacked_count(self, name: str | None = None) -> int:
+        queues = [self._queue(name)] if name else list(self.queues.values())
+        return sum(q.unacked for q in queues)
+
+    def consumer_count(self, name: str) -> int:
+        return len(self._queue(name).consumers)
+
+    def messages_in(self, name: str) -> list[bytes]:
+        """Bodies of the ready messages of a queue, in order (e.g. a dead-letter queue)."""
+        return [m.body for m in self._queue(name).messages]
+
+    def bindings(self, exchange_name: str = "amq.topic") -> list[tuple[str, str]]:
+        return list(self.exchanges[exchange_name].bindings)
+
+    @property
+    def delayed_count(self) -> int:
+        """Messages waiting on the clock for a retry back-off to end."""
+        return self._delayed
+
+    def is_idle(self) -> bool:
+        """No deliverable message is waiting and no delivery is unsettled (delayed retries don't count)."""
+        return all(not (q.messages and q.consumers) and q.unacked == 0 for q in self.queues.values())
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait until every queue with a consumer is empty and every delivery is settled (handlers done).
+
+        Retries waiting for their back-off are not waited for: advance the virtual clock, then drain again.
+        ``timeout`` (real seconds) guards against a handler that never finishes.
+        """
+        try:
+            await asyncio.wait_for(self._wait_idle(), timeout)
+        except asyncio.TimeoutError:
+            busy = {q.name: (len(q.messages), q.unacked) for q in self.queues.values() if q.unacked or q.messages}
+            raise TimeoutError(
+                f"fake amqp did not become idle within {timeout}s; (ready, unacked) per queue: {busy}"
+            ) from None
+
+    # ---- internals --------------------------------------------------------------------------------------
+
+    async def _wait_idle(self) -> None:
+        stable = 0
+        while True:
+            await asyncio.sleep(0)  # zero-time yield: lets just-spawned handler and publish tasks run
+            if self.is_idle():
+                stable += 1
+                if stable >= 5:
+                    return
+                continue
+            stable = 0
+            self._event.clear()
+            await self._event.wait()
+
+    def _changed(self) -> None:
+        self._event.set()
+
+    def _queue(self, name: str) -> _Queue:
+        queue = self.queues.get(name)
+        if queue is None:
+            raise AmqpChannelClosed(f"no queue {name!r} (NOT_FOUND)", code=404)
+        return queue
+
+    def _route(self, exchange: _Exchange, routing_key: str) -> list[str]:
+        if exchange.name == "":
+            return [routing_key] if routing_key in self.queues else []
+        matched: list[str] = []
+        for binding_key, queue_name in exchange.bindings:
+            if exchange.type == "fanout":
+                hit = True
+            elif exchange.type == "topic":
+                hit = topic_matches(binding_key, routing_key)
+            else:
+                hit = binding_key == routing_key
+            if hit and queue_name not in matched and queue_name in self.queues:
+                matched.append(queue_name)
+        return matched
+
+    def _enqueue(self, queue_name: str, message: _Message) -> None:
+        queue = self.queues[queue_name]
+        queue.messages.append(message)
+        self._dispatch(queue)
+
+    def _requeue(self, queue_name: str, message: _Message) -> None:
+        queue = self.queues.get(queue_name)
+        if queue is None:  # deleted meanwhile: RabbitMQ would drop it too
+            return
+        queue.messages.appendleft(message)  # RabbitMQ requeues near the head, ahead of newer messages
+        self._dispatch(queue)
+        self._changed()
+
+    def _requeue_later(self, queue_name: str, message: _Message) -> None:
+        self._delayed -= 1
+        self._requeue(queue_name, message)
+
+    def _release(self, queue: _Queue, consumer: _Consumer, *, dispatch: bool = True) -> None:
+        queue.unacked -= 1
+        consumer.in_flight -= 1
+        if dispatch:
+            self._dispatch(queue)
+        self._changed()
+
+    def _dead_letter(self, queue: _Queue, message: _Message, reason: str) -> None:
+        headers = {
+            **dict(message.properties.headers),
+            "x-tomodachi-dead-letter-reason": reason,
+            "x-tomodachi-original-queue": queue.name,
+            "x-tomodachi-original-exchange": message.exchange_name,
+            "x-tomodachi-original-routing-key": message.routing_key,
+            "x-tomodachi-delivery-count": message.delivery_count,
+        }
+        self.dead_letters.append(
+            DeadLetter(
+                queue_name=queue.name,
+                dead_letter_queue=queue.dead_letter_queue,
+                body=message.body,
+                routing_key=decode_routing_key(message.routing_key),
+                exchange_name=message.exchange_name,
+                properties=message.properties,
+                reason=reason,
+                delivery_count=message.delivery_count,
+            )
+        )
+        if queue.dead_letter_queue and queue.dead_letter_queue in self.queues:
+            dead = _Message(
+                message.body, DEAD_LETTER_EXCHANGE, queue.name, replace(message.properties, headers=headers)
+            )
+            self._enqueue(queue.dead_letter_queue, dead)
+        else:
+            logger.warning("message dead-lettered without a dead-letter queue", extra={"queue": queue.name})
+        self._changed()
+
+    def _dispatch(self, queue: _Queue) -> None:
+        while queue.messages:
+            consumer = self._next_consumer(queue)
+            if consumer is None:
+                return
+            message = queue.messages.popleft()
+            message.delivery_count += 1
+            queue.unacked += 1
+            consumer.in_flight += 1
+            delivery = MemoryAmqpDelivery(self, queue, consumer, message)
+            try:
+                consumer.callback(delivery)
+            except Exception:
+                logger.exception("delivery callback failed; message requeued", extra={"queue": queue.name})
+                queue.unacked -= 1
+                consumer.in_flight -= 1
+                message.redelivered = True
+                queue.messages.appendleft(message)
+                return
+        self._changed()
+
+    def _next_consumer(self, queue: _Queue) -> _Consumer | None:
+        # round-robin over consumers with spare prefetch, like RabbitMQ with basic.qos
+        count = len(queue.consumers)
+        for offset in range(count):
+            index = (queue.next_consumer + offset) % count
+            consumer = queue.consumers[index]
+            if consumer.active and consumer.in_flight < consumer.prefetch:
+                queue.next_consumer = (index + 1) % count
+                return consumer
+        return None
+
+
+def _queue_arguments(ttl: float | None) -> dict[str, Any]:
+    return {"x-expires": int(ttl * 1000)} if ttl else {}
+
+
+class _TestSender:
+    """Stands in for the sending service when a test publishes without one."""
+
+    name = "test"
+    uuid = "00000000-0000-0000-0000-000000000000"
+    context: dict[str, Any] = {}
+    options: Any = None

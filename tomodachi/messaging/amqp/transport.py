@@ -1,0 +1,201 @@
+"""The AMQP transport of one service: declare and bind in ``setup()``, consume in ``start()``, drain in ``stop()``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from tomodachi.messaging.amqp.descriptors import AmqpSubscription
+from tomodachi.messaging.amqp.exceptions import INTERNAL_SERVICE_ERRORS
+from tomodachi.messaging.amqp.naming import dead_letter_queue_name, decode_routing_key, prefixed_routing_key, queue_name
+from tomodachi.messaging.amqp.settings import AmqpSettings, get_broker
+from tomodachi.messaging.broker import Consumer, Delivery, remember_environment
+from tomodachi.messaging.pipeline import (
+    UNSET,
+    MessagePipeline,
+    MessagingProfile,
+    Unwrapped,
+    resolve_envelope,
+    resolve_error_policy,
+)
+from tomodachi.runtime.transport import BoundHandler, TransportContext
+
+logger = logging.getLogger("tomodachi.amqp")
+
+
+def amqp_profile(routing_key_prefix: str = "") -> MessagingProfile:
+    """How AMQP deliveries map onto the pipeline; ``routing_key`` is the delivered key minus the prefix."""
+
+    def unwrap(delivery: Delivery) -> Unwrapped:
+        key = decode_routing_key(str(delivery.metadata.get("routing_key", "")))
+        if routing_key_prefix and key.startswith(routing_key_prefix):
+            key = key[len(routing_key_prefix) :]
+        return Unwrapped(
+            payload=delivery.body,
+            values={
+                "routing_key": key,
+                "exchange_name": delivery.metadata.get("exchange_name", ""),
+                "properties": delivery.metadata.get("properties"),
+            },
+        )
+
+    return MessagingProfile(
+        transport="amqp",
+        handler_type="amqp",
+        positional=("routing_key",),
+        internal_errors=INTERNAL_SERVICE_ERRORS,
+        pre_middleware_attribute="_amqp_message_pre_middleware",
+        unwrap=unwrap,
+    )
+
+
+@dataclass
+class _Subscriber:
+    handler: BoundHandler
+    subscription: AmqpSubscription
+    pipeline: MessagePipeline
+    consumer: Consumer | None = None
+
+
+def build_subscription(handler: BoundHandler, service: Any, settings: AmqpSettings) -> AmqpSubscription:
+    args = handler.spec.args
+    routing_key: str = args["routing_key"]
+    competing = bool(args.get("competing"))
+    func_name = getattr(handler.func, "__name__", handler.name)
+    queue = queue_name(
+        routing_key,
+        func_name,
+        str(getattr(service, "uuid", "")),
+        competing=competing,
+        explicit_name=args.get("queue_name"),
+        prefix=settings.queue_name_prefix,
+    )
+    return AmqpSubscription(
+        exchange_name=args.get("exchange_name") or settings.exchange_name,
+        binding_key=prefixed_routing_key(routing_key, settings.routing_key_prefix),
+        queue_name=queue,
+        competing=competing,
+        queue_ttl=settings.queue_ttl or None,
+        prefetch_count=settings.queue_prefetch_count,
+        dead_letter_queue=dead_letter_queue_name(queue),
+    )
+
+
+class AmqpTransport:
+    """Serves every ``@amqp`` handler of one service instance (see ``runtime.transport.Transport``)."""
+
+    def __init__(self, context: TransportContext) -> None:
+        self.context = context
+        self.service = context.service
+        self.clock = context.environment.clock
+        self.settings = AmqpSettings.from_options(context.options)
+        self.broker: Any = None
+        self.subscribers: list[_Subscriber] = []
+        self._in_flight: dict[asyncio.Task[None], Delivery] = {}
+        self._accepting = False
+        self._stopped = False
+        remember_environment(self.service, context.environment)
+
+    async def setup(self) -> None:
+        from tomodachi.envelope.base import validate_envelope
+        from tomodachi.runtime import context as execution_context
+
+        self.broker = get_broker(self.context.environment, self.settings)
+        profile = amqp_profile(self.settings.routing_key_prefix)
+        for handler in self.context.handlers:
+            args = handler.spec.args
+            envelope = args.get("message_envelope", UNSET)
+            if envelope is UNSET:
+                envelope = resolve_envelope(self.service)
+                validate_envelope(envelope, **args.get("parser_kwargs", {}))
+            pipeline = MessagePipeline(
+                service=self.service,
+                handler=handler.func,
+                handler_name=handler.name,
+                profile=profile,
+                environment=self.context.environment,
+                envelope=envelope,
+                parser_kwargs=args.get("parser_kwargs"),
+                callback_kwargs=args.get("callback_kwargs"),
+                error_policy=resolve_error_policy(self.service),
+            )
+            subscription = build_subscription(handler, self.service, self.settings)
+            await self.broker.declare(subscription)
+            self.subscribers.append(_Subscriber(handler, subscription, pipeline))
+        execution_context.set_execution_context(
+            {"amqp_enabled": True, "aioamqp_version": _aioamqp_version()}
+            | {key: execution_context.get_execution_context().get(key, 0) for key in _TASK_KEYS}
+        )
+
+    async def start(self) -> None:
+        self._accepting = True
+        for subscriber in self.subscribers:
+            subscriber.consumer = await self.broker.consume(subscriber.subscription, self._callback(subscriber))
+
+    def _callback(self, subscriber: _Subscriber) -> Any:
+        def on_delivery(delivery: Delivery) -> None:
+            if not self._accepting:
+                # a delivery racing our consumer cancel: hand it straight back
+                asyncio.get_running_loop().create_task(delivery.retry(0))
+                return
+            task = asyncio.get_running_loop().create_task(subscriber.pipeline.handle(delivery))
+            self._in_flight[task] = delivery
+            task.add_done_callback(self._finished)
+
+        return on_delivery
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(task, None)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("message pipeline failed", exc_info=task.exception())
+
+    async def stop(self, grace_period: float) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        self._accepting = False
+        for subscriber in self.subscribers:
+            if subscriber.consumer is not None:
+                try:
+                    await subscriber.consumer.cancel()
+                except Exception:
+                    logger.exception("failed to cancel amqp consumer", extra={"handler": subscriber.handler.name})
+        pending = set(self._in_flight)
+        if pending and grace_period > 0:
+            timer = asyncio.ensure_future(self.clock.sleep(grace_period))
+            try:
+                while pending and not timer.done():
+                    done, _ = await asyncio.wait(pending | {timer}, return_when=asyncio.FIRST_COMPLETED)
+                    pending -= done
+            finally:
+                timer.cancel()
+        unfinished = {task: self._in_flight.get(task) for task in pending if not task.done()}
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            logger.warning(
+                "amqp handlers did not finish within the grace period; their messages are requeued",
+                extra={"count": len(unfinished)},
+            )
+            await asyncio.gather(*unfinished, return_exceptions=True)
+        for delivery in unfinished.values():
+            if delivery is not None and not delivery.settled:
+                await delivery.retry(0)
+
+
+_TASK_KEYS = ("amqp_current_tasks", "amqp_total_tasks")
+
+
+def _aioamqp_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("aioamqp")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def create_transport(context: TransportContext) -> AmqpTransport:
+    return AmqpTransport(context)

@@ -1,0 +1,31 @@
+"""Compat import path ``tomodachi.transport.amqp``: the AMQP decorator, publish function and exceptions."""
+
+from __future__ import annotations
+
+from tomodachi.messaging.amqp.api import amqp, amqp_publish
+from tomodachi.messaging.amqp.exceptions import (
+    AmqpChannelClosed,
+    AmqpConnectionException,
+    AmqpException,
+    AmqpExclusiveQueueLockedException,
+    AmqpInternalServiceError,
+    AmqpInternalServiceErrorException,
+    AmqpInternalServiceException,
+    AmqpTooManyConsumersException,
+)
+from tomodachi.messaging.amqp.naming import decode_routing_key, encode_routing_key
+
+__all__ = [
+    "AmqpChannelClosed",
+    "AmqpConnectionException",
+    "AmqpException",
+    "AmqpExclusiveQueueLockedException",
+    "AmqpInternalServiceError",
+    "AmqpInternalServiceErrorException",
+    "AmqpInternalServiceException",
+    "AmqpTooManyConsumersException",
+    "amqp",
+    "amqp_publish",
+    "decode_routing_key",
+    "encode_routing_key",
+]
