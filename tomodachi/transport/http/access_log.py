@@ -1,0 +1,103 @@
+"""Access log: one record per request to ``tomodachi.http.response``, and optionally JSON lines to a file."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import logging.handlers
+from typing import Any
+
+from aiohttp import web
+
+from tomodachi.runtime.clock import Clock
+from tomodachi.transport.http.log import get_logger
+
+
+def _auth_user(request: web.BaseRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "basic" or not token:
+        return None
+    try:
+        login = base64.b64decode(token.strip(), validate=True).decode("utf-8", "replace")
+    except (binascii.Error, ValueError):
+        return None
+    return login.partition(":")[0] or None
+
+
+def should_log(ignore_logging: bool | frozenset[int], status: int) -> bool:
+    """``ignore_logging=True`` hides the route's lines, except server errors (5xx) which are always logged."""
+    if ignore_logging is True:
+        return status >= 500
+    if isinstance(ignore_logging, frozenset):
+        return status not in ignore_logging
+    return True
+
+
+class _JsonLinesFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(getattr(record, "access", {}), default=str)
+
+
+class AccessLog:
+    """Writes access records; ``target`` is the ``http.access_log`` option (True, False or a file path)."""
+
+    def __init__(self, target: bool | str, clock: Clock) -> None:
+        self.enabled = bool(target)
+        self._clock = clock
+        self._file_logger: logging.Logger | None = None
+        self._file_handler: logging.Handler | None = None
+        if isinstance(target, str):
+            # a private, non-propagating logger: the file gets exactly one JSON object per line
+            self._file_logger = logging.getLogger(f"tomodachi.http.access_log.{id(self)}")
+            self._file_logger.propagate = False
+            self._file_logger.setLevel(logging.INFO)
+            self._file_handler = logging.handlers.WatchedFileHandler(target, encoding="utf-8")
+            self._file_handler.setFormatter(_JsonLinesFormatter())
+            self._file_logger.addHandler(self._file_handler)
+
+    def record(
+        self,
+        request: web.BaseRequest,
+        *,
+        status: int,
+        remote_ip: str,
+        response_length: int | None,
+        handler_elapsed: float | None,
+        request_time: float,
+        replaced_status: int | None = None,
+    ) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "status_code": status,
+            "remote_ip": remote_ip,
+            "auth_user": _auth_user(request),
+            "request_method": request.method,
+            "request_path": request.path,
+            "request_query_string": request.query_string,
+            "http_version": f"HTTP/{request.version.major}.{request.version.minor}",
+            "response_content_length": response_length,
+            "request_content_length": request.content_length,
+            "user_agent": request.headers.get("User-Agent"),
+            "handler_elapsed_time": f"{handler_elapsed:.5f}s" if handler_elapsed is not None else None,
+            "request_time": f"{request_time:.5f}s",
+        }
+        if replaced_status is not None:
+            fields["replaced_status_code"] = replaced_status
+        return fields
+
+    def write(self, fields: dict[str, Any], level: int = logging.INFO) -> None:
+        if not self.enabled:
+            return
+        logger = get_logger("tomodachi.http.response")
+        (logger.warning if level >= logging.WARNING else logger.info)("", **fields)
+        if self._file_logger is not None:
+            entry = {"timestamp": self._clock.now().isoformat().replace("+00:00", "Z"), **fields}
+            self._file_logger.info("", extra={"access": entry})
+
+    def close(self) -> None:
+        if self._file_logger is not None and self._file_handler is not None:
+            self._file_logger.removeHandler(self._file_handler)
+            self._file_handler.close()
+            self._file_handler = None

@@ -1,0 +1,169 @@
+"""HTTP decorators (``@http``, ``@http_error``, ``@http_static``, ``@websocket``) and request helpers.
+
+Imported at class-definition time, so nothing here imports aiohttp: decorators only validate and attach a spec.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+
+from tomodachi.handlers import HandlerSpec, attach_spec
+from tomodachi.transport.http.response import HttpException, HttpResponse, Response
+from tomodachi.transport.http.routing import RouteError, compile_pattern
+
+__all__ = [
+    "HttpException",
+    "HttpResponse",
+    "Response",
+    "get_forwarded_remote_ip",
+    "get_http_response_status",
+    "get_http_response_status_sync",
+    "http",
+    "http_error",
+    "http_static",
+    "websocket",
+    "ws",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _owner(decorator: str, func: Any) -> str:
+    return f"@tomodachi.{decorator} on {getattr(func, '__qualname__', repr(func))}"
+
+
+def _ignore_logging(value: Any, owner: str) -> bool | frozenset[int]:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list | tuple | set | frozenset) and all(
+        isinstance(code, int) and not isinstance(code, bool) for code in value
+    ):
+        return frozenset(value)
+    raise RouteError(f"{owner}: ignore_logging must be a bool or a list of status codes, got {value!r}")
+
+
+def _methods(method: Any, owner: str) -> tuple[str, ...]:
+    items = [method] if isinstance(method, str) else method
+    if not isinstance(items, list | tuple) or not items or not all(isinstance(m, str) and m.strip() for m in items):
+        raise RouteError(f"{owner}: method must be a non-empty string or a list of strings, got {method!r}")
+    return tuple(dict.fromkeys(m.strip().upper() for m in items))
+
+
+def http(
+    method: str | Sequence[str],
+    url: str,
+    *,
+    ignore_logging: bool | Sequence[int] = False,
+    pre_handler_func: Callable[[Any, Any], Awaitable[Any]] | None = None,
+) -> Callable[[F], F]:
+    """Serve ``method`` requests whose path fully matches the regex ``url``; named groups become arguments."""
+
+    def decorate(func: F) -> F:
+        owner = _owner("http", func)
+        compile_pattern(url, owner)
+        if pre_handler_func is not None and not callable(pre_handler_func):
+            raise RouteError(f"{owner}: pre_handler_func must be callable")
+        args = {
+            "methods": _methods(method, owner),
+            "url": url,
+            "ignore_logging": _ignore_logging(ignore_logging, owner),
+            "pre_handler_func": pre_handler_func,
+        }
+        return attach_spec(func, HandlerSpec("http", "http", args))
+
+    return decorate
+
+
+def http_error(status_code: int) -> Callable[[F], F]:
+    """Handle responses of ``status_code`` raised by handlers or the router (404, 405, 500 ...)."""
+
+    def decorate(func: F) -> F:
+        if isinstance(status_code, bool) or not isinstance(status_code, int) or not 400 <= status_code <= 599:
+            raise RouteError(f"{_owner('http_error', func)}: status_code must be an int 400..599, got {status_code!r}")
+        return attach_spec(func, HandlerSpec("http", "http_error", {"status_code": status_code}))
+
+    return decorate
+
+
+def http_static(path: str, base_url: str, *, ignore_logging: bool | Sequence[int] = False) -> Callable[[F], F]:
+    """Serve files below the folder ``path`` (relative to the service file) at urls matching ``base_url``."""
+
+    def decorate(func: F) -> F:
+        owner = _owner("http_static", func)
+        if not isinstance(path, str) or not path:
+            raise RouteError(f"{owner}: path must be a non-empty string")
+        url = base_url if "(?P<filename>" in base_url else f"{base_url.rstrip('$')}(?P<filename>.+?)$"
+        compile_pattern(url, owner)
+        args = {"methods": ("GET",), "url": url, "path": path, "ignore_logging": _ignore_logging(ignore_logging, owner)}
+        return attach_spec(func, HandlerSpec("http", "http_static", args))
+
+    return decorate
+
+
+def websocket(url: str) -> Callable[[F], F]:
+    """Accept websocket connections on ``url``; the handler returns ``receive`` or ``(receive, close)``."""
+
+    def decorate(func: F) -> F:
+        owner = _owner("websocket", func)
+        compile_pattern(url, owner)
+        return attach_spec(func, HandlerSpec("http", "websocket", {"methods": ("GET",), "url": url}))
+
+    return decorate
+
+
+ws = websocket
+
+
+def _client_gone(request: Any) -> bool:
+    transport = getattr(request, "transport", None)
+    return transport is None or bool(transport.is_closing())
+
+
+def get_http_response_status_sync(value: Any, request: Any = None, verify_transport: bool = True) -> int:
+    """The status code a handler's return value (or raised exception) turns into; 499 if the client is gone."""
+    if request is not None and verify_transport and _client_gone(request):
+        return 499
+    if isinstance(value, BaseException):
+        status = getattr(value, "status", None)
+        return status if isinstance(status, int) and not isinstance(status, bool) else 500
+    if value is None or isinstance(value, str | bytes):
+        return 200
+    if isinstance(value, dict):
+        value = value.get("status", 200)
+    elif isinstance(value, tuple | list):
+        value = value[0] if value else 500
+    else:
+        value = getattr(value, "status", 500)
+    try:
+        return int(value.decode() if isinstance(value, bytes) else value)
+    except (TypeError, ValueError):
+        return 500
+
+
+async def get_http_response_status(value: Any, request: Any = None, verify_transport: bool = True) -> int:
+    return get_http_response_status_sync(value, request=request, verify_transport=verify_transport)
+
+
+def get_forwarded_remote_ip(request: Any) -> str:
+    """The client's address: the peer, or the first ``real_ip_header`` value when the peer is a trusted proxy."""
+    remote: str = request.remote or ""
+    from tomodachi.transport.http.keys import SETTINGS  # aiohttp is loaded anyway once a request exists
+
+    app = getattr(request, "app", None)
+    settings = app.get(SETTINGS) if app is not None else None
+    if settings is None or not settings.real_ip_from or not remote:
+        return remote
+    try:
+        peer = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote
+    if not any(peer in network for network in settings.real_ip_from):
+        return remote
+    forwarded = request.headers.get(settings.real_ip_header, "")
+    first = forwarded.split(",")[0].strip()
+    try:
+        return str(ipaddress.ip_address(first))
+    except ValueError:
+        return remote

@@ -1,0 +1,54 @@
+"""Calls one http / http_error / websocket handler: pre_handler_func, the http_middleware chain, then injection."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from tomodachi.middleware import execute_middlewares
+from tomodachi.runtime.transport import BoundHandler
+from tomodachi.transport.http.injection import call_arguments
+
+
+def service_middlewares(service: Any) -> list[Callable[..., Any]]:
+    """The internal pre-middleware (instrumentation) first, then the user's ``http_middleware`` list."""
+    chain: list[Callable[..., Any]] = []
+    for attribute in ("_aiohttp_pre_middleware", "http_middleware"):
+        value = getattr(service, attribute, None)
+        if value:
+            chain.extend(value)
+    return chain
+
+
+async def invoke_handler(
+    service: Any,
+    handler: BoundHandler,
+    request: Any,
+    *,
+    groups: Mapping[str, str | None],
+    middleware_kwargs: dict[str, Any],
+    fixed: Mapping[str, Any] | None = None,
+    positional: tuple[Any, ...],
+) -> Any:
+    """The handler's return value. ``middleware_kwargs`` travel through the middleware chain (which may override
+    them); ``fixed`` values (e.g. the websocket) are injected into the handler only."""
+    pre_handler = handler.spec.args.get("pre_handler_func")
+    if pre_handler is not None:
+        outcome = pre_handler(service, request)
+        if inspect.isawaitable(outcome):
+            await outcome
+
+    async def call(**current: Any) -> Any:
+        named = {**current, **(fixed or {})}
+        args, kwargs = call_arguments(handler.func, groups=groups, named=named, positional=positional)
+        result = handler.func(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    middlewares = service_middlewares(service)
+    if not middlewares:
+        return await call(**middleware_kwargs)
+    # a fresh middleware_context dict per invocation, passed positionally after the request
+    return await execute_middlewares(call, middlewares, service, (request, {}), middleware_kwargs)

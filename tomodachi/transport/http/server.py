@@ -1,0 +1,261 @@
+"""Request dispatch: route → handler (or static file / websocket) → response, with error handling and access log."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from tomodachi.runtime.environment import Environment
+from tomodachi.runtime.transport import BoundHandler
+from tomodachi.transport.http.access_log import AccessLog, should_log
+from tomodachi.transport.http.api import get_forwarded_remote_ip
+from tomodachi.transport.http.convert import to_response
+from tomodachi.transport.http.invoke import invoke_handler
+from tomodachi.transport.http.log import get_logger
+from tomodachi.transport.http.routing import Route, Router
+from tomodachi.transport.http.settings import HttpSettings
+from tomodachi.transport.http.static import resolve_file
+from tomodachi.transport.http.websocket import WebsocketSessions
+
+ContextCounter = Callable[[str, int], None]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _no_counter(key: str, value: int) -> None:
+    """Used when the execution-context module is unavailable."""
+
+
+@dataclass
+class _Connection:
+    opened: float
+    requests: int = 0
+
+
+@dataclass
+class ServerState:
+    """Mutable bookkeeping shared by dispatch and shutdown."""
+
+    stopping: bool = False
+    in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+    connections: weakref.WeakKeyDictionary[Any, _Connection] = field(default_factory=weakref.WeakKeyDictionary)
+
+
+class HttpApp:
+    """Everything that happens to one request; the aiohttp application calls ``middleware`` for every request."""
+
+    def __init__(
+        self,
+        *,
+        service: Any,
+        settings: HttpSettings,
+        environment: Environment,
+        router: Router,
+        error_handlers: Mapping[int, BoundHandler],
+        static_roots: Mapping[str, Path],
+        access_log: AccessLog,
+        count: ContextCounter = _no_counter,
+    ) -> None:
+        self.service = service
+        self.settings = settings
+        self.environment = environment
+        self.router = router
+        self.error_handlers = dict(error_handlers)
+        self.static_roots = dict(static_roots)
+        self.access_log = access_log
+        self.count = count
+        self.state = ServerState()
+        self.state.idle.set()
+        self.service_name = str(getattr(service, "name", "") or type(service).__name__)
+        self.websockets = WebsocketSessions(
+            service, environment.clock, settings.client_max_size, on_error=self.handler_failed
+        )
+
+    # -- aiohttp hooks ---------------------------------------------------------------------------------------
+
+    def aiohttp_middleware(self) -> Any:
+        """The single (new-style) aiohttp middleware: the application has no routes, every request lands here."""
+
+        @web.middleware
+        async def route(request: web.Request, handler: Handler) -> web.StreamResponse:
+            return await self.middleware(request, handler)
+
+        return route
+
+    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Entry point of every request (the aiohttp router has no routes; we route here)."""
+        clock = self.environment.clock
+        started = clock.monotonic()
+        task = asyncio.current_task()
+        if task is not None:
+            self.state.in_flight.add(task)
+            self.state.idle.clear()
+        self.count("http_current_tasks", 1)
+        self.count("http_total_tasks", 1)
+        try:
+            ignore: bool | frozenset[int] = False
+            handler_elapsed: float | None = None
+            if self.state.stopping:
+                response: web.StreamResponse = web.Response(status=503, text="503: Service Unavailable")
+            else:
+                response, route, handler_elapsed = await self._respond(request)
+                ignore = route.handler.spec.args.get("ignore_logging", False) if route is not None else False
+            if isinstance(response, web.WebSocketResponse):
+                return response
+            status = response.status
+            replaced: int | None = None
+            try:
+                await response.prepare(request)
+                await response.write_eof()
+            except (ConnectionError, asyncio.CancelledError) as exc:
+                replaced, status = status, 499
+                get_logger("tomodachi.http.response").info(
+                    "client disconnected during writing", request_path=request.path, status_code=status
+                )
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+            if should_log(ignore, status):
+                fields = self.access_log.record(
+                    request,
+                    status=status,
+                    replaced_status=replaced,
+                    remote_ip=get_forwarded_remote_ip(request),
+                    response_length=response.body_length,
+                    handler_elapsed=handler_elapsed,
+                    request_time=clock.monotonic() - started,
+                )
+                self.access_log.write(fields, logging.WARNING if status >= 500 else logging.INFO)
+            return response
+        finally:
+            self.count("http_current_tasks", -1)
+            if task is not None:
+                self.state.in_flight.discard(task)
+                if not self.state.in_flight:
+                    self.state.idle.set()
+
+    async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+        """``Server`` header on every response; keep-alive policy from the options."""
+        response.headers["Server"] = self.settings.server_header
+        if isinstance(response, web.WebSocketResponse) or response.status == 101:
+            return
+        settings = self.settings
+        close = self.state.stopping or not settings.keepalive
+        if not close and request.protocol is not None:
+            connection = self.state.connections.get(request.protocol)
+            if connection is None:
+                connection = _Connection(opened=self.environment.clock.monotonic())
+                self.state.connections[request.protocol] = connection
+            connection.requests += 1
+            if settings.max_keepalive_requests and connection.requests >= settings.max_keepalive_requests:
+                close = True
+            if settings.max_keepalive_time and (
+                self.environment.clock.monotonic() - connection.opened >= settings.max_keepalive_time
+            ):
+                close = True
+        if close:
+            response.force_close()
+            response.headers["Connection"] = "close"
+            response.headers.pop("Keep-Alive", None)
+            return
+        keep_alive = f"timeout={int(settings.keepalive_timeout)}"
+        if settings.max_keepalive_requests:
+            keep_alive += f", max={settings.max_keepalive_requests}"
+        response.headers["Connection"] = "keep-alive"
+        response.headers["Keep-Alive"] = keep_alive
+
+    # -- routing and handlers --------------------------------------------------------------------------------
+
+    async def _respond(self, request: web.Request) -> tuple[web.StreamResponse, Route | None, float | None]:
+        match = self.router.match(request.method, request.path)
+        route = match.route
+        if route is None:
+            error: web.HTTPException = (
+                web.HTTPMethodNotAllowed(request.method, match.allowed) if match.allowed else web.HTTPNotFound()
+            )
+            return await self._error_response(request, error, None), None, None
+        handler = route.handler
+        if route.kind == "http_static":
+            return self._static_file(route, match.groups.get("filename")), route, None
+        content_length = request.content_length
+        if content_length is not None and content_length > self.settings.client_max_size:
+            too_large = web.HTTPRequestEntityTooLarge(self.settings.client_max_size, content_length)
+            return await self._error_response(request, too_large, handler), route, None
+        clock = self.environment.clock
+        started = clock.monotonic()
+        try:
+            if route.kind == "websocket":
+                return await self.websockets.serve(request, handler, match.groups), route, None
+            value = await invoke_handler(
+                self.service,
+                handler,
+                request,
+                groups=match.groups,
+                middleware_kwargs={"request": request},
+                positional=(request,),
+            )
+            response = to_response(value, self.settings)
+        except web.HTTPException as exc:
+            return await self._error_response(request, exc, handler), route, clock.monotonic() - started
+        except Exception as exc:
+            self.handler_failed(exc, handler, "http")
+            return await self._error_response(request, exc, handler), route, clock.monotonic() - started
+        return response, route, clock.monotonic() - started
+
+    def _static_file(self, route: Route, filename: str | None) -> web.StreamResponse:
+        root = self.static_roots[route.handler.name]
+        path = resolve_file(root, filename)
+        if path is None:
+            return _exception_response(web.HTTPNotFound())
+        if not os.access(path, os.R_OK):
+            return _exception_response(web.HTTPForbidden())
+        return web.FileResponse(path)
+
+    async def _error_response(
+        self, request: web.Request, error: BaseException, origin: BoundHandler | None
+    ) -> web.StreamResponse:
+        """The response for a failed request: the matching ``http_error`` handler, else a plain error response.
+        A failing error handler falls back to the 500 handler, then to a bare 500."""
+        status = error.status if isinstance(error, web.HTTPException) else 500
+        tried: set[int] = set()
+        while status in self.error_handlers and status not in tried:
+            tried.add(status)
+            handler = self.error_handlers[status]
+            try:
+                value = await invoke_handler(
+                    self.service,
+                    handler,
+                    request,
+                    groups={},
+                    middleware_kwargs={"request": request, "status_code": status},
+                    positional=(request,),
+                )
+                return to_response(value, self.settings, default_status=status)
+            except Exception as exc:
+                self.handler_failed(exc, handler, "http_error")
+                status = 500
+        if isinstance(error, web.HTTPException) and status == error.status:
+            return _exception_response(error)
+        return web.Response(
+            status=500, body=b"", content_type=self.settings.content_type, charset=self.settings.charset
+        )
+
+    def handler_failed(self, exc: BaseException, handler: BoundHandler, kind: str) -> None:
+        """Log with traceback (never sent to the client) and report to the environment."""
+        get_logger("exception").exception(
+            f"uncaught exception: {exc}", handler=handler.name, type=f"tomodachi.{kind}", service=self.service_name
+        )
+        self.environment.report_error(exc, f"{self.service_name}.{handler.name}")
+
+
+def _exception_response(error: web.HTTPException) -> web.Response:
+    """A fresh response mirroring an aiohttp HTTP exception (the raised object itself may be shared)."""
+    headers = {k: v for k, v in error.headers.items() if k.lower() not in ("content-length", "server")}
+    return web.Response(status=error.status, reason=error.reason, body=error.body, headers=headers)
