@@ -498,6 +498,22 @@ class Options(OptionsInterface):
     amqp: _Section[Options.AMQP] = _Section(AMQP)
     watcher: _Section[Options.Watcher] = _Section(Watcher)
 
+    @overload
+    def __init__(
+        self,
+        *,
+        http: Options.HTTP | Mapping[str, Any] | None = None,
+        aws_sns_sqs: Options.AWSSNSSQS | Mapping[str, Any] | None = None,
+        aws_endpoint_urls: Options.AWSEndpointURLs | Mapping[str, Any] | None = None,
+        amqp: Options.AMQP | Mapping[str, Any] | None = None,
+        watcher: Options.Watcher | Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None: ...
+
+    @overload
+    def __init__(self, **kwargs: Any) -> None:
+        """Dotted or legacy keys only, e.g. ``Options(**{"http.port": 80})``."""
+
     def __init__(
         self,
         *,
