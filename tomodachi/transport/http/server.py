@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +45,8 @@ class ServerState:
     stopping: bool = False
     in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
     idle: asyncio.Event = field(default_factory=asyncio.Event)
-    connections: weakref.WeakKeyDictionary[Any, _Connection] = field(default_factory=weakref.WeakKeyDictionary)
+    # keep-alive bookkeeping per connection (aiohttp's RequestHandler); pruned when connections go away
+    connections: dict[Any, _Connection] = field(default_factory=dict)
 
 
 class HttpApp:
@@ -128,7 +128,7 @@ class HttpApp:
                     status=status,
                     replaced_status=replaced,
                     remote_ip=get_forwarded_remote_ip(request),
-                    response_length=response.body_length,
+                    response_length=response.content_length,
                     handler_elapsed=handler_elapsed,
                     request_time=clock.monotonic() - started,
                 )
@@ -151,6 +151,7 @@ class HttpApp:
         if not close and request.protocol is not None:
             connection = self.state.connections.get(request.protocol)
             if connection is None:
+                self._prune_connections()
                 connection = _Connection(opened=self.environment.clock.monotonic())
                 self.state.connections[request.protocol] = connection
             connection.requests += 1
@@ -170,6 +171,11 @@ class HttpApp:
             keep_alive += f", max={settings.max_keepalive_requests}"
         response.headers["Connection"] = "keep-alive"
         response.headers["Keep-Alive"] = keep_alive
+
+    def _prune_connections(self) -> None:
+        gone = [protocol for protocol in self.state.connections if getattr(protocol, "transport", None) is None]
+        for protocol in gone:
+            del self.state.connections[protocol]
 
     # -- routing and handlers --------------------------------------------------------------------------------
 
