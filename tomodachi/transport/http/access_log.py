@@ -11,8 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tomodachi.logging import get_logger
 from tomodachi.runtime.clock import Clock
-from tomodachi.transport.http.log import get_logger
 
 
 def _auth_user(request: web.BaseRequest) -> str | None:

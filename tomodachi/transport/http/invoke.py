@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from tomodachi.logging import bind_handler_context
 from tomodachi.middleware import execute_middlewares
 from tomodachi.runtime.transport import BoundHandler
 from tomodachi.transport.http.injection import call_arguments
@@ -33,6 +34,20 @@ async def invoke_handler(
 ) -> Any:
     """The handler's return value. ``middleware_kwargs`` travel through the middleware chain (which may override
     them); ``fixed`` values (e.g. the websocket) are injected into the handler only."""
+    # logs inside the handler (``get_logger()`` without a name) carry the handler's name and kind
+    with bind_handler_context("tomodachi.http.handler", handler=handler.name, type=f"tomodachi.{handler.spec.kind}"):
+        return await _invoke(service, handler, request, groups, middleware_kwargs, fixed, positional)
+
+
+async def _invoke(
+    service: Any,
+    handler: BoundHandler,
+    request: Any,
+    groups: Mapping[str, str | None],
+    middleware_kwargs: dict[str, Any],
+    fixed: Mapping[str, Any] | None,
+    positional: tuple[Any, ...],
+) -> Any:
     pre_handler = handler.spec.args.get("pre_handler_func")
     if pre_handler is not None:
         outcome = pre_handler(service, request)

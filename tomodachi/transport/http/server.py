@@ -12,13 +12,13 @@ from typing import Any
 
 from aiohttp import web
 
+from tomodachi.logging import get_logger
 from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.transport import BoundHandler
 from tomodachi.transport.http.access_log import AccessLog, should_log
 from tomodachi.transport.http.api import get_forwarded_remote_ip
 from tomodachi.transport.http.convert import to_response
 from tomodachi.transport.http.invoke import invoke_handler
-from tomodachi.transport.http.log import get_logger
 from tomodachi.transport.http.routing import Route, Router
 from tomodachi.transport.http.settings import HttpSettings
 from tomodachi.transport.http.static import resolve_file

@@ -10,10 +10,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tomodachi.logging import get_logger
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 from tomodachi.transport.http.access_log import AccessLog
 from tomodachi.transport.http.keys import SETTINGS
-from tomodachi.transport.http.log import get_logger
 from tomodachi.transport.http.response import HttpException
 from tomodachi.transport.http.routing import RouteError, Router, build_routes
 from tomodachi.transport.http.server import ContextCounter, HttpApp, _no_counter

@@ -10,10 +10,10 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from tomodachi.logging import get_logger
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.transport import BoundHandler
 from tomodachi.transport.http.invoke import invoke_handler
-from tomodachi.transport.http.log import get_logger
 
 ErrorSink = Callable[[BaseException, BoundHandler, str], None]
 
