@@ -104,7 +104,7 @@ def test_hourly_jobs_follow_elapsed_time_across_dst() -> None:
         datetime(2024, 11, 4, 5, tzinfo=UTC),
     )
     assert len(minutely) == 1500  # 25 real hours (local midnight to midnight); every minute of the repeated hour twice
-    assert all(b - a == timedelta(minutes=1) for a, b in zip(minutely, minutely[1:]))
+    assert all(b - a == timedelta(minutes=1) for a, b in zip(minutely, minutely[1:], strict=False))
 
 
 def test_next_fire_time_from_inside_the_repeated_hour() -> None:
