@@ -1,0 +1,157 @@
+"""The SQS receive loop and SQS deliveries, shared by the real and the memory broker.
+
+A batch (up to ``max_number_of_messages``) is handed to the transport one delivery at a time; the next
+receive waits until the whole batch is settled, as upstream does. Settling: ``ack`` deletes the message,
+``retry(delay)`` changes its visibility so it returns after ``delay`` seconds, ``dead_letter`` moves it to
+the queue's redrive dead-letter queue (or, without one, parks it invisible for 12 hours — never lost).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from tomodachi.messaging.broker import Delivery, DeliveryCallback
+from tomodachi.messaging.sns_sqs.client import NON_EXISTENT_QUEUE, AwsApiError, SnsSqsClient
+from tomodachi.runtime.clock import Clock
+
+logger = logging.getLogger("tomodachi.awssnssqs")
+
+MAX_VISIBILITY_TIMEOUT = 43200
+WAIT_TIME_SECONDS = 20
+RECONNECT_DELAY = 1.0
+MISSING_QUEUE_DELAY = 20.0
+
+
+class SqsDelivery(Delivery):
+    """One received SQS message; ``metadata`` carries ``queue_url``, ``receipt_handle`` and the SQS attributes."""
+
+    def __init__(self, client: SnsSqsClient, queue_url: str, message: Mapping[str, Any]) -> None:
+        attributes = message.get("Attributes") or {}
+        receive_count = int(attributes.get("ApproximateReceiveCount", "1") or 1)
+        super().__init__(
+            body=str(message.get("Body", "")),
+            attributes=message.get("MessageAttributes") or {},
+            receive_count=receive_count,
+            redelivered=receive_count > 1,
+            delivery_id=str(message.get("MessageId", "")),
+            metadata={
+                "queue_url": queue_url,
+                "receipt_handle": message.get("ReceiptHandle", ""),
+                "sqs_message_id": message.get("MessageId", ""),
+                "message_group_id": attributes.get("MessageGroupId"),
+                "message_deduplication_id": attributes.get("MessageDeduplicationId"),
+            },
+        )
+        self.client = client
+        self.queue_url = queue_url
+        self.receipt_handle = str(message.get("ReceiptHandle", ""))
+
+    async def _ack(self) -> None:
+        await self.client.delete_message(self.queue_url, self.receipt_handle)
+
+    async def _retry(self, delay: float) -> None:
+        timeout = min(MAX_VISIBILITY_TIMEOUT, max(0, int(round(delay))))
+        await self.client.change_message_visibility(self.queue_url, self.receipt_handle, timeout)
+
+    async def _dead_letter(self, reason: str) -> None:
+        attributes = await self.client.get_queue_attributes(self.queue_url)
+        target = _dead_letter_target(attributes.get("RedrivePolicy"))
+        if target is None:
+            logger.warning(
+                "message has no dead-letter queue to go to; it stays on the queue, invisible for 12 hours",
+                extra={"queue_url": self.queue_url, "sqs_message_id": self.delivery_id, "reason": reason},
+            )
+            await self.client.change_message_visibility(self.queue_url, self.receipt_handle, MAX_VISIBILITY_TIMEOUT)
+            return
+        dlq_url = await self.client.get_queue_url(target.rsplit(":", 1)[-1])
+        if dlq_url is None:
+            raise AwsApiError(NON_EXISTENT_QUEUE, f"dead-letter queue {target} does not exist")
+        group_id = self.metadata.get("message_group_id")
+        await self.client.send_message(
+            dlq_url,
+            self.text(),
+            message_attributes=self.attributes,
+            group_id=group_id,
+            deduplication_id=self.metadata.get("message_deduplication_id") or self.delivery_id if group_id else None,
+        )
+        # copied first, deleted second: a crash in between duplicates the message rather than losing it
+        await self.client.delete_message(self.queue_url, self.receipt_handle)
+
+
+def _dead_letter_target(redrive_policy: str | None) -> str | None:
+    if not redrive_policy:
+        return None
+    try:
+        target = json.loads(redrive_policy).get("deadLetterTargetArn")
+    except (ValueError, AttributeError):
+        return None
+    return str(target) if target else None
+
+
+class SqsReceiver:
+    """Receives from one queue until cancelled; transient errors are logged and retried on the Clock."""
+
+    def __init__(
+        self,
+        client: SnsSqsClient,
+        queue_url: str,
+        on_delivery: DeliveryCallback,
+        *,
+        clock: Clock,
+        max_number_of_messages: int = 10,
+        on_missing_queue: Callable[[], Awaitable[str]] | None = None,
+    ) -> None:
+        self.client = client
+        self.queue_url = queue_url
+        self.on_delivery = on_delivery
+        self.clock = clock
+        self.max_number_of_messages = max_number_of_messages
+        self.on_missing_queue = on_missing_queue
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=f"sqs-receiver:{self.queue_url}")
+
+    async def cancel(self) -> None:
+        """Stop receiving at once; deliveries already handed out stay with their handlers."""
+        self._stopping = True
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                messages = await self.client.receive_messages(
+                    self.queue_url, self.max_number_of_messages, WAIT_TIME_SECONDS
+                )
+            except asyncio.CancelledError:
+                raise
+            except AwsApiError as exc:
+                if exc.code == NON_EXISTENT_QUEUE and self.on_missing_queue is not None:
+                    logger.warning("sqs queue is missing - recreating", extra={"queue_url": self.queue_url})
+                    await self.clock.sleep(MISSING_QUEUE_DELAY)
+                    self.queue_url = await self.on_missing_queue()
+                    continue
+                logger.warning(f"unable to receive messages: {exc} - reconnecting", extra={"queue_url": self.queue_url})
+                await self.clock.sleep(RECONNECT_DELAY)
+                continue
+            except Exception as exc:
+                logger.warning(f"unable to receive messages: {exc} - reconnecting", extra={"queue_url": self.queue_url})
+                await self.clock.sleep(RECONNECT_DELAY)
+                continue
+            deliveries = [SqsDelivery(self.client, self.queue_url, message) for message in messages]
+            for delivery in deliveries:
+                self.on_delivery(delivery)
+            if deliveries:
+                await asyncio.gather(*(delivery.wait_settled() for delivery in deliveries))

@@ -1,0 +1,864 @@
+"""A faithful in-memory SNS+SQS: topics, queues, subscriptions with filter policies, visibility timeouts on
+the Clock, FIFO groups and de-duplication, receive counts and redrive — plus test inspection/fault hooks.
+
+It implements :class:`~tomodachi.messaging.sns_sqs.client.SnsSqsClient` (what AWS offers) and the Broker
+interface on top of the same shared set-up, publish and receive code the real broker uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import fnmatch
+import hashlib
+import itertools
+import json
+import uuid
+import zlib
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tomodachi.messaging.broker import DeliveryCallback
+from tomodachi.messaging.sns_sqs import attributes as attribute_codec
+from tomodachi.messaging.sns_sqs import naming, setup
+from tomodachi.messaging.sns_sqs.client import (
+    INVALID_PARAMETER,
+    NON_EXISTENT_QUEUE,
+    NOT_FOUND,
+    AwsApiError,
+)
+from tomodachi.messaging.sns_sqs.consumer import SqsReceiver
+from tomodachi.messaging.sns_sqs.descriptors import SnsPublication, SnsSqsSubscription, SqsPublication
+from tomodachi.messaging.sns_sqs.filter_policy import FilterPolicy
+from tomodachi.runtime.clock import Clock, RealClock, TimerHandle
+
+DEDUP_WINDOW_SECONDS = 300.0
+DEFAULT_QUEUE_ATTRIBUTES = {
+    "VisibilityTimeout": "30",
+    "MessageRetentionPeriod": "345600",
+    "DelaySeconds": "0",
+    "ReceiveMessageWaitTimeSeconds": "0",
+}
+
+
+def _timestamp(clock: Clock) -> str:
+    now = clock.now()
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+def _envelope_data(payload: str) -> Any:
+    """The ``data`` of a JsonBase payload (for test assertions); the payload itself if it is something else."""
+    try:
+        message = json.loads(payload)
+    except ValueError:
+        return payload
+    if not isinstance(message, dict) or "metadata" not in message:
+        return message
+    if message["metadata"].get("data_encoding") == "base64_gzip_json":
+        return json.loads(zlib.decompress(base64.b64decode(message["data"])).decode("utf-8"))
+    return message.get("data")
+
+
+@dataclass
+class PublishedRecord:
+    """One ``sns.Publish`` (``queue`` is set instead of ``topic`` for ``sqs.SendMessage``)."""
+
+    topic: str
+    message: str
+    message_attributes: dict[str, Any]
+    message_id: str
+    timestamp: float
+    group_id: str | None = None
+    deduplication_id: str | None = None
+    delivered_to: list[str] = field(default_factory=list)
+    queue: str | None = None
+
+    @property
+    def data(self) -> Any:
+        return _envelope_data(self.message)
+
+
+@dataclass
+class MessageRecord:
+    """A message sitting on a queue (visible, in flight or delayed), for inspection."""
+
+    queue: str
+    message_id: str
+    body: str
+    message_attributes: dict[str, Any]
+    receive_count: int
+    group_id: str | None
+    deduplication_id: str | None
+    in_flight: bool
+
+    @property
+    def payload(self) -> str:
+        """The SNS ``Message`` for notifications, else the body."""
+        try:
+            body = json.loads(self.body)
+        except ValueError:
+            return self.body
+        if isinstance(body, dict) and isinstance(body.get("Message"), str):
+            return str(body["Message"])
+        return self.body
+
+    @property
+    def data(self) -> Any:
+        return _envelope_data(self.payload)
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    arn: str
+    topic: str
+    queue: str
+    filter_policy: Any
+
+
+@dataclass
+class _Message:
+    message_id: str
+    body: str
+    attributes: dict[str, Any]  # botocore form
+    group_id: str | None
+    deduplication_id: str | None
+    sent_at: float
+    sequence: int
+    receive_count: int = 0
+    receipt_handle: str | None = None
+    visible: bool = True
+    timer: TimerHandle | None = None
+
+
+@dataclass
+class _Queue:
+    name: str
+    url: str
+    arn: str
+    attributes: dict[str, str]
+    messages: list[_Message] = field(default_factory=list)
+    dedup: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
+    consumers: int = 0
+
+    @property
+    def fifo(self) -> bool:
+        return self.attributes.get("FifoQueue") == "true"
+
+
+@dataclass
+class _Topic:
+    name: str
+    arn: str
+    attributes: dict[str, str]
+    dedup: dict[str, tuple[float, str]] = field(default_factory=dict)
+
+    @property
+    def fifo(self) -> bool:
+        return self.attributes.get("FifoTopic") == "true"
+
+
+@dataclass
+class _Subscription:
+    arn: str
+    topic_arn: str
+    queue_arn: str
+    attributes: dict[str, str]
+
+
+class _Consumer:
+    def __init__(self, broker: MemorySnsSqsBroker, queue: _Queue, receiver: SqsReceiver) -> None:
+        self.broker = broker
+        self.queue = queue
+        self.receiver = receiver
+        self.active = True
+
+    async def cancel(self) -> None:
+        if self.active:
+            self.active = False
+            self.queue.consumers -= 1
+            self.broker.consumers.discard(self)
+            await self.receiver.cancel()
+            self.broker._changed()
+
+
+class MemorySnsSqsBroker:
+    """In-memory SNS+SQS with the same Broker interface as the real one, on the given Clock.
+
+    Test API: ``await publish(topic, data, ...)``, ``await send_message(queue, data, ...)``, ``published``,
+    ``sent``, ``dead_letters(queue)``, ``messages(queue)``, ``topics()``, ``queues()``, ``subscriptions()``,
+    ``queue_attributes(queue)``, ``fail_next_receives(n)``, ``fail_next_publishes(n)``, ``await drain()``.
+    Long polls wait for a message (or cancellation) rather than for time, so an idle service keeps no timers.
+    """
+
+    def __init__(
+        self, clock: Clock | None = None, *, region: str = "us-east-1", account_id: str = "000000000000"
+    ) -> None:
+        self.clock: Clock = clock or RealClock()
+        self.region = region
+        self.account_id = account_id
+        self._queues: dict[str, _Queue] = {}
+        self._topics: dict[str, _Topic] = {}
+        self._subscriptions: dict[str, _Subscription] = {}
+        self.published: list[PublishedRecord] = []
+        self.sent: list[PublishedRecord] = []
+        self.consumers: set[_Consumer] = set()
+        self.topic_arns: dict[str, str] = {}  # publish-side cache, like the real broker's
+        self._sequence = itertools.count(1)
+        self._receive_faults: deque[BaseException] = deque()
+        self._publish_faults: deque[BaseException] = deque()
+        self._unsettled: set[str] = set()  # receipt handles handed out and not yet deleted / re-timed
+        self._event = asyncio.Event()
+        self.closed = False
+
+    # ---- Broker interface -------------------------------------------------------------------------------
+
+    async def declare(self, subscription: SnsSqsSubscription) -> setup.DeclaredQueue:
+        return await setup.declare(self, subscription)
+
+    async def consume(self, subscription: SnsSqsSubscription, on_delivery: DeliveryCallback) -> _Consumer:
+        name = naming.queue_name_from_arn(subscription.queue_arn) if subscription.queue_arn else subscription.queue_name
+        queue = self._queue_by_name(name)
+
+        async def redeclare() -> str:
+            return (await self.declare(subscription)).url
+
+        receiver = SqsReceiver(
+            self,
+            queue.url,
+            on_delivery,
+            clock=self.clock,
+            max_number_of_messages=1 if queue.fifo else subscription.max_number_of_messages,
+            on_missing_queue=redeclare,
+        )
+        consumer = _Consumer(self, queue, receiver)
+        queue.consumers += 1
+        self.consumers.add(consumer)
+        receiver.start()
+        return consumer
+
+    async def publish(self, publication: SnsPublication | SqsPublication | str, data: Any = None, **kwargs: Any) -> Any:
+        """Broker interface: an :class:`SnsPublication` / :class:`SqsPublication`. Test sugar:
+        ``publish(topic, data, envelope=JsonBase, message_attributes=…, group_id=…)``."""
+        if isinstance(publication, SnsPublication):
+            return await setup.publish(self, publication, self.topic_arns)
+        if isinstance(publication, SqsPublication):
+            return await setup.send(self, publication)
+        return await self._test_publish(publication, data, **kwargs)
+
+    async def close(self) -> None:
+        self.closed = True
+        for consumer in list(self.consumers):
+            await consumer.cancel()
+
+    # ---- SQS API ----------------------------------------------------------------------------------------
+
+    async def get_queue_url(self, queue_name: str) -> str | None:
+        queue = self._queues.get(queue_name)
+        return queue.url if queue else None
+
+    async def create_queue(self, queue_name: str, attributes: Mapping[str, str]) -> str:
+        naming.validate_queue_name(queue_name)
+        fifo = attributes.get("FifoQueue") == "true"
+        if fifo != queue_name.endswith(naming.FIFO_SUFFIX):
+            raise AwsApiError(INVALID_PARAMETER, "The name of a FIFO queue can only include ... and end with .fifo")
+        existing = self._queues.get(queue_name)
+        if existing is not None:
+            if any(existing.attributes.get(k) != v for k, v in attributes.items()):
+                raise AwsApiError("QueueAlreadyExists", f"queue {queue_name} exists with different attributes")
+            return existing.url
+        url = f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{queue_name}"
+        arn = f"arn:aws:sqs:{self.region}:{self.account_id}:{queue_name}"
+        self._queues[queue_name] = _Queue(queue_name, url, arn, {**DEFAULT_QUEUE_ATTRIBUTES, **attributes})
+        return url
+
+    async def get_queue_attributes(self, queue_url: str) -> dict[str, str]:
+        queue = self._queue_by_url(queue_url)
+        return {**queue.attributes, "QueueArn": queue.arn}
+
+    async def set_queue_attributes(self, queue_url: str, attributes: Mapping[str, str]) -> None:
+        queue = self._queue_by_url(queue_url)
+        for key, value in attributes.items():
+            if key in ("FifoQueue", "QueueArn"):
+                raise AwsApiError(INVALID_PARAMETER, f"attribute {key} cannot be changed")
+            if key == "RedrivePolicy" and value:
+                target = json.loads(value)["deadLetterTargetArn"]
+                if not any(q.arn == target for q in self._queues.values()):
+                    raise AwsApiError(NON_EXISTENT_QUEUE, f"dead-letter target {target} does not exist")
+            if value == "" and key in ("RedrivePolicy", "Policy"):
+                queue.attributes.pop(key, None)
+            else:
+                queue.attributes[key] = str(value)
+
+    async def receive_messages(
+        self, queue_url: str, max_number_of_messages: int, wait_time_seconds: float
+    ) -> list[dict[str, Any]]:
+        while True:
+            if self._receive_faults:
+                raise self._receive_faults.popleft()
+            queue = self._queue_by_url(queue_url)
+            batch = self._take(queue, max(1, min(10, max_number_of_messages)))
+            if batch or wait_time_seconds <= 0:
+                return batch
+            self._event.clear()
+            await self._event.wait()
+
+    async def delete_message(self, queue_url: str, receipt_handle: str) -> None:
+        queue = self._queue_by_url(queue_url)
+        self._unsettled.discard(receipt_handle)
+        for message in queue.messages:
+            if message.receipt_handle == receipt_handle:
+                if message.timer is not None:
+                    message.timer.cancel()
+                queue.messages.remove(message)
+                break
+        self._changed()
+
+    async def change_message_visibility(self, queue_url: str, receipt_handle: str, visibility_timeout: int) -> None:
+        queue = self._queue_by_url(queue_url)
+        message = next((m for m in queue.messages if m.receipt_handle == receipt_handle and not m.visible), None)
+        if message is None:
+            raise AwsApiError("ReceiptHandleIsInvalid", "the receipt handle has expired")
+        self._unsettled.discard(receipt_handle)
+        self._hide(queue, message, float(visibility_timeout))
+        self._changed()
+
+    async def send_message(
+        self,
+        queue_url: str,
+        body: str,
+        *,
+        message_attributes: Mapping[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        delay_seconds: int | None = None,
+    ) -> str:
+        self._publish_fault()
+        queue = self._queue_by_url(queue_url)
+        attributes = dict(message_attributes or {})
+        message_id = self._enqueue(queue, body, attributes, group_id, deduplication_id, delay_seconds)
+        self.sent.append(
+            PublishedRecord(
+                topic="",
+                message=body,
+                message_attributes=attribute_codec.decode(attributes),
+                message_id=message_id,
+                timestamp=self.clock.time(),
+                group_id=group_id,
+                deduplication_id=deduplication_id,
+                delivered_to=[queue.name],
+                queue=queue.name,
+            )
+        )
+        return message_id
+
+    # ---- SNS API ----------------------------------------------------------------------------------------
+
+    async def find_topic(self, topic_name: str) -> str | None:
+        topic = self._topics.get(topic_name)
+        return topic.arn if topic else None
+
+    async def create_topic(self, topic_name: str, attributes: Mapping[str, str]) -> str:
+        naming.validate_topic_name(topic_name)
+        fifo = attributes.get("FifoTopic") == "true"
+        if fifo != topic_name.endswith(naming.FIFO_SUFFIX):
+            raise AwsApiError(INVALID_PARAMETER, "Fifo Topic names must end with .fifo and Standard Topic cannot")
+        existing = self._topics.get(topic_name)
+        if existing is not None:
+            if any(existing.attributes.get(k) != v for k, v in attributes.items()):
+                raise AwsApiError(INVALID_PARAMETER, "Topic already exists with different attributes")
+            return existing.arn
+        arn = f"arn:aws:sns:{self.region}:{self.account_id}:{topic_name}"
+        self._topics[topic_name] = _Topic(topic_name, arn, dict(attributes))
+        return arn
+
+    async def get_topic_attributes(self, topic_arn: str) -> dict[str, str]:
+        topic = self._topic_by_arn(topic_arn)
+        return {**topic.attributes, "TopicArn": topic.arn}
+
+    async def set_topic_attributes(self, topic_arn: str, name: str, value: str) -> None:
+        self._topic_by_arn(topic_arn).attributes[name] = value
+
+    async def list_topics(self) -> list[str]:
+        return [topic.arn for topic in self._topics.values()]
+
+    async def list_subscriptions_by_topic(self, topic_arn: str) -> list[dict[str, str]]:
+        self._topic_by_arn(topic_arn)
+        return [
+            {"SubscriptionArn": s.arn, "TopicArn": s.topic_arn, "Protocol": "sqs", "Endpoint": s.queue_arn}
+            for s in self._subscriptions.values()
+            if s.topic_arn == topic_arn
+        ]
+
+    async def subscribe(self, topic_arn: str, queue_arn: str, attributes: Mapping[str, str]) -> str:
+        topic = self._topic_by_arn(topic_arn)
+        queue = self._queue_by_arn(queue_arn)
+        if queue.fifo and not topic.fifo:
+            raise AwsApiError(INVALID_PARAMETER, "a standard topic cannot deliver to a FIFO queue")
+        if "FilterPolicy" in attributes and attributes["FilterPolicy"] not in ("", "{}"):
+            FilterPolicy(attributes["FilterPolicy"])  # invalid policies are refused, as SNS does
+        for existing in self._subscriptions.values():
+            if existing.topic_arn == topic_arn and existing.queue_arn == queue_arn:
+                return existing.arn
+        arn = f"{topic_arn}:{uuid.uuid4()}"
+        self._subscriptions[arn] = _Subscription(arn, topic_arn, queue_arn, dict(attributes))
+        return arn
+
+    async def get_subscription_attributes(self, subscription_arn: str) -> dict[str, str]:
+        return dict(self._subscription(subscription_arn).attributes)
+
+    async def set_subscription_attributes(self, subscription_arn: str, name: str, value: str) -> None:
+        subscription = self._subscription(subscription_arn)
+        if name == "FilterPolicy" and value not in ("", "{}"):
+            FilterPolicy(value)
+        if name == "FilterPolicy" and value in ("", "{}"):
+            subscription.attributes.pop(name, None)
+        else:
+            subscription.attributes[name] = value
+
+    async def sns_publish(
+        self,
+        topic_arn: str,
+        message: str,
+        *,
+        message_attributes: Mapping[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> str:
+        self._publish_fault()
+        topic = self._topic_by_arn(topic_arn)
+        attributes = dict(message_attributes or {})
+        if topic.fifo and not group_id:
+            raise AwsApiError(INVALID_PARAMETER, "The MessageGroupId parameter is required for FIFO topics")
+        if topic.fifo and not deduplication_id:
+            raise AwsApiError(INVALID_PARAMETER, "a FIFO topic without content-based deduplication needs an id")
+        if not topic.fifo and group_id:
+            raise AwsApiError(INVALID_PARAMETER, "MessageGroupId is only valid for FIFO topics")
+        now = self.clock.monotonic()
+        record = PublishedRecord(
+            topic=topic.name,
+            message=message,
+            message_attributes=attribute_codec.decode(attributes),
+            message_id=str(uuid.uuid4()),
+            timestamp=self.clock.time(),
+            group_id=group_id,
+            deduplication_id=deduplication_id,
+        )
+        self.published.append(record)
+        if topic.fifo and deduplication_id:
+            topic.dedup = {k: v for k, v in topic.dedup.items() if v[0] > now}
+            if deduplication_id in topic.dedup:
+                record.message_id = topic.dedup[deduplication_id][1]
+                return record.message_id  # duplicate within 5 minutes: accepted, not delivered again
+            topic.dedup[deduplication_id] = (now + DEDUP_WINDOW_SECONDS, record.message_id)
+        for subscription in list(self._subscriptions.values()):
+            if subscription.topic_arn != topic.arn:
+                continue
+            policy = subscription.attributes.get("FilterPolicy")
+            if policy and policy != "{}" and not FilterPolicy(policy).matches(attributes):
+                continue
+            queue = self._queue_by_arn_or_none(subscription.queue_arn)
+            if queue is None or not self._policy_allows(queue, topic.arn):
+                continue  # SNS drops deliveries the queue policy refuses
+            body = self._notification(topic, record, attributes, subscription)
+            self._enqueue(queue, body, {}, group_id, deduplication_id, None)
+            record.delivered_to.append(queue.name)
+        return record.message_id
+
+    # ---- test API ---------------------------------------------------------------------------------------
+
+    async def _test_publish(
+        self,
+        topic: str,
+        data: Any,
+        *,
+        envelope: Any = "JsonBase",
+        message_attributes: Mapping[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        topic_prefix: str = "",
+        service: Any = None,
+    ) -> str:
+        """Publish like ``sns_publish`` would from a service (JsonBase envelope unless ``envelope=None``)."""
+        fifo = bool(group_id)
+        message = await self._build(service, topic if not topic.endswith(".fifo") else topic, data, envelope, attrs={})
+        publication = SnsPublication(
+            topic=naming.sns_topic_name(topic, topic_prefix, fifo=fifo),
+            message=message,
+            message_attributes=attribute_codec.encode(message_attributes),
+            group_id=group_id,
+            deduplication_id=deduplication_id,
+        )
+        return await setup.publish(self, publication, self.topic_arns)
+
+    async def send(
+        self,
+        queue: str,
+        data: Any,
+        *,
+        envelope: Any = None,
+        message_attributes: Mapping[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        delay_seconds: int | None = None,
+    ) -> str:
+        """Send a raw body (``envelope=None``) or an enveloped message straight to a queue."""
+        body = await self._build(None, "", data, envelope, attrs={})
+        publication = SqsPublication(
+            queue=queue,
+            body=body,
+            message_attributes=attribute_codec.encode(message_attributes),
+            group_id=group_id,
+            deduplication_id=deduplication_id,
+            delay_seconds=delay_seconds,
+        )
+        return await setup.send(self, publication)
+
+    async def _build(self, service: Any, topic: str, data: Any, envelope: Any, attrs: dict[str, Any]) -> str:
+        if envelope == "JsonBase":
+            from tomodachi.envelope import JsonBase
+
+            envelope = JsonBase
+        if envelope is None:
+            return data if isinstance(data, str) else json.dumps(data)
+        return str(await envelope.build_message(service or _TestSender(), topic, data, message_attributes=attrs))
+
+    def topics(self) -> list[str]:
+        return list(self._topics)
+
+    def queues(self) -> list[str]:
+        return list(self._queues)
+
+    def subscriptions(self, topic: str | None = None) -> list[SubscriptionRecord]:
+        records = []
+        for s in self._subscriptions.values():
+            topic_name = naming.topic_from_arn(s.topic_arn)
+            if topic is not None and topic_name != topic:
+                continue
+            policy = s.attributes.get("FilterPolicy")
+            records.append(
+                SubscriptionRecord(
+                    s.arn, topic_name, naming.queue_name_from_arn(s.queue_arn), json.loads(policy) if policy else None
+                )
+            )
+        return records
+
+    def queue_attributes(self, queue: str) -> dict[str, str]:
+        q = self._queue_by_name(queue)
+        return {**q.attributes, "QueueArn": q.arn}
+
+    def messages(self, queue: str) -> list[MessageRecord]:
+        q = self._queue_by_name(queue)
+        return [
+            MessageRecord(
+                q.name,
+                m.message_id,
+                m.body,
+                attribute_codec.decode(m.attributes),
+                m.receive_count,
+                m.group_id,
+                m.deduplication_id,
+                not m.visible,
+            )
+            for m in q.messages
+        ]
+
+    def dead_letter_queue_of(self, queue: str) -> str | None:
+        policy = self._queue_by_name(queue).attributes.get("RedrivePolicy")
+        return naming.queue_name_from_arn(json.loads(policy)["deadLetterTargetArn"]) if policy else None
+
+    def dead_letters(self, queue: str) -> list[MessageRecord]:
+        """Messages in the dead-letter queue of ``queue`` (or in ``queue`` itself when it has no redrive)."""
+        return self.messages(self.dead_letter_queue_of(queue) or queue)
+
+    def fail_next_receives(self, times: int = 1, exc: BaseException | None = None) -> None:
+        for _ in range(times):
+            self._receive_faults.append(exc or AwsApiError("ServiceUnavailable", "injected receive failure"))
+        self._changed()
+
+    def fail_next_publishes(self, times: int = 1, exc: BaseException | None = None) -> None:
+        for _ in range(times):
+            self._publish_faults.append(exc or AwsApiError("InternalError", "injected publish failure"))
+
+    def is_idle(self) -> bool:
+        """No visible message waits on a consumed queue and no received message is unsettled."""
+        if self._unsettled:
+            return False
+        return not any(q.consumers and self._has_deliverable(q) for q in self._queues.values())
+
+    async def drain(self, timeout: float = 5.0) -> None:
+        """Wait until consumed queues are idle and every received message is settled (handlers done).
+
+        Messages waiting for a visibility timeout or delay are not waited for: advance the clock, then drain.
+        ``timeout`` (real seconds) guards against a handler that never finishes.
+        """
+        try:
+            await asyncio.wait_for(self._wait_idle(), timeout)
+        except asyncio.TimeoutError:
+            busy = {q.name: len(q.messages) for q in self._queues.values() if q.messages}
+            raise TimeoutError(
+                f"fake sns+sqs did not become idle within {timeout}s; unsettled={len(self._unsettled)}, "
+                f"messages per queue: {busy}"
+            ) from None
+
+    # ---- internals --------------------------------------------------------------------------------------
+
+    async def _wait_idle(self) -> None:
+        stable = 0
+        while True:
+            await asyncio.sleep(0)  # zero-time yield: lets just-spawned handler and publish tasks run
+            if self.is_idle():
+                stable += 1
+                if stable >= 5:
+                    return
+                continue
+            stable = 0
+            self._event.clear()
+            await self._event.wait()
+
+    def _changed(self) -> None:
+        self._event.set()
+
+    def _publish_fault(self) -> None:
+        if self._publish_faults:
+            raise self._publish_faults.popleft()
+
+    def _queue_by_name(self, name: str) -> _Queue:
+        queue = self._queues.get(name)
+        if queue is None:
+            raise AwsApiError(NON_EXISTENT_QUEUE, f"The specified queue does not exist: {name}")
+        return queue
+
+    def _queue_by_url(self, url: str) -> _Queue:
+        return self._queue_by_name(naming.queue_name_from_url(url))
+
+    def _queue_by_arn(self, arn: str) -> _Queue:
+        return self._queue_by_name(naming.queue_name_from_arn(arn))
+
+    def _queue_by_arn_or_none(self, arn: str) -> _Queue | None:
+        return self._queues.get(naming.queue_name_from_arn(arn))
+
+    def _topic_by_arn(self, arn: str) -> _Topic:
+        topic = self._topics.get(naming.topic_from_arn(arn))
+        if topic is None or topic.arn != arn:
+            raise AwsApiError(NOT_FOUND, f"Topic does not exist: {arn}")
+        return topic
+
+    def _subscription(self, arn: str) -> _Subscription:
+        subscription = self._subscriptions.get(arn)
+        if subscription is None:
+            raise AwsApiError(NOT_FOUND, f"Subscription does not exist: {arn}")
+        return subscription
+
+    @staticmethod
+    def _policy_allows(queue: _Queue, source_arn: str) -> bool:
+        policy = queue.attributes.get("Policy")
+        if not policy:
+            return False
+        for statement in json.loads(policy).get("Statement", []):
+            if statement.get("Effect") != "Allow":
+                continue
+            actions = statement.get("Action")
+            actions = actions if isinstance(actions, list) else [actions]
+            if not any(str(a).lower() in ("sqs:sendmessage", "sqs:*", "*") for a in actions):
+                continue
+            condition = statement.get("Condition") or {}
+            arns = [
+                v
+                for operator in ("ArnEquals", "ArnLike")
+                for v in _as_list((condition.get(operator) or {}).get("aws:SourceArn"))
+            ]
+            if not condition or any(fnmatch.fnmatchcase(source_arn, pattern) for pattern in arns):
+                return True
+        return False
+
+    def _notification(
+        self, topic: _Topic, record: PublishedRecord, attributes: Mapping[str, Any], subscription: _Subscription
+    ) -> str:
+        body: dict[str, Any] = {"Type": "Notification", "MessageId": record.message_id}
+        if topic.fifo:
+            body["SequenceNumber"] = f"{next(self._sequence):020d}"
+        body.update(
+            {
+                "TopicArn": topic.arn,
+                "Message": record.message,
+                "Timestamp": _timestamp(self.clock),
+                "SignatureVersion": "1",
+                "Signature": "RkFLRQ==",
+                "SigningCertURL": f"https://sns.{self.region}.amazonaws.com/SimpleNotificationService-fake.pem",
+                "UnsubscribeURL": f"https://sns.{self.region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn="
+                f"{subscription.arn}",
+            }
+        )
+        if attributes:
+            body["MessageAttributes"] = attribute_codec.to_notification_form(attributes)
+        return json.dumps(body)
+
+    def _enqueue(
+        self,
+        queue: _Queue,
+        body: str,
+        attributes: dict[str, Any],
+        group_id: str | None,
+        deduplication_id: str | None,
+        delay_seconds: int | None,
+    ) -> str:
+        dedup_key: tuple[str, str] | None = None
+        if queue.fifo:
+            if not group_id:
+                raise AwsApiError("MissingParameter", "The request must contain the parameter MessageGroupId.")
+            if not deduplication_id:
+                if queue.attributes.get("ContentBasedDeduplication") == "true":
+                    deduplication_id = hashlib.sha256(body.encode("utf-8")).hexdigest()
+                else:
+                    raise AwsApiError(
+                        INVALID_PARAMETER,
+                        "The queue should either have ContentBasedDeduplication "
+                        "enabled or MessageDeduplicationId provided explicitly",
+                    )
+            if delay_seconds:
+                raise AwsApiError(INVALID_PARAMETER, "FIFO queues do not support per-message DelaySeconds")
+            now = self.clock.monotonic()
+            queue.dedup = {k: v for k, v in queue.dedup.items() if v[0] > now}
+            scope = group_id if queue.attributes.get("DeduplicationScope") == "messageGroup" else ""
+            dedup_key = (scope, deduplication_id)
+            if dedup_key in queue.dedup:
+                return queue.dedup[dedup_key][1]
+        elif group_id and queue.attributes.get("FifoQueue") != "true":
+            raise AwsApiError(INVALID_PARAMETER, "MessageGroupId is only valid for FIFO queues")
+        message = _Message(
+            message_id=str(uuid.uuid4()),
+            body=body,
+            attributes=attributes,
+            group_id=group_id,
+            deduplication_id=deduplication_id,
+            sent_at=self.clock.time(),
+            sequence=next(self._sequence),
+        )
+        if dedup_key is not None:
+            queue.dedup[dedup_key] = (
+                self.clock.monotonic() + DEDUP_WINDOW_SECONDS,
+                message.message_id,
+            )
+        queue.messages.append(message)
+        delay = float(delay_seconds if delay_seconds is not None else queue.attributes.get("DelaySeconds", "0"))
+        if delay > 0:
+            self._hide(queue, message, delay)
+        self._changed()
+        return message.message_id
+
+    def _hide(self, queue: _Queue, message: _Message, seconds: float) -> None:
+        if message.timer is not None:
+            message.timer.cancel()
+        message.visible = False
+        handle = message.receipt_handle
+        if seconds <= 0:
+            self._reveal(queue, message, handle)
+            return
+        message.timer = self.clock.call_later(seconds, self._reveal, queue, message, handle)
+
+    def _reveal(self, queue: _Queue, message: _Message, handle: str | None) -> None:
+        if message.receipt_handle != handle or message not in queue.messages:
+            return
+        message.timer = None
+        message.visible = True
+        if handle is not None:
+            self._unsettled.discard(handle)
+        self._changed()
+
+    def _has_deliverable(self, queue: _Queue) -> bool:
+        return bool(self._deliverable(queue, 1))
+
+    def _deliverable(self, queue: _Queue, limit: int) -> list[_Message]:
+        picked: list[_Message] = []
+        blocked: set[str | None] = set()
+        for message in queue.messages:
+            if len(picked) >= limit:
+                break
+            if queue.fifo:
+                # a group is blocked while one of its messages is in flight; order within a group is kept
+                if message.group_id in blocked:
+                    continue
+                if not message.visible:
+                    blocked.add(message.group_id)
+                    continue
+                if picked and picked[-1].group_id != message.group_id:
+                    blocked.add(message.group_id)
+                    continue
+            elif not message.visible:
+                continue
+            picked.append(message)
+        return picked
+
+    def _take(self, queue: _Queue, limit: int) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = []
+        max_receives, dlq = self._redrive(queue)
+        while len(result) < limit:
+            candidates = self._deliverable(queue, limit - len(result))
+            if not candidates:
+                break
+            moved = False
+            for message in candidates:
+                if dlq is not None and max_receives is not None and message.receive_count >= max_receives:
+                    # SQS moves a message to the dead-letter queue once its receive count is exhausted
+                    queue.messages.remove(message)
+                    dlq.messages.append(
+                        _Message(
+                            message.message_id,
+                            message.body,
+                            message.attributes,
+                            message.group_id,
+                            message.deduplication_id,
+                            message.sent_at,
+                            message.sequence,
+                            receive_count=message.receive_count,
+                        )
+                    )
+                    moved = True
+                    continue
+                message.receive_count += 1
+                message.receipt_handle = str(uuid.uuid4())
+                self._unsettled.add(message.receipt_handle)
+                self._hide(queue, message, float(queue.attributes.get("VisibilityTimeout", "30")))
+                attributes: dict[str, str] = {
+                    "ApproximateReceiveCount": str(message.receive_count),
+                    "SentTimestamp": str(int(message.sent_at * 1000)),
+                }
+                if message.group_id:
+                    attributes["MessageGroupId"] = message.group_id
+                if message.deduplication_id:
+                    attributes["MessageDeduplicationId"] = message.deduplication_id
+                entry: dict[str, Any] = {
+                    "MessageId": message.message_id,
+                    "ReceiptHandle": message.receipt_handle,
+                    "Body": message.body,
+                    "Attributes": attributes,
+                }
+                if message.attributes:
+                    entry["MessageAttributes"] = dict(message.attributes)
+                result.append(entry)
+            if not moved:
+                break
+        return result
+
+    def _redrive(self, queue: _Queue) -> tuple[int | None, _Queue | None]:
+        policy = queue.attributes.get("RedrivePolicy")
+        if not policy:
+            return None, None
+        parsed = json.loads(policy)
+        return int(parsed["maxReceiveCount"]), self._queue_by_arn_or_none(parsed["deadLetterTargetArn"])
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+class _TestSender:
+    """Stands in for the sending service when a test publishes without one."""
+
+    name = "test"
+    uuid = "00000000-0000-0000-0000-000000000000"
+    context: dict[str, Any] = {}

@@ -1,0 +1,239 @@
+"""The aws_sns_sqs transport: declares each handler's queue/topic/subscription, consumes, and runs every
+delivery through the shared message pipeline (spec §13)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any
+
+from tomodachi.messaging.broker import Consumer, Delivery, remember_environment
+from tomodachi.messaging.pipeline import MessagePipeline, MessagingProfile, Unwrapped, resolve_error_policy
+from tomodachi.messaging.sns_sqs import attributes as attribute_codec
+from tomodachi.messaging.sns_sqs import naming
+from tomodachi.messaging.sns_sqs.api import MESSAGE_ENVELOPE_DEFAULT, service_envelope
+from tomodachi.messaging.sns_sqs.brokers import get_broker
+from tomodachi.messaging.sns_sqs.descriptors import UNSET, SnsSqsSubscription
+from tomodachi.messaging.sns_sqs.exceptions import INTERNAL_SERVICE_ERRORS
+from tomodachi.runtime.transport import BoundHandler, TransportContext
+
+logger = logging.getLogger("tomodachi.awssnssqs")
+
+DRAIN_MESSAGE_PAYLOAD = "__TOMODACHI_DRAIN__cdab4416-1727-4603-87c9-0ff8dddf1f22__"
+
+
+def _accepts_message_attributes(envelope: Any) -> bool:
+    parse = getattr(envelope, "parse_message", None)
+    try:
+        params = inspect.signature(parse).parameters.values() if parse is not None else ()
+    except (TypeError, ValueError):
+        return False
+    return any(p.kind is p.VAR_KEYWORD or p.name == "message_attributes" for p in params)
+
+
+def make_unwrap(topic_prefix: str, pass_attributes: bool) -> Any:
+    """Delivery → payload + injectable values. SNS notifications carry the payload in ``Message``; any other
+    body (raw delivery, foreign producers) is itself the payload rather than being dropped (spec §15.9)."""
+
+    def unwrap(delivery: Delivery) -> Unwrapped | None:
+        raw = delivery.text()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and "Message" in body:
+            payload = body.get("Message")
+            message_type = str(body.get("Type") or "")
+            topic_arn = str(body.get("TopicArn") or "")
+            encoded_attributes = delivery.attributes or body.get("MessageAttributes") or {}
+            sns_message_id = str(body.get("MessageId") or "") if message_type == "Notification" else ""
+            timestamp = body.get("Timestamp")
+        else:
+            payload, message_type, topic_arn, sns_message_id, timestamp = raw, "", "", "", None
+            encoded_attributes = delivery.attributes
+        if not payload or payload == DRAIN_MESSAGE_PAYLOAD:
+            return None
+        message_attributes = attribute_codec.decode(encoded_attributes)
+        meta = delivery.metadata
+        values = {
+            "topic": naming.handler_topic(topic_arn, topic_prefix),
+            "receipt_handle": meta.get("receipt_handle"),
+            "queue_url": meta.get("queue_url"),
+            "message_attributes": message_attributes,
+            "approximate_receive_count": delivery.receive_count,
+            "sns_message_id": sns_message_id,
+            "sqs_message_id": meta.get("sqs_message_id"),
+            "message_type": message_type,
+            "raw_message_body": raw,
+            "message_timestamp": timestamp,
+            "message_deduplication_id": meta.get("message_deduplication_id"),
+            "message_group_id": meta.get("message_group_id"),
+        }
+        parse_kwargs = {"message_attributes": message_attributes} if pass_attributes else {}
+        return Unwrapped(payload=str(payload), values=values, parse_kwargs=parse_kwargs)
+
+    return unwrap
+
+
+def build_subscription(handler: BoundHandler, service: Any, options: Any) -> SnsSqsSubscription:
+    """Decorator arguments + service options → the final names and settings for one handler."""
+    args = handler.spec.args
+    aws = options.aws_sns_sqs
+    fifo = bool(args.get("fifo"))
+    topic: str | None = args.get("topic")
+    queue_name: str | None = args.get("queue_name")
+    competing = args.get("competing")
+    queue_arn = None
+    if queue_name is not None:
+        resolved = naming.resolve_queue_name(queue_name, aws.queue_name_prefix, fifo=fifo)
+        queue_arn = queue_name if naming.is_queue_arn(queue_name) else None
+    else:
+        func_name = getattr(handler.func, "__name__", handler.name)
+        resolved = naming.queue_name(
+            topic, func_name, str(getattr(service, "uuid", "")), competing=competing,
+            queue_name_prefix=aws.queue_name_prefix, fifo=fifo,
+        )  # fmt: skip
+    dead_letter = args.get("dead_letter_queue_name", UNSET)
+    if isinstance(dead_letter, str) and not naming.is_queue_arn(dead_letter):
+        dead_letter = naming.resolve_queue_name(dead_letter, aws.queue_name_prefix, fifo=fifo)
+    sns_topic = naming.sns_topic_name(topic, aws.topic_prefix, fifo=fifo) if topic else None
+    policy_override = None
+    if sns_topic:
+        policy_override = aws.wildcard_queue_policy if naming.is_wildcard(sns_topic) else aws.queue_policy
+    return SnsSqsSubscription(
+        queue_name=resolved,
+        topic=sns_topic,
+        queue_arn=queue_arn,
+        fifo=fifo,
+        filter_policy=args.get("filter_policy", UNSET),
+        visibility_timeout=args.get("visibility_timeout", UNSET),
+        dead_letter_queue=dead_letter,
+        max_receive_count=args.get("max_receive_count"),
+        max_number_of_messages=int(args.get("max_number_of_consumed_messages", 10)),
+        sqs_kms_master_key_id=aws.sqs_kms_master_key_id,
+        sqs_kms_data_key_reuse_period=aws.sqs_kms_data_key_reuse_period,
+        sns_kms_master_key_id=aws.sns_kms_master_key_id,
+        queue_policy_source_arn=policy_override or None,
+    )
+
+
+@dataclass
+class _Handler:
+    subscription: SnsSqsSubscription
+    pipeline: MessagePipeline
+    consumer: Consumer | None = None
+
+
+class SnsSqsTransport:
+    def __init__(self, context: TransportContext) -> None:
+        self.context = context
+        self.environment = context.environment
+        self.broker: Any = None
+        self.handlers: list[_Handler] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.stopping = False
+
+    async def setup(self) -> None:
+        service, options = self.context.service, self.context.options
+        remember_environment(service, self.environment)
+        self.broker = get_broker(self.environment, options)
+        _record_execution_context()
+        for bound in self.context.handlers:
+            args = bound.spec.args
+            envelope = args.get("message_envelope", MESSAGE_ENVELOPE_DEFAULT)
+            parser_kwargs = dict(args.get("parser_kwargs") or {})
+            if envelope is MESSAGE_ENVELOPE_DEFAULT:
+                envelope = service_envelope(service)
+                if envelope is not None:
+                    from tomodachi.envelope.base import validate_envelope
+
+                    validate_envelope(envelope, **parser_kwargs)
+            subscription = build_subscription(bound, service, options)
+            pass_attributes = envelope is not None and (bool(parser_kwargs) or _accepts_message_attributes(envelope))
+            profile = MessagingProfile(
+                transport="aws_sns_sqs",
+                handler_type="awssnssqs",
+                positional=("topic",),
+                internal_errors=INTERNAL_SERVICE_ERRORS,
+                pre_middleware_attribute="_awssnssqs_message_pre_middleware",
+                unwrap=make_unwrap(options.aws_sns_sqs.topic_prefix or "", pass_attributes),
+            )
+            pipeline = MessagePipeline(
+                service=service,
+                handler=bound.func,
+                handler_name=bound.name,
+                profile=profile,
+                environment=self.environment,
+                envelope=envelope,
+                parser_kwargs=parser_kwargs,
+                callback_kwargs=args.get("callback_kwargs"),
+                error_policy=resolve_error_policy(service, args.get("max_receive_count")),
+            )
+            await self.broker.declare(subscription)
+            self.handlers.append(_Handler(subscription, pipeline))
+
+    async def start(self) -> None:
+        for handler in self.handlers:
+            handler.consumer = await self.broker.consume(handler.subscription, self._spawner(handler.pipeline))
+
+    def _spawner(self, pipeline: MessagePipeline) -> Any:
+        def on_delivery(delivery: Delivery) -> None:
+            task = asyncio.get_running_loop().create_task(pipeline.handle(delivery))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+        return on_delivery
+
+    async def stop(self, grace_period: float) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        for handler in self.handlers:
+            if handler.consumer is not None:
+                consumer, handler.consumer = handler.consumer, None
+                await consumer.cancel()
+        if self.tasks:
+            logger.info("awaiting running tasks", extra={"tasks": len(self.tasks)})
+            waiting: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*self.tasks, return_exceptions=True))
+            timer: asyncio.Future[Any] = asyncio.ensure_future(self.environment.clock.sleep(grace_period))
+            await asyncio.wait([waiting, timer], return_when=asyncio.FIRST_COMPLETED)
+            timer.cancel()
+            if not waiting.done():
+                # unsettled messages become visible again after their visibility timeout: nothing is lost
+                logger.warning("in-flight sqs handlers did not finish within the grace period")
+                for task in list(self.tasks):
+                    task.cancel()
+                await asyncio.gather(waiting, return_exceptions=True)
+
+
+def _version(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def _record_execution_context() -> None:
+    from tomodachi.runtime import context
+
+    values = context.get_execution_context()
+    if values.get("aws_sns_sqs_enabled"):
+        return
+    context.set_execution_context(
+        {
+            "aws_sns_sqs_enabled": True,
+            "aws_sns_sqs_current_tasks": values.get("aws_sns_sqs_current_tasks", 0),
+            "aws_sns_sqs_total_tasks": values.get("aws_sns_sqs_total_tasks", 0),
+            "aiobotocore_version": _version("aiobotocore"),
+            "aiohttp_version": _version("aiohttp"),
+            "botocore_version": _version("botocore"),
+        }
+    )
+
+
+def create_transport(context: TransportContext) -> SnsSqsTransport:
+    return SnsSqsTransport(context)

@@ -1,0 +1,54 @@
+"""Compat import path ``tomodachi.transport.aws_sns_sqs`` (upstream): exceptions, decorators and publish functions."""
+
+from __future__ import annotations
+
+from tomodachi.envelope.base import MessageEnvelopeProtocol
+from tomodachi.messaging.sns_sqs.api import (
+    MessageBodyFormatter,
+    MessageBodyFormatterContext,
+    MessageBodyFormatterProtocol,
+    aws_sns_sqs,
+    aws_sns_sqs_publish,
+    aws_sns_sqs_send_message,
+    awssnssqs,
+    awssnssqs_publish,
+    awssnssqs_send_message,
+    publish,
+    send_message,
+    sns_publish,
+    sqs_send_message,
+)
+from tomodachi.messaging.sns_sqs.exceptions import (
+    AWSSNSSQSConnectionException,
+    AWSSNSSQSException,
+    AWSSNSSQSInternalServiceError,
+    AWSSNSSQSInternalServiceErrorException,
+    AWSSNSSQSInternalServiceException,
+    QueueDoesNotExistError,
+)
+from tomodachi.messaging.sns_sqs.naming import decode_topic, encode_topic
+
+__all__ = [
+    "AWSSNSSQSConnectionException",
+    "AWSSNSSQSException",
+    "AWSSNSSQSInternalServiceError",
+    "AWSSNSSQSInternalServiceErrorException",
+    "AWSSNSSQSInternalServiceException",
+    "MessageBodyFormatter",
+    "MessageBodyFormatterContext",
+    "MessageBodyFormatterProtocol",
+    "MessageEnvelopeProtocol",
+    "QueueDoesNotExistError",
+    "aws_sns_sqs",
+    "aws_sns_sqs_publish",
+    "aws_sns_sqs_send_message",
+    "awssnssqs",
+    "awssnssqs_publish",
+    "awssnssqs_send_message",
+    "decode_topic",
+    "encode_topic",
+    "publish",
+    "send_message",
+    "sns_publish",
+    "sqs_send_message",
+]
