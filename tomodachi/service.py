@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import sys
+import types
 import uuid as uuid_module
 import warnings
 from collections.abc import Callable
@@ -135,3 +137,14 @@ def is_runnable_service_class(cls: Any) -> bool:
         and bool(cls.__dict__.get(CLASS_ATTRIBUTE))
         and (bool(discover_handlers(cls)) or defines_lifecycle_hook(cls))
     )
+
+
+class _CallableModule(types.ModuleType):
+    """Importing this module sets the ``tomodachi.service`` attribute to it, shadowing the deprecated
+    ``@tomodachi.service`` class decorator; calling the module keeps that decorator working."""
+
+    def __call__(self, cls: type) -> type:
+        return service(cls)
+
+
+sys.modules[__name__].__class__ = _CallableModule

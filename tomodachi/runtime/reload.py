@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -84,19 +85,32 @@ async def watch_and_reload(launcher: Launcher, watcher_options: dict[str, Any]) 
     log = _logger()
     roots = watch_roots(launcher.files)
     source_filter = SourceFilter(watcher_options)
+    watcher = awatch(*roots, watch_filter=source_filter, debounce=200, step=50)
+    # the generator sets up its file watches in its first step: run that step before logging "enabled", so a
+    # change made right after the log line is not missed
+    next_changes = asyncio.ensure_future(anext(watcher))
+    await asyncio.sleep(0)
     log.info("file watcher enabled", roots=roots)
-    async for changes in awatch(*roots, watch_filter=source_filter, debounce=200, step=50):
-        log.info("modified files or filepaths", files=sorted(path for _, path in changes))
-        errors = syntax_errors(launcher.files)
-        if errors:
-            for error in errors:
-                log.error(error)
-            log.warning("restart failed due to error")
-            continue
-        log.info("restarting services")
-        await launcher.stop_services()
-        purge_modules(roots)
-        try:
-            await launcher.start_services()
-        except Exception as exc:
-            log.error("cannot restart due to errors", error=str(exc))
+    try:
+        while True:
+            try:
+                changes = await next_changes
+            except StopAsyncIteration:
+                return
+            next_changes = asyncio.ensure_future(anext(watcher))
+            log.info("modified files or filepaths", files=sorted(path for _, path in changes))
+            errors = syntax_errors(launcher.files)
+            if errors:
+                for error in errors:
+                    log.error(error)
+                log.warning("restart failed due to error")
+                continue
+            log.info("restarting services")
+            await launcher.stop_services()
+            purge_modules(roots)
+            try:
+                await launcher.start_services()
+            except Exception as exc:
+                log.error("cannot restart due to errors", error=str(exc))
+    finally:
+        next_changes.cancel()  # stopped mid-restart: do not leave the watch pending
