@@ -149,12 +149,36 @@ def _capture_exc_info(logger: WrappedLogger, method_name: str, event_dict: Event
     return event_dict
 
 
+_INTERNAL_FILES = (os.path.dirname(structlog.__file__) + os.sep, __file__)
+
+
+def _stacklevel() -> int:
+    """The ``stacklevel`` that makes the stdlib record point at the user's call rather than at structlog.
+
+    Frame 3 (counted from here) is structlog's ``_proxy_to_logger``, which calls the stdlib logger: that is
+    stacklevel 1; every further structlog / tomodachi.logging frame outward adds one.
+    """
+    frame = sys._getframe(3)
+    level = 1
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_INTERNAL_FILES):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
 def _to_stdlib(
     logger: WrappedLogger, method_name: str, event_dict: EventDict
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     exc_info = event_dict.pop("exc_info", None)
     stack_info = bool(event_dict.pop("stack_info", False))
-    return (_StructuredMessage(dict(event_dict)),), {"exc_info": exc_info, "stack_info": stack_info}
+    stacklevel = 1
+    if sys.version_info >= (3, 11):  # earlier findCaller() counts frames differently; keep its default there
+        try:
+            stacklevel = _stacklevel()
+        except Exception:
+            pass
+    kwargs = {"exc_info": exc_info, "stack_info": stack_info, "stacklevel": stacklevel}
+    return (_StructuredMessage(dict(event_dict)),), kwargs
 
 
 _PROCESSORS: list[Any] = [_drop_disabled, merge_contextvars, _format_positional, _capture_exc_info, _to_stdlib]

@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -177,3 +178,28 @@ def test_records_stay_readable_for_other_handlers(stream: io.StringIO) -> None:
         logging.getLogger().removeHandler(collector)
     assert records[0].getMessage() == "started port=9700"
     assert records[0].name == "app" and records[0].levelno == logging.INFO
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="stdlib findCaller() stacklevel semantics changed in 3.11")
+def test_records_point_at_the_calling_code(stream: io.StringIO) -> None:
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    collector = Collect()
+    logging.getLogger().addHandler(collector)
+    try:
+        tlog.get_logger("app").info("named")
+        with tlog.bind_handler_context(handler="h"):
+            tlog.get_logger().bind(a=1).warning("context")
+        try:
+            raise ValueError("x")
+        except ValueError:
+            tlog.get_logger("app").exception("failed")
+    finally:
+        logging.getLogger().removeHandler(collector)
+    assert {(record.filename, record.funcName) for record in records} == {
+        ("test_logging_loggers.py", "test_records_point_at_the_calling_code")
+    }
