@@ -154,9 +154,10 @@ async def _send_with_retries(service: Any, publication: Any) -> str:
     raise AWSSNSSQSException(f"Unable to publish message [sns/sqs]: {last}") from last
 
 
-def _maybe_task(coro: Any, wait: bool) -> Any:
+async def _maybe_task(coro: Any, wait: bool) -> Any:
+    """Await the send (``wait=True``), or start it as a Task and return the Task."""
     if wait:
-        return coro
+        return await coro
     return asyncio.get_running_loop().create_task(coro)
 
 
