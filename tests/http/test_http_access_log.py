@@ -82,3 +82,16 @@ async def test_real_ip_header_trusted_only_from_real_ip_from(serve: Any) -> None
     async with serve(Logged, real_ip_from=["127.0.0.1"], real_ip_header="X-Real-IP") as served:
         async with served.client.get("/ip", headers={"X-Real-IP": "2001:db8::1", **headers}) as response:
             assert await response.text() == "2001:db8::1"
+
+
+async def test_log_lines_for_listening_and_access(serve: Any, caplog: Any) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO)
+    async with serve(Logged, access_log=True) as served:
+        async with served.client.get("/ip"):
+            pass
+    by_logger = {(r.name, r.getMessage().split(" ")[0]) for r in caplog.records}
+    assert ("tomodachi.http", "accepting") in by_logger
+    access = [r for r in caplog.records if r.name == "tomodachi.http.response"]
+    assert len(access) == 1 and "status_code=200" in access[0].getMessage()

@@ -195,3 +195,19 @@ async def test_get_http_response_status_is_499_when_the_client_is_gone() -> None
 
     assert tomodachi.get_http_response_status_sync("x", request=Gone()) == 499
     assert tomodachi.get_http_response_status_sync("x", request=Gone(), verify_transport=False) == 200
+
+
+async def test_max_keepalive_time_closes_old_connections(serve: Any) -> None:
+    async with serve(Returns, keepalive_timeout=5, max_keepalive_time=0.000001) as served:
+        reader, writer = await asyncio.open_connection(*served.address)
+        try:
+            heads = []
+            for _ in range(2):
+                writer.write(b"GET /none HTTP/1.1\r\nHost: x\r\n\r\n")
+                heads.append(await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5))
+                if b"Connection: close" in heads[-1]:
+                    break
+            assert b"Connection: close" in heads[-1]  # closed at the latest on the second response
+            assert await asyncio.wait_for(reader.read(), 5) == b""
+        finally:
+            writer.close()
