@@ -188,6 +188,10 @@ async def test_a_failing_run_is_logged_and_reported_and_the_next_run_still_fires
     assert len(harness.errors) == 1
     error, where = harness.errors[0]
     assert isinstance(error, RuntimeError) and where == "recorder.flaky"
+    (record,) = [r for r in caplog.records if r.name == "tomodachi.schedule.handler"]
+    assert record.levelno == logging.ERROR
+    assert record.exc_info is not None and record.exc_info[1] is error  # logged with its traceback
+    assert "first run fails" in record.getMessage()
 
 
 async def test_a_required_parameter_that_cannot_be_injected_fails_every_run(run: Callable[..., Any]) -> None:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tomodachi.handlers import handler_parameters
+from tomodachi.logging import bind_handler_context, get_logger
+from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 from tomodachi.transport.schedule.fire_times import iter_fire_times
@@ -22,40 +23,6 @@ MAX_UNFINISHED_TASKS = 20
 # a fire time this far in the past (process suspended, loop blocked) is skipped instead of run late
 _MISSED_AFTER = timedelta(seconds=1)
 _INJECTABLE: tuple[str, ...] = ("invocation_time", "interval")
-
-
-def _logger(name: str) -> Any:
-    try:
-        from tomodachi.logging import get_logger
-    except ImportError:  # logging module not available: fall back to stdlib with the fields in the message
-        return _StdlibLogger(logging.getLogger(name))
-    return get_logger(name)
-
-
-class _StdlibLogger:
-    def __init__(self, logger: logging.Logger) -> None:
-        self._logger = logger
-
-    def _log(self, level: int, message: str, exc_info: bool, fields: dict[str, Any]) -> None:
-        suffix = " ".join(f"{key}={value}" for key, value in fields.items())
-        self._logger.log(level, f"{message} {suffix}".rstrip(), exc_info=exc_info)
-
-    def info(self, message: str, **fields: Any) -> None:
-        self._log(logging.INFO, message, False, fields)
-
-    def warning(self, message: str, **fields: Any) -> None:
-        self._log(logging.WARNING, message, False, fields)
-
-    def exception(self, message: str, **fields: Any) -> None:
-        self._log(logging.ERROR, message, True, fields)
-
-
-def _context_module() -> Any:
-    try:
-        from tomodachi.runtime import context
-    except ImportError:
-        return None
-    return context
 
 
 @dataclass
@@ -80,9 +47,8 @@ class ScheduleTransport:
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = False
         self._stopped = False
-        self._log = _logger("tomodachi.scheduler")
-        self._handler_log = _logger("tomodachi.schedule.handler")
-        self._execution_context = _context_module()
+        self._log = get_logger("tomodachi.scheduler")
+        self._handler_log = get_logger("tomodachi.schedule.handler")
 
     async def setup(self) -> None:
         """Parse every schedule; any invalid one raises (naming the function) before anything runs."""
@@ -158,9 +124,13 @@ class ScheduleTransport:
         self._count("scheduled_functions_current_tasks", 1)
         self._count("scheduled_functions_total_tasks", 1)
         try:
-            result = job.handler.func(**{name: values[name] for name in job.inject})
-            if inspect.isawaitable(result):
-                await result
+            # user code calling tomodachi.get_logger() inside the handler logs with this context
+            with bind_handler_context(
+                "tomodachi.schedule.handler", handler=job.handler.name, type="tomodachi.schedule"
+            ):
+                result = job.handler.func(**{name: values[name] for name in job.inject})
+                if inspect.isawaitable(result):
+                    await result
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -216,25 +186,19 @@ class ScheduleTransport:
             await asyncio.gather(*unfinished, return_exceptions=True)
 
     def _count(self, key: str, value: int = 0, *, enabled: bool | None = None) -> None:
-        context = self._execution_context
-        if context is None:
-            return
         if enabled is not None:
-            context.set_execution_context(
+            current = execution_context.get_execution_context()
+            execution_context.set_execution_context(
                 {
                     key: enabled,
-                    "scheduled_functions_current_tasks": context.get_execution_context().get(
-                        "scheduled_functions_current_tasks", 0
-                    ),
-                    "scheduled_functions_total_tasks": context.get_execution_context().get(
-                        "scheduled_functions_total_tasks", 0
-                    ),
+                    "scheduled_functions_current_tasks": current.get("scheduled_functions_current_tasks", 0),
+                    "scheduled_functions_total_tasks": current.get("scheduled_functions_total_tasks", 0),
                 }
             )
         elif value > 0:
-            context.increase_execution_context_value(key, value)
+            execution_context.increase_execution_context_value(key, value)
         elif value < 0:
-            context.decrease_execution_context_value(key, -value)
+            execution_context.decrease_execution_context_value(key, -value)
 
 
 def _iso(moment: datetime) -> str:
