@@ -44,7 +44,6 @@ class ServerState:
 
     stopping: bool = False
     in_flight: set[asyncio.Task[Any]] = field(default_factory=set)
-    idle: asyncio.Event = field(default_factory=asyncio.Event)
     # keep-alive bookkeeping per connection (aiohttp's RequestHandler); pruned when connections go away
     connections: dict[Any, _Connection] = field(default_factory=dict)
 
@@ -73,7 +72,6 @@ class HttpApp:
         self.access_log = access_log
         self.count = count
         self.state = ServerState()
-        self.state.idle.set()
         self.service_name = str(getattr(service, "name", "") or type(service).__name__)
         self.websockets = WebsocketSessions(
             service, environment.clock, settings.client_max_size, on_error=self.handler_failed
@@ -97,7 +95,6 @@ class HttpApp:
         task = asyncio.current_task()
         if task is not None:
             self.state.in_flight.add(task)
-            self.state.idle.clear()
         self.count("http_current_tasks", 1)
         self.count("http_total_tasks", 1)
         try:
@@ -138,8 +135,6 @@ class HttpApp:
             self.count("http_current_tasks", -1)
             if task is not None:
                 self.state.in_flight.discard(task)
-                if not self.state.in_flight:
-                    self.state.idle.set()
 
     async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
         """``Server`` header on every response; keep-alive policy from the options."""
