@@ -330,3 +330,33 @@ async def test_execution_context_counters(run: Callable[..., Any]) -> None:
     await harness.clock.settle()
     assert execution_context.get_execution_context()["scheduled_functions_current_tasks"] == 0
     execution_context._clear_execution_context()
+
+
+async def test_runs_on_the_real_clock_too() -> None:
+    fired = asyncio.Event()
+    times: list[str] = []
+
+    class Service(Recorder):
+        @tomodachi.schedule(interval=0.02)
+        async def quick(self, invocation_time: str) -> None:
+            times.append(invocation_time)
+            if len(times) == 3:
+                fired.set()
+
+        @tomodachi.schedule(interval=0.01)
+        async def stuck(self) -> None:
+            await asyncio.Event().wait()
+
+    service = Service()
+    handlers = tuple(
+        BoundHandler(name, getattr(service, name), specs_of(getattr(Service, name))[0]) for name in ("quick", "stuck")
+    )
+    transport = create_transport(TransportContext(service, None, Environment(), handlers))  # type: ignore[arg-type]
+    await transport.setup()
+    await transport.start()
+    await asyncio.wait_for(fired.wait(), timeout=5)
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await transport.stop(0.05)  # the stuck runs are cancelled after the grace period
+    assert loop.time() - began < 2
+    assert all(task.done() for job in transport._jobs for task in job.tasks)
