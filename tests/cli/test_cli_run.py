@@ -74,9 +74,7 @@ def test_signal_stops_gracefully_with_exit_code_0(
     ]
 
 
-def test_second_signal_forces_the_stop(
-    start_tomodachi: Callable[..., Any], write_file: Write, tmp_path: Path
-) -> None:
+def test_second_signal_forces_the_stop(start_tomodachi: Callable[..., Any], write_file: Write, tmp_path: Path) -> None:
     write_file("hanging_service.py", LIFECYCLE_SERVICE.format(hang=True))
     process = start_tomodachi("run", "--production", "hanging_service.py")
     process.wait_started()
@@ -116,9 +114,7 @@ def test_exit_codes_from_inside_a_service(
     assert f"tomodachi.exit [{code}] was called" in result.stderr
 
 
-def test_service_exit_code_assignment_is_used_on_signal(
-    start_tomodachi: Callable[..., Any], write_file: Write
-) -> None:
+def test_service_exit_code_assignment_is_used_on_signal(start_tomodachi: Callable[..., Any], write_file: Write) -> None:
     write_file(
         "assigned_code.py",
         """

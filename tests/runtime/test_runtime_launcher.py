@@ -39,8 +39,7 @@ def write_service(
     folder: Path, file: str, services: list[tuple[str, str]], exit_statement: str = "tomodachi.exit(0)"
 ) -> Path:
     body = "\n".join(
-        SERVICE_TEMPLATE.format(cls=cls, name=name, file=file, exit_statement=exit_statement)
-        for cls, name in services
+        SERVICE_TEMPLATE.format(cls=cls, name=name, file=file, exit_statement=exit_statement) for cls, name in services
     )
     path = folder / f"{file}.py"
     path.write_text(textwrap.dedent(body))
