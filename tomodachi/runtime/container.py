@@ -93,7 +93,7 @@ class ServiceContainer:
             raise ServiceStartError(self.name, "initialize instance", exc) from exc
         try:
             # per-service options: never share the class-level Options object between instances or runs
-            instance.options = self.service_class.options.copy()
+            instance.options = getattr(self.service_class, "options").copy()
             instance.context = {
                 key: value
                 for key, value in vars(self.service_class).items()
