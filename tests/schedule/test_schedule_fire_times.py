@@ -216,3 +216,56 @@ def test_a_week_of_fire_times_matches_croniter(expression: str, start: datetime,
     end = start + timedelta(days=7)
     ours = list(takewhile(lambda moment: moment < end, iter_fire_times(schedule, start)))
     assert ours == croniter_times(expression, schedule.tz, start, end)  # type: ignore[union-attr,arg-type]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    expression=st.tuples(
+        st.integers(0, 59).map(str),
+        _field(0, 23),
+        st.one_of(_field(1, 31), st.just("L")),
+        _field(1, 12),
+        st.one_of(_field(0, 6), st.just("mon-fri")),
+    ).map(" ".join),
+    start=start_times,
+    zone=fixed_zones,
+)
+def test_the_runner_on_a_virtual_clock_fires_croniters_sequence_for_a_week(
+    expression: str, start: datetime, zone: str
+) -> None:
+    import asyncio
+
+    import tomodachi
+    from tomodachi.handlers import specs_of
+    from tomodachi.runtime.environment import Environment
+    from tomodachi.runtime.transport import BoundHandler, TransportContext
+    from tomodachi.testing.clock import VirtualClock
+    from tomodachi.transport.schedule.transport import create_transport
+
+    try:
+        schedule = parse_schedule(expression, timezone=zone)
+    except InvalidScheduleError:
+        assume(False)
+        raise
+    fired: list[datetime] = []
+
+    class Service(tomodachi.Service):
+        @tomodachi.schedule(interval=expression, timezone=zone)
+        async def job(self, invocation_time: str) -> None:
+            fired.append(datetime.strptime(invocation_time, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC))
+
+    async def run_a_week() -> None:
+        clock = VirtualClock(start)
+        service = Service()
+        handler = BoundHandler("job", service.job, specs_of(Service.job)[0])
+        transport = create_transport(TransportContext(service, None, Environment(clock=clock), (handler,)))  # type: ignore[arg-type]
+        await transport.setup()
+        await transport.start()
+        await clock.advance(timedelta(days=7))
+        await transport.stop(0)
+
+    asyncio.run(run_a_week())
+    end = start + timedelta(days=7)
+    # a fire time exactly at the end of the advance runs too
+    expected = croniter_times(expression, schedule.tz, start, end + timedelta(seconds=1))  # type: ignore[union-attr,arg-type]
+    assert fired == expected
