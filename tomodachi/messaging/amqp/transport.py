@@ -103,6 +103,9 @@ class AmqpTransport:
         from tomodachi.runtime import context as execution_context
 
         self.broker = get_broker(self.context.environment, self.settings)
+        acquire = getattr(self.broker, "acquire", None)
+        if acquire is not None:  # brokers that own a connection close it when their last transport stops
+            acquire()
         profile = amqp_profile(self.settings.routing_key_prefix)
         for handler in self.context.handlers:
             args = handler.spec.args
@@ -183,6 +186,12 @@ class AmqpTransport:
         for delivery in unfinished.values():
             if delivery is not None and not delivery.settled:
                 await delivery.retry(0)
+        release = getattr(self.broker, "release", None)
+        if release is not None:
+            try:
+                await release()
+            except Exception:
+                logger.exception("failed to release the amqp broker")
 
 
 _TASK_KEYS = ("amqp_current_tasks", "amqp_total_tasks")
