@@ -173,6 +173,8 @@ class RealAmqpBroker:
         self.publish_timeout = publish_timeout
         self.reconnect_delays = reconnect_delays or (1.0,)
         self.connections_made = 0  # inspection: 1 + number of successful reconnects
+        self.declared_queues: set[str] = set()  # inspection: every queue this broker declared (never cleared)
+        self.declared_exchanges: set[str] = set()
         self._link: AmqpLink | None = None
         self._ready = asyncio.Event()
         self._start_lock = asyncio.Lock()
@@ -375,6 +377,7 @@ class RealAmqpBroker:
         except LINK_ERRORS as exc:
             raise self._declare_error(exc, f"declare exchange {name!r} ({type})") from exc
         self._declared.add(("exchange", name))
+        self.declared_exchanges.add(name)
 
     async def _declare_on(self, link: AmqpLink, subscription: AmqpSubscription, *, check_consumers: bool) -> None:
         exchange = subscription.exchange_name or "amq.topic"
@@ -388,6 +391,7 @@ class RealAmqpBroker:
             )
         except LINK_ERRORS as exc:
             raise self._declare_error(exc, f"declare queue {queue!r}") from exc
+        self.declared_queues.add(queue)
         if check_consumers and not subscription.competing and int(result.get("consumer_count") or 0) > 0:
             raise AmqpTooManyConsumersException(f"Max consumers for queue {queue!r} has been reached")
         try:
@@ -491,6 +495,7 @@ class RealAmqpBroker:
                 await self._confirmed_publish(link, "", queue, body, _to_pamqp(properties))
                 return True
             target = delay_queue_name(queue, delay_ms)
+            self.declared_queues.add(target)
             channel = await link.channel("control")
             # declared on every use: re-declaring restarts its x-expires timer, so it never expires holding a message
             await channel.queue_declare(
@@ -527,6 +532,8 @@ class RealAmqpBroker:
                 await channel.queue_declare(dead_letter_queue, durable=True, exclusive=False, auto_delete=False)
                 await channel.queue_bind(dead_letter_queue, DEAD_LETTER_EXCHANGE, queue)
                 self._declared.add(("dead-letter", dead_letter_queue))
+                self.declared_queues.add(dead_letter_queue)
+                self.declared_exchanges.add(DEAD_LETTER_EXCHANGE)
             props = _to_pamqp(_replace_headers(properties, dict(headers)))
             await self._confirmed_publish(link, DEAD_LETTER_EXCHANGE, queue, body, props)
             return True
