@@ -29,6 +29,8 @@ class Environment:
     broker_factories: dict[str, Callable[[Any], Any]] = field(default_factory=dict)
     report_error: ErrorReporter = _ignore_error
     http_bind: tuple[str, int] | None = None
+    # called with (bus, broker) once per broker created; the test harness observes publishes through it
+    broker_observer: Callable[[str, Any], None] | None = None
     _brokers: dict[tuple[str, Any], Any] = field(default_factory=dict)
 
     def broker(self, bus: str, key: Any, default_factory: Callable[[], Any]) -> Any:
@@ -36,7 +38,10 @@ class Environment:
         cache_key = (bus, key)
         if cache_key not in self._brokers:
             factory = self.broker_factories.get(bus)
-            self._brokers[cache_key] = factory(key) if factory is not None else default_factory()
+            broker = factory(key) if factory is not None else default_factory()
+            if self.broker_observer is not None:
+                self.broker_observer(bus, broker)
+            self._brokers[cache_key] = broker
         return self._brokers[cache_key]
 
     def brokers(self) -> list[Any]:

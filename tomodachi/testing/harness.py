@@ -90,16 +90,30 @@ class ServiceHandle:
 class ServiceHarness:
     """Owns the services of one test: one Environment, the fakes, captured errors, ordered teardown."""
 
-    def __init__(self, clock: Clock, *, http_bind: tuple[str, int] | None = ("127.0.0.1", 0)) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        http_bind: tuple[str, int] | None = ("127.0.0.1", 0),
+        wire: str = "fake",
+        wire_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        """``wire="fake"``: in-memory brokers. ``wire="real"``: the transports' real brokers; ``wire_options``
+        (dotted keys: endpoints, credentials, per-test prefixes) are merged into every service's options."""
+        if wire not in ("fake", "real"):
+            raise ValueError(f"wire must be 'fake' or 'real', not {wire!r}")
+        self.wire = wire
+        self.wire_options: dict[str, Any] = dict(wire_options or {})
         self.captured: list[CapturedError] = []
         self.expected: list[type[BaseException]] = []
         self.handles: list[ServiceHandle] = []
         self._fakes: dict[str, Any] = {}
         self.environment = Environment(
             clock=clock,
-            broker_factories={bus: self._fake_factory(bus) for bus in MEMORY_BROKERS},
+            broker_factories={bus: self._fake_factory(bus) for bus in MEMORY_BROKERS} if wire == "fake" else {},
             report_error=self._report_error,
             http_bind=http_bind,
+            broker_observer=self._observe_broker if wire == "real" else None,
         )
 
     @property
@@ -110,7 +124,13 @@ class ServiceHarness:
         return lambda key: self.fake(bus)
 
     def fake(self, bus: str) -> Any:
-        """The in-memory broker of ``bus`` shared by every service of this test (created on first use)."""
+        """The in-memory broker of ``bus`` shared by every service of this test (created on first use).
+
+        On real wires: a probe with the same test API (publish, published, drain) over the real broker."""
+        if bus not in self._fakes and self.wire == "real":
+            from tomodachi.testing.probe import RealWireProbe
+
+            self._fakes[bus] = RealWireProbe(bus, self)
         if bus not in self._fakes:
             import importlib
 
@@ -118,6 +138,18 @@ class ServiceHarness:
             broker_class = getattr(importlib.import_module(module_name), class_name)
             self._fakes[bus] = broker_class(clock=self.clock)
         return self._fakes[bus]
+
+    def _observe_broker(self, bus: str, broker: Any) -> None:
+        """Real wires: record every publish the way the memory broker would, for ``fake_*.published``."""
+        probe = self.fake(bus)
+        publish = broker.publish
+
+        async def recording_publish(publication: Any, *args: Any, **kwargs: Any) -> Any:
+            result = await publish(publication, *args, **kwargs)
+            probe.record(publication, result)
+            return result
+
+        broker.publish = recording_publish
 
     def _report_error(self, exc: BaseException, where: str) -> None:
         self.captured.append(CapturedError(exc, where))
@@ -147,8 +179,8 @@ class ServiceHarness:
             path, classes = load_services(service)
             file_path, service = str(path), classes[0]
         merged_config = dict(config or {})
-        if options:
-            merged_config["options"] = {**merged_config.get("options", {}), **options}
+        if options or self.wire_options:
+            merged_config["options"] = {**self.wire_options, **merged_config.get("options", {}), **(options or {})}
         container = ServiceContainer(service, self.environment, config=merged_config, file_path=file_path)
         handle = ServiceHandle(self, container)
         self.handles.append(handle)

@@ -1,10 +1,12 @@
 """pytest plugin (registered via the pytest11 entry point): tomodachi_service, virtual_clock, fake_amqp, fake_sns_sqs.
 
 Works with pytest-asyncio in auto and strict mode; every fixture lives on the test's own event loop.
+``--tomodachi-wire=real`` (or ``TOMODACHI_TEST_WIRE=real``) runs the same tests on RabbitMQ and a moto server.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -12,16 +14,58 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from tomodachi.runtime.clock import RealClock
 from tomodachi.testing.clock import VirtualClock
 from tomodachi.testing.harness import ServiceHandle, ServiceHarness
+from tomodachi.testing.wires import (
+    MOTO_URL_ENV,
+    WIRE_ENV,
+    WIRES,
+    amqp_reachable,
+    moto_server,
+    new_test_prefix,
+    real_wire_options,
+)
 
 ServiceFactory = Callable[..., Awaitable[ServiceHandle]]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tomodachi")
+    group.addoption(
+        "--tomodachi-wire",
+        choices=WIRES,
+        default=None,
+        help="run tomodachi services on in-memory fakes (default) or on real RabbitMQ + moto "
+        f"(environment: {WIRE_ENV})",
+    )
+
+
+@pytest.fixture(scope="session")
+def tomodachi_wire(pytestconfig: pytest.Config) -> str:
+    """``"fake"`` or ``"real"``: which wires this session's services run on."""
+    wire = pytestconfig.getoption("--tomodachi-wire") or os.environ.get(WIRE_ENV, "fake").strip().lower() or "fake"
+    if wire not in WIRES:
+        raise pytest.UsageError(f"{WIRE_ENV} must be one of {', '.join(WIRES)}, not {wire!r}")
+    return str(wire)
+
+
+@pytest.fixture(scope="session")
+def tomodachi_moto_url(tomodachi_wire: str) -> Iterator[str]:
+    """URL of the moto server used on real wires: ``TOMODACHI_TEST_MOTO_URL`` or one started for the session."""
+    if os.environ.get(MOTO_URL_ENV):
+        yield os.environ[MOTO_URL_ENV].rstrip("/")
+        return
+    with moto_server() as url:
+        yield url
+
+
 @pytest.fixture
-def virtual_clock() -> Iterator[VirtualClock]:
+def virtual_clock(tomodachi_wire: str) -> Iterator[VirtualClock]:
     """The clock every service of this test runs on. Moves only on ``await virtual_clock.advance(...)``;
     while the test runs, ``datetime.now()``/``time.time()`` in user code read virtual time."""
+    if tomodachi_wire == "real":
+        pytest.skip("virtual time needs the in-memory wires; this run uses --tomodachi-wire=real")
     clock = VirtualClock()
     clock.freeze()
     try:
@@ -31,9 +75,18 @@ def virtual_clock() -> Iterator[VirtualClock]:
 
 
 @pytest_asyncio.fixture
-async def tomodachi_harness(virtual_clock: VirtualClock) -> AsyncIterator[ServiceHarness]:
+async def tomodachi_harness(request: pytest.FixtureRequest, tomodachi_wire: str) -> AsyncIterator[ServiceHarness]:
     """The harness behind ``tomodachi_service``: one Environment per test, stopped at teardown."""
-    harness = ServiceHarness(virtual_clock)
+    if tomodachi_wire == "fake":
+        harness = ServiceHarness(request.getfixturevalue("virtual_clock"))
+    else:
+        if not amqp_reachable():
+            message = "RabbitMQ is not reachable on 127.0.0.1:5672 (needed by --tomodachi-wire=real)"
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(message)
+            pytest.skip(message)
+        options = real_wire_options(request.getfixturevalue("tomodachi_moto_url"), new_test_prefix())
+        harness = ServiceHarness(RealClock(), wire="real", wire_options=options)
     try:
         yield harness
     finally:
