@@ -150,7 +150,7 @@ class VirtualClock(Clock):
         if self._freezer is None:
             from freezegun import freeze_time  # a test dependency: imported only when freezing
 
-            self._freezer = freeze_time(self._naive_utc(), real_asyncio=True)
+            self._freezer = freeze_time(self._naive_utc(), real_asyncio=True, ignore=["_pytest."])
             self._frozen_factory = self._freezer.start()
         return self
 
