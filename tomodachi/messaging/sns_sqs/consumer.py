@@ -141,7 +141,12 @@ class SqsReceiver:
                 if exc.code == NON_EXISTENT_QUEUE and self.on_missing_queue is not None:
                     logger.warning("sqs queue is missing - recreating", extra={"queue_url": self.queue_url})
                     await self.clock.sleep(MISSING_QUEUE_DELAY)
-                    self.queue_url = await self.on_missing_queue()
+                    try:
+                        self.queue_url = await self.on_missing_queue()
+                    except Exception as redeclare_exc:  # keep the loop alive; try again after the delay
+                        logger.warning(
+                            f"unable to recreate sqs queue: {redeclare_exc}", extra={"queue_url": self.queue_url}
+                        )
                     continue
                 logger.warning(f"unable to receive messages: {exc} - reconnecting", extra={"queue_url": self.queue_url})
                 await self.clock.sleep(RECONNECT_DELAY)

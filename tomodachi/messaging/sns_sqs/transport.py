@@ -141,6 +141,9 @@ class SnsSqsTransport:
         service, options = self.context.service, self.context.options
         remember_environment(service, self.environment)
         self.broker = get_broker(self.environment, options)
+        acquire = getattr(self.broker, "acquire", None)
+        if acquire is not None:  # brokers owning clients close them when their last transport stops
+            acquire()
         _record_execution_context()
         for bound in self.context.handlers:
             args = bound.spec.args
@@ -208,6 +211,12 @@ class SnsSqsTransport:
                 for task in list(self.tasks):
                     task.cancel()
                 await asyncio.gather(waiting, return_exceptions=True)
+        release = getattr(self.broker, "release", None)
+        if release is not None:
+            try:
+                await release()
+            except Exception:
+                logger.exception("failed to release the sns+sqs broker")
 
 
 def _version(package: str) -> str:

@@ -1,0 +1,433 @@
+"""The :class:`SnsSqsClient` operations on aiobotocore: one SNS, SQS and STS client per broker, errors mapped to
+:class:`AwsApiError` / :class:`AWSSNSSQSConnectionException`, transient failures retried with back-off on the Clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections import Counter
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from tomodachi.messaging.sns_sqs.client import NON_EXISTENT_QUEUE, NOT_FOUND, AwsApiError
+from tomodachi.messaging.sns_sqs.exceptions import AWSSNSSQSConnectionException
+from tomodachi.runtime.clock import Clock
+
+logger = logging.getLogger("tomodachi.awssnssqs")
+
+CONNECT_TIMEOUT = 8
+READ_TIMEOUT = 35  # > WaitTimeSeconds (20) of a long poll
+MAX_POOL_CONNECTIONS = 50
+RETRY_BUDGET_SECONDS = 30.0  # how long a call keeps retrying an unreachable / throttling endpoint
+MAX_BACKOFF_SECONDS = 5.0
+RECEIVE_ATTRIBUTE_NAMES = ["ApproximateReceiveCount", "MessageDeduplicationId", "MessageGroupId"]
+
+# SQS answers missing queues with either spelling depending on protocol (query vs JSON)
+_MISSING_QUEUE_CODES = {NON_EXISTENT_QUEUE, "QueueDoesNotExist", "AWS.SimpleQueueService.QueueDoesNotExist"}
+_NOT_FOUND_CODES = {NOT_FOUND, "NotFoundException", "ResourceNotFoundException"}
+_CREDENTIAL_CODES = {
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "InvalidAccessKeyId",
+    "InvalidSecurity",
+    "IncompleteSignature",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "MissingAuthenticationToken",
+    "AuthFailure",
+    "InvalidSignatureException",
+}
+_TRANSIENT_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottled",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "ServiceUnavailable",
+    "InternalError",
+    "InternalFailure",
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "KMSThrottling",
+}
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """Connection settings; ``None`` leaves a value to botocore's default chain (environment, config files)."""
+
+    region_name: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    sns_endpoint_url: str | None = None
+    sqs_endpoint_url: str | None = None
+    sts_endpoint_url: str | None = None
+
+    @classmethod
+    def from_options(cls, options: Any) -> AwsSettings:
+        aws = getattr(options, "aws_sns_sqs", None)
+        urls = getattr(options, "aws_endpoint_urls", None)
+        sns_url = getattr(urls, "sns", None) or None
+        return cls(
+            region_name=getattr(aws, "region_name", None) or None,
+            aws_access_key_id=getattr(aws, "aws_access_key_id", None) or None,
+            aws_secret_access_key=getattr(aws, "aws_secret_access_key", None) or None,
+            sns_endpoint_url=sns_url,
+            sqs_endpoint_url=getattr(urls, "sqs", None) or None,
+            sts_endpoint_url=getattr(urls, "sts", None) or sns_url,
+        )
+
+    def endpoint(self, service: str) -> str | None:
+        value: str | None = getattr(self, f"{service}_endpoint_url")
+        return value
+
+    def describe(self, service: str) -> str:
+        region = self.region_name or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "default"
+        return f"{service} ({self.endpoint(service) or 'AWS'}, region {region})"
+
+
+def _error_code(exc: Any) -> tuple[str, str, int]:
+    response = getattr(exc, "response", None) or {}
+    error = response.get("Error") or {}
+    status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
+    return str(error.get("Code") or ""), str(error.get("Message") or exc), status
+
+
+def _is_connection_error(exc: BaseException) -> bool:
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    try:
+        import aiohttp
+
+        aiohttp_errors: tuple[type[BaseException], ...] = (aiohttp.ClientError,)
+    except ImportError:  # pragma: no cover
+        aiohttp_errors = ()
+    return isinstance(exc, (BotoConnectionError, HTTPClientError, asyncio.TimeoutError, OSError, *aiohttp_errors))
+
+
+class AwsSnsSqsClient:
+    """SNS/SQS/STS over aiobotocore implementing :class:`~tomodachi.messaging.sns_sqs.client.SnsSqsClient`.
+
+    Clients are opened on first use and may be closed and reopened (a call after :meth:`close` reconnects).
+    ``calls`` counts the requests sent, by operation name. Queue URLs are cached (a ``NonExistentQueue`` answer
+    forgets the URL) and the account id is looked up once, so publish/send cost one request per message.
+    """
+
+    def __init__(self, settings: AwsSettings, clock: Clock, *, retry_budget: float = RETRY_BUDGET_SECONDS) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.retry_budget = retry_budget
+        self.calls: Counter[str] = Counter()
+        self._clients: dict[str, Any] = {}
+        self._stack: AsyncExitStack | None = None
+        self._lock = asyncio.Lock()
+        self._queue_urls: dict[str, str] = {}
+        self._arn_prefix: str | None = None
+
+    # ---- connection ------------------------------------------------------------------------------------
+
+    async def _client(self, service: str) -> Any:
+        client = self._clients.get(service)
+        if client is not None:
+            return client
+        async with self._lock:
+            if service not in self._clients:
+                self._clients[service] = await self._open(service)
+            return self._clients[service]
+
+    async def _open(self, service: str) -> Any:
+        from aiobotocore.config import AioConfig
+        from aiobotocore.session import get_session
+        from botocore.exceptions import BotoCoreError
+
+        if self._stack is None:
+            self._stack = AsyncExitStack()
+        config = AioConfig(
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+            max_pool_connections=MAX_POOL_CONNECTIONS,
+            retries={"total_max_attempts": 1, "mode": "standard"},  # retries happen here, on the Clock
+        )
+        kwargs: dict[str, Any] = {"config": config}
+        if self.settings.region_name:
+            kwargs["region_name"] = self.settings.region_name
+        if self.settings.aws_access_key_id:
+            kwargs["aws_access_key_id"] = self.settings.aws_access_key_id
+        if self.settings.aws_secret_access_key:
+            kwargs["aws_secret_access_key"] = self.settings.aws_secret_access_key
+        if self.settings.endpoint(service):
+            kwargs["endpoint_url"] = self.settings.endpoint(service)
+        try:
+            return await self._stack.enter_async_context(get_session().create_client(service, **kwargs))
+        except BotoCoreError as exc:
+            raise AWSSNSSQSConnectionException(
+                f"Unable to create the AWS {self.settings.describe(service)} client: {exc}"
+            ) from exc
+
+    async def close(self) -> None:
+        """Close the HTTP sessions; idempotent. Cached names stay valid for a later reconnect."""
+        async with self._lock:
+            stack, self._stack = self._stack, None
+            self._clients.clear()
+            if stack is not None:
+                await stack.aclose()
+
+    # ---- calling ---------------------------------------------------------------------------------------
+
+    async def call(self, service: str, operation: str, *, retry: bool = True, **kwargs: Any) -> dict[str, Any]:
+        """One API call; transient failures are retried with back-off for ``retry_budget`` seconds."""
+        from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
+
+        started = self.clock.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            client = await self._client(service)
+            self.calls[operation] += 1
+            try:
+                result: dict[str, Any] = await getattr(client, operation)(**kwargs)
+                if attempt > 1:
+                    logger.info("aws call succeeded after retrying", extra={"operation": operation, "attempt": attempt})
+                return result
+            except ClientError as exc:
+                code, message, status = _error_code(exc)
+                if code in _CREDENTIAL_CODES:
+                    raise AWSSNSSQSConnectionException(
+                        f"AWS rejected the credentials for {self.settings.describe(service)}: {code}: {message}"
+                    ) from exc
+                if code in _MISSING_QUEUE_CODES:
+                    self._forget_queue(kwargs.get("QueueUrl"))
+                    raise AwsApiError(NON_EXISTENT_QUEUE, message) from exc
+                if code in _NOT_FOUND_CODES:
+                    raise AwsApiError(NOT_FOUND, message) from exc
+                if not (code in _TRANSIENT_CODES or status >= 500) or not retry:
+                    raise AwsApiError(code or f"HTTP{status}", message) from exc
+                failure: BaseException = exc
+                reason = f"{code or status}: {message}"
+            except (NoCredentialsError, PartialCredentialsError, NoRegionError) as exc:
+                raise AWSSNSSQSConnectionException(
+                    f"No usable AWS credentials/region for {self.settings.describe(service)}: {exc}"
+                ) from exc
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not _is_connection_error(exc):
+                    raise
+                if not retry:
+                    raise AWSSNSSQSConnectionException(
+                        f"Unable to reach AWS {self.settings.describe(service)}: {exc}"
+                    ) from exc
+                failure, reason = exc, f"{type(exc).__name__}: {exc}"
+            elapsed = self.clock.monotonic() - started
+            if elapsed >= self.retry_budget:
+                raise AWSSNSSQSConnectionException(
+                    f"AWS {self.settings.describe(service)} {operation} failed after {attempt} attempts "
+                    f"in {elapsed:.1f}s: {reason}"
+                ) from failure
+            delay = min(MAX_BACKOFF_SECONDS, 0.25 * 2 ** (attempt - 1), self.retry_budget - elapsed)
+            logger.warning(
+                f"aws {service} {operation} failed ({reason}) - retrying in {delay:.2f}s",
+                extra={"operation": operation, "attempt": attempt, "endpoint": self.settings.endpoint(service)},
+            )
+            await self.clock.sleep(delay)
+
+    def _forget_queue(self, url: Any) -> None:
+        if url:
+            for name in [name for name, cached in self._queue_urls.items() if cached == url]:
+                del self._queue_urls[name]
+
+    def forget_queue_name(self, name: str) -> None:
+        self._queue_urls.pop(name, None)
+
+    def forget_all(self) -> None:
+        self._queue_urls.clear()
+
+    # ---- SQS -------------------------------------------------------------------------------------------
+
+    async def get_queue_url(self, queue_name: str) -> str | None:
+        cached = self._queue_urls.get(queue_name)
+        if cached is not None:
+            return cached
+        try:
+            response = await self.call("sqs", "get_queue_url", QueueName=queue_name)
+        except AwsApiError as exc:
+            if exc.code == NON_EXISTENT_QUEUE:
+                return None
+            raise
+        url = str(response["QueueUrl"])
+        self._queue_urls[queue_name] = url
+        return url
+
+    async def create_queue(self, queue_name: str, attributes: Mapping[str, str]) -> str:
+        response = await self.call("sqs", "create_queue", QueueName=queue_name, Attributes=dict(attributes))
+        url = str(response["QueueUrl"])
+        self._queue_urls[queue_name] = url
+        return url
+
+    async def get_queue_attributes(self, queue_url: str) -> dict[str, str]:
+        response = await self.call("sqs", "get_queue_attributes", QueueUrl=queue_url, AttributeNames=["All"])
+        return {str(k): str(v) for k, v in (response.get("Attributes") or {}).items()}
+
+    async def set_queue_attributes(self, queue_url: str, attributes: Mapping[str, str]) -> None:
+        await self.call("sqs", "set_queue_attributes", QueueUrl=queue_url, Attributes=dict(attributes))
+
+    async def receive_messages(
+        self, queue_url: str, max_number_of_messages: int, wait_time_seconds: float
+    ) -> list[dict[str, Any]]:
+        # not retried here: the receive loop logs, waits and polls again
+        response = await self.call(
+            "sqs",
+            "receive_message",
+            retry=False,
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=max(1, min(10, int(max_number_of_messages))),
+            WaitTimeSeconds=int(wait_time_seconds),
+            AttributeNames=RECEIVE_ATTRIBUTE_NAMES,
+            MessageAttributeNames=["All"],
+        )
+        return list(response.get("Messages") or [])
+
+    async def delete_message(self, queue_url: str, receipt_handle: str) -> None:
+        await self.call("sqs", "delete_message", QueueUrl=queue_url, ReceiptHandle=receipt_handle)
+
+    async def change_message_visibility(self, queue_url: str, receipt_handle: str, visibility_timeout: int) -> None:
+        await self.call(
+            "sqs",
+            "change_message_visibility",
+            QueueUrl=queue_url,
+            ReceiptHandle=receipt_handle,
+            VisibilityTimeout=int(visibility_timeout),
+        )
+
+    async def send_message(
+        self,
+        queue_url: str,
+        body: str,
+        *,
+        message_attributes: Mapping[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        delay_seconds: int | None = None,
+    ) -> str:
+        kwargs: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": body}
+        if message_attributes:
+            kwargs["MessageAttributes"] = dict(message_attributes)
+        if group_id:
+            kwargs["MessageGroupId"] = group_id
+        if deduplication_id:
+            kwargs["MessageDeduplicationId"] = deduplication_id
+        if delay_seconds is not None:
+            kwargs["DelaySeconds"] = int(delay_seconds)
+        response = await self.call("sqs", "send_message", **kwargs)
+        return str(response["MessageId"])
+
+    # ---- SNS -------------------------------------------------------------------------------------------
+
+    async def _topic_arn_prefix(self) -> str:
+        """``arn:<partition>:sns:<region>:<account>:`` from STS (once); topics are then looked up by ARN."""
+        if self._arn_prefix is None:
+            identity = await self.call("sts", "get_caller_identity")
+            partition = str(identity.get("Arn", "arn:aws:")).split(":")[1] or "aws"
+            region = (await self._client("sns")).meta.region_name
+            self._arn_prefix = f"arn:{partition}:sns:{region}:{identity['Account']}:"
+        return self._arn_prefix
+
+    async def find_topic(self, topic_name: str) -> str | None:
+        arn = f"{await self._topic_arn_prefix()}{topic_name}"
+        try:
+            await self.call("sns", "get_topic_attributes", TopicArn=arn)
+        except AwsApiError as exc:
+            if exc.code == NOT_FOUND:
+                return None
+            raise
+        return arn
+
+    async def create_topic(self, topic_name: str, attributes: Mapping[str, str]) -> str:
+        kwargs: dict[str, Any] = {"Name": topic_name}
+        if attributes:
+            kwargs["Attributes"] = dict(attributes)
+        response = await self.call("sns", "create_topic", **kwargs)
+        logger.info("created sns topic", extra={"topic": topic_name})
+        return str(response["TopicArn"])
+
+    async def get_topic_attributes(self, topic_arn: str) -> dict[str, str]:
+        response = await self.call("sns", "get_topic_attributes", TopicArn=topic_arn)
+        return {str(k): str(v) for k, v in (response.get("Attributes") or {}).items()}
+
+    async def set_topic_attributes(self, topic_arn: str, name: str, value: str) -> None:
+        await self.call("sns", "set_topic_attributes", TopicArn=topic_arn, AttributeName=name, AttributeValue=value)
+
+    async def list_topics(self) -> list[str]:
+        arns: list[str] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"NextToken": token} if token else {}
+            response = await self.call("sns", "list_topics", **kwargs)
+            arns.extend(str(t["TopicArn"]) for t in response.get("Topics") or [])
+            token = response.get("NextToken")
+            if not token:
+                return arns
+
+    async def list_subscriptions_by_topic(self, topic_arn: str) -> list[dict[str, str]]:
+        found: list[dict[str, str]] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"TopicArn": topic_arn, **({"NextToken": token} if token else {})}
+            response = await self.call("sns", "list_subscriptions_by_topic", **kwargs)
+            found.extend({str(k): str(v) for k, v in s.items()} for s in response.get("Subscriptions") or [])
+            token = response.get("NextToken")
+            if not token:
+                return found
+
+    async def subscribe(self, topic_arn: str, queue_arn: str, attributes: Mapping[str, str]) -> str:
+        kwargs: dict[str, Any] = {
+            "TopicArn": topic_arn,
+            "Protocol": "sqs",
+            "Endpoint": queue_arn,
+            "ReturnSubscriptionArn": True,
+        }
+        if attributes:
+            kwargs["Attributes"] = dict(attributes)
+        response = await self.call("sns", "subscribe", **kwargs)
+        return str(response["SubscriptionArn"])
+
+    async def get_subscription_attributes(self, subscription_arn: str) -> dict[str, str]:
+        response = await self.call("sns", "get_subscription_attributes", SubscriptionArn=subscription_arn)
+        return {str(k): str(v) for k, v in (response.get("Attributes") or {}).items()}
+
+    async def set_subscription_attributes(self, subscription_arn: str, name: str, value: str) -> None:
+        await self.call(
+            "sns",
+            "set_subscription_attributes",
+            SubscriptionArn=subscription_arn,
+            AttributeName=name,
+            AttributeValue=value,
+        )
+
+    async def sns_publish(
+        self,
+        topic_arn: str,
+        message: str,
+        *,
+        message_attributes: Mapping[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+    ) -> str:
+        kwargs: dict[str, Any] = {"TopicArn": topic_arn, "Message": message}
+        if message_attributes:
+            kwargs["MessageAttributes"] = dict(message_attributes)
+        if group_id:
+            kwargs["MessageGroupId"] = group_id
+        if deduplication_id:
+            kwargs["MessageDeduplicationId"] = deduplication_id
+        response = await self.call("sns", "publish", **kwargs)
+        return str(response["MessageId"])
