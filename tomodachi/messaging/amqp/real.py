@@ -398,6 +398,22 @@ class RealAmqpBroker:
             await channel.queue_bind(queue, exchange, subscription.binding_key)
         except LINK_ERRORS as exc:
             raise self._declare_error(exc, f"bind queue {queue!r} to {exchange!r}") from exc
+        if subscription.dead_letter_queue:
+            try:
+                await self._declare_dead_letter_queue(link, queue, subscription.dead_letter_queue)
+            except LINK_ERRORS as exc:
+                raise self._declare_error(exc, f"declare dead-letter queue {subscription.dead_letter_queue!r}") from exc
+
+    async def _declare_dead_letter_queue(self, link: AmqpLink, queue: str, dead_letter_queue: str) -> None:
+        """``<queue>.dlq`` bound to the direct exchange ``tomodachi.dead-letter`` with the key ``<queue>``; no expiry
+        (dead letters are kept until someone looks at them)."""
+        channel = await link.channel("control")
+        await channel.exchange_declare(DEAD_LETTER_EXCHANGE, "direct", durable=True, auto_delete=False)
+        await channel.queue_declare(dead_letter_queue, durable=True, exclusive=False, auto_delete=False)
+        await channel.queue_bind(dead_letter_queue, DEAD_LETTER_EXCHANGE, queue)
+        self._declared.add(("dead-letter", dead_letter_queue))
+        self.declared_queues.add(dead_letter_queue)
+        self.declared_exchanges.add(DEAD_LETTER_EXCHANGE)
 
     def _declare_error(self, exc: BaseException, what: str) -> Exception:
         if self._link is None or not self._link.is_open:
@@ -526,14 +542,8 @@ class RealAmqpBroker:
         dead_letter_queue = subscription.dead_letter_queue or dead_letter_queue_name(queue)
         try:
             if ("dead-letter", dead_letter_queue) not in self._declared:
-                # declared on first use, so idle per-instance queues don't leave empty .dlq queues behind
-                channel = await link.channel("control")
-                await channel.exchange_declare(DEAD_LETTER_EXCHANGE, "direct", durable=True, auto_delete=False)
-                await channel.queue_declare(dead_letter_queue, durable=True, exclusive=False, auto_delete=False)
-                await channel.queue_bind(dead_letter_queue, DEAD_LETTER_EXCHANGE, queue)
-                self._declared.add(("dead-letter", dead_letter_queue))
-                self.declared_queues.add(dead_letter_queue)
-                self.declared_exchanges.add(DEAD_LETTER_EXCHANGE)
+                # normally declared with the queue; make sure after a reconnect raced the declare
+                await self._declare_dead_letter_queue(link, queue, dead_letter_queue)
             props = _to_pamqp(_replace_headers(properties, dict(headers)))
             await self._confirmed_publish(link, DEAD_LETTER_EXCHANGE, queue, body, props)
             return True
