@@ -185,8 +185,8 @@ class MessagePipeline:
         message_uuid: Any = None
         if self.envelope is not None:
             payload = unwrapped.payload
-            text = payload if isinstance(payload, str) else payload.decode("utf-8")
             try:
+                text = payload if isinstance(payload, str) else payload.decode("utf-8")
                 message, message_uuid, _timestamp = await self.envelope.parse_message(
                     text, **self.parser_kwargs, **unwrapped.parse_kwargs
                 )

@@ -1,0 +1,39 @@
+"""Adversarial review: message-pipeline corner cases that used to lose, strand or mis-settle messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from amqp_rig import PlainService, Rig
+
+from tomodachi.envelope import JsonBase
+from tomodachi.messaging.amqp.api import amqp
+
+
+class Enveloped(PlainService):
+    name = "enveloped"
+    message_envelope = JsonBase
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[Any] = []
+
+    @amqp("review.bytes")
+    async def handler(self, data: Any) -> None:
+        self.calls.append(data)
+
+
+async def test_non_utf8_body_with_an_envelope_is_dead_lettered_not_stranded(rig: Rig) -> None:
+    service = Enveloped()
+    await rig.start(service)
+    await rig.broker.publish("review.bytes", b"\xff\xfe not utf-8")
+    await rig.broker.drain()  # used to time out: the delivery was never settled (prefetch slot leaked)
+    [dead] = rig.broker.dead_letters
+    assert dead.body == b"\xff\xfe not utf-8"
+    assert "unable to parse message" in dead.reason
+    assert rig.broker.unacked_count() == 0
+    # the consumer keeps going
+    await rig.broker.publish("review.bytes", {"ok": 1}, envelope=JsonBase)
+    await rig.broker.drain()
+    assert service.calls == [{"ok": 1}]
+
