@@ -37,3 +37,26 @@ async def test_non_utf8_body_with_an_envelope_is_dead_lettered_not_stranded(rig:
     await rig.broker.drain()
     assert service.calls == [{"ok": 1}]
 
+
+async def _passthrough(func: Any, *args: Any, **kwargs: Any) -> Any:
+    return await func()
+
+
+class MisconfiguredMiddleware(Enveloped):
+    name = "misconfigured"
+    message_middleware = _passthrough  # type: ignore[assignment]  # a function, not a list of them
+
+    @amqp("review.misconfigured")
+    async def other(self, data: Any) -> None:
+        self.calls.append(data)
+
+
+async def test_unexpected_pipeline_error_settles_the_delivery(rig: Rig) -> None:
+    service = MisconfiguredMiddleware()
+    await rig.start(service)
+    await rig.broker.publish("review.misconfigured", {"n": 1}, envelope=JsonBase)
+    await rig.broker.drain()  # used to time out: the pipeline raised before settling
+    assert rig.broker.unacked_count() == 0
+    [dead] = rig.broker.dead_letters
+    assert "TypeError" in dead.reason
+    assert [where for _, where in rig.errors] == ["misconfigured.other"]

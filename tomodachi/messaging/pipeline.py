@@ -164,10 +164,16 @@ class MessagePipeline:
         return f"{getattr(self.service, 'name', 'service')}.{self.handler_name}"
 
     async def handle(self, delivery: Delivery) -> None:
-        """Process one delivery to completion and settle it. Never raises (except on cancellation)."""
+        """Process one delivery to completion and settle it. Raises only on cancellation or when settling fails."""
         self._count(+1)
         try:
             await self._handle(delivery)
+        except Exception as exc:
+            if delivery.settled:
+                raise  # settling itself failed: the transport logs it and the bus redelivers
+            # a fault of the pipeline (e.g. a misconfigured message_middleware): park the message, don't strand it
+            self._report(exc, delivery, None)
+            await delivery.dead_letter(f"message pipeline failed: {type(exc).__name__}: {exc}")
         finally:
             self._count(-1)
 
