@@ -6,7 +6,6 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from typing import Any, NoReturn
 
 import tomodachi
@@ -141,6 +140,8 @@ def parse_run_arguments(args: Sequence[str]) -> RunArguments:
 
 
 def dependency_versions() -> list[str]:
+    from importlib import metadata  # costs tens of milliseconds: only imported when asked for versions
+
     lines = []
     for package in ("aioamqp", "aiobotocore", "aiohttp", "botocore", "croniter", "structlog", "protobuf", "uvloop"):
         try:

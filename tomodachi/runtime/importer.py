@@ -69,21 +69,12 @@ def import_service_file(path: str | Path) -> ModuleType:
 
 def service_classes_in(module: ModuleType) -> list[type]:
     """Service classes defined in ``module`` itself (imported service classes are not run), in source order."""
-    classes = [
+    # a module's namespace keeps definition order, so no source lookup (inspect/tokenize: ~10 ms) is needed
+    return [
         value
         for value in vars(module).values()
         if is_runnable_service_class(value) and getattr(value, "__module__", None) == module.__name__
     ]
-    return sorted(classes, key=_definition_line)
-
-
-def _definition_line(cls: type) -> int:
-    import inspect
-
-    try:
-        return inspect.getsourcelines(cls)[1]
-    except (OSError, TypeError):
-        return 0
 
 
 def load_services(path: str | Path) -> tuple[Path, list[type]]:
