@@ -187,9 +187,15 @@ class SnsSqsTransport:
         def on_delivery(delivery: Delivery) -> None:
             task = asyncio.get_running_loop().create_task(pipeline.handle(delivery))
             self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            task.add_done_callback(self._finished)
 
         return on_delivery
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self.tasks.discard(task)
+        # the pipeline raises only when settling failed (delete / visibility change): say so, don't lose it
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("message pipeline failed", exc_info=task.exception())
 
     async def stop(self, grace_period: float) -> None:
         if self.stopping:
