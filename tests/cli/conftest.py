@@ -128,13 +128,19 @@ def start_tomodachi(tmp_path: Path) -> Iterator[Callable[..., ServiceProcess]]:
 
 @pytest.fixture
 def run_tomodachi(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
-    """Run `python -m <module> <args>` to completion (bounded) in tmp_path; ``env`` adds variables."""
+    """Run `python -m <module> <args>` (or `python <script> <args>`) to completion, bounded, in tmp_path;
+    ``env`` adds variables to the cleaned environment."""
 
     def run(
-        *args: str, module: str = "tomodachi", env: dict[str, str] | None = None, timeout: float = 20.0
+        *args: str,
+        module: str = "tomodachi",
+        script: str | None = None,
+        env: dict[str, str] | None = None,
+        timeout: float = 20.0,
     ) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, script] if script else [sys.executable, "-m", module]
         return subprocess.run(
-            [sys.executable, "-m", module, *args],
+            [*command, *args],
             cwd=tmp_path,
             env=clean_env(**(env or {})),
             stdin=subprocess.DEVNULL,

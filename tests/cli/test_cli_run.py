@@ -227,3 +227,22 @@ def test_several_files_and_classes_start_in_the_order_given(
     result = run_tomodachi("run", "--production", str(tmp_path / "svc_b.py"), "svc_a")
     assert result.returncode == 0, result.stderr
     assert order_file.read_text().split() == ["b", "a1", "a2"]
+
+
+def test_tomodachi_run_from_the_service_file(run_tomodachi: Callable[..., Any], write_file: Write) -> None:
+    write_file(
+        "self_running.py",
+        """
+        import tomodachi
+
+        class Service(tomodachi.Service):
+            async def _started_service(self):
+                tomodachi.exit(6)
+
+        if __name__ == "__main__":
+            tomodachi.run(production=True)
+        """,
+    )
+    result = run_tomodachi(script="self_running.py")
+    assert result.returncode == 6, result.stderr
+    assert "tomodachi.exit [6] was called" in result.stderr

@@ -105,19 +105,20 @@ def test_missing_file(run_tomodachi: Run, name: str) -> None:
     assert_one_clear_error(result.stderr, "no such service file", name)
 
 
-def test_exception_in_start_service_exits_1_with_readable_error(
-    run_tomodachi: Run, write_file: Write, tmp_path: Path
+@pytest.mark.parametrize("hook", ["_start_service", "_started_service"])
+def test_exception_in_start_hook_exits_1_with_readable_error(
+    run_tomodachi: Run, write_file: Write, tmp_path: Path, hook: str
 ) -> None:
     write_file(
         "fails_to_start.py",
-        """
+        f"""
         import pathlib
         import tomodachi
 
         class Service(tomodachi.Service):
             name = "fails-to-start"
 
-            async def _start_service(self):
+            async def {hook}(self):
                 raise RuntimeError("database unreachable")
 
             async def _stop_service(self):

@@ -145,3 +145,27 @@ async def test_under_an_invoker_decorator_in_a_service() -> None:
     assert await instance.on_number(3) == "odd rejected"
     bound_params = [p.name for p in handler_parameters(instance.on_number)]
     assert bound_params == ["value"]
+
+
+@tomodachi.decorator
+async def require_token(self: Any, request: Any, *args: Any, **kwargs: Any) -> Any:
+    if request.headers.get("X-Token") != "secret":
+        return 403, "forbidden"
+    return None
+
+
+class TokenApi(tomodachi.Service):
+    name = "token-api"
+
+    @tomodachi.http("GET", r"/items/(?P<item_id>[^/]+)")
+    @require_token
+    async def item(self, request: Any, item_id: str) -> str:
+        return f"item {item_id}"
+
+
+async def test_http_handler_behind_a_decorator_gets_injected_arguments(tomodachi_service: Any) -> None:
+    svc = await tomodachi_service(TokenApi)
+    denied = await svc.http.get("/items/7")
+    assert (denied.status, await denied.text()) == (403, "forbidden")
+    allowed = await svc.http.get("/items/7", headers={"X-Token": "secret"})
+    assert (allowed.status, await allowed.text()) == (200, "item 7")
