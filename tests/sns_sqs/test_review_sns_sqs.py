@@ -50,3 +50,54 @@ async def test_a_failing_delete_is_logged_and_the_message_comes_back(
     await fake_sns_sqs.drain()
     assert svc.instance.got == [{"n": 1}]  # the redelivery is recognised as a duplicate and deleted
     assert fake_sns_sqs.messages(fake_sns_sqs.subscriptions("review-topic")[0].queue) == []
+
+
+class FifoLedger(tomodachi.Service):
+    name = "fifo-ledger"
+    message_envelope = JsonBase
+    seen: list[Any]
+
+    def __init__(self) -> None:
+        self.seen = []
+
+    @tomodachi.aws_sns_sqs("review-ledger", fifo=True)
+    async def entry(self, data: Any) -> None:
+        self.seen.append(data)
+
+    @tomodachi.aws_sns_sqs(queue_name="review-inbox.fifo", fifo=True)
+    async def inbox(self, data: Any) -> None:
+        self.seen.append(("inbox", data))
+
+
+def _lose_first_response(fake: Any, method: str) -> list[str | None]:
+    """The first call reaches the bus but its answer is lost (a timeout), so the publisher tries again."""
+    real = getattr(fake, method)
+    dedup_ids: list[str | None] = []
+
+    async def flaky(*args: Any, **kwargs: Any) -> str:
+        dedup_ids.append(kwargs.get("deduplication_id"))
+        result: str = await real(*args, **kwargs)
+        if len(dedup_ids) == 1:
+            raise AwsApiError("RequestTimeout", "injected: response lost after the message was accepted")
+        return result
+
+    setattr(fake, method, flaky)
+    return dedup_ids
+
+
+async def test_retried_fifo_publish_reuses_its_deduplication_id(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
+    svc = await tomodachi_service(FifoLedger)
+    dedup_ids = _lose_first_response(fake_sns_sqs, "sns_publish")
+    await tomodachi.sns_publish(svc.instance, {"n": 1}, "review-ledger", group_id="g")
+    await fake_sns_sqs.drain()
+    assert len(dedup_ids) == 2 and dedup_ids[0] == dedup_ids[1]
+    assert svc.instance.seen == [{"n": 1}]  # delivered once, not once per attempt
+
+
+async def test_retried_fifo_send_reuses_its_deduplication_id(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
+    svc = await tomodachi_service(FifoLedger)
+    dedup_ids = _lose_first_response(fake_sns_sqs, "send_message")
+    await tomodachi.sqs_send_message(svc.instance, {"n": 2}, "review-inbox.fifo", group_id="g")
+    await fake_sns_sqs.drain()
+    assert len(dedup_ids) == 2 and dedup_ids[0] == dedup_ids[1]
+    assert svc.instance.seen == [("inbox", {"n": 2})]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import uuid
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -191,6 +192,9 @@ async def aws_sns_sqs_publish(
     if topic_attributes is not UNSET and topic_attributes is not None and not isinstance(topic_attributes, Mapping):
         raise TypeError("sns_publish topic_attributes must be a dict mapping")
     aws = options.aws_sns_sqs
+    if group_id is not None and not deduplication_id:
+        # chosen once, so a retried publish (lost response) is de-duplicated by SNS instead of delivered twice
+        deduplication_id = str(uuid.uuid4())
     publication = SnsPublication(
         topic=naming.sns_topic_name(topic, _prefix(topic_prefix, aws.topic_prefix), fifo=group_id is not None),
         message=payload,
@@ -308,6 +312,8 @@ async def aws_sns_sqs_send_message(
             kwargs=dict(kwargs),
         )
         body = await formatter(context, **kwargs)
+    if fifo_name and not deduplication_id:
+        deduplication_id = str(uuid.uuid4())  # once for all attempts, as for sns_publish
     publication = SqsPublication(
         queue=target,
         body=body,
