@@ -60,3 +60,26 @@ async def test_unexpected_pipeline_error_settles_the_delivery(rig: Rig) -> None:
     [dead] = rig.broker.dead_letters
     assert "TypeError" in dead.reason
     assert [where for _, where in rig.errors] == ["misconfigured.other"]
+
+
+class Keys(PlainService):
+    name = "keys"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+
+    @amqp("review.#")
+    async def handler(self, body: str, routing_key: str) -> None:
+        self.keys.append(routing_key)
+
+
+async def test_routing_key_with_literal_hex_like_sequence_is_delivered(rig: Rig) -> None:
+    service = Keys()
+    await rig.start(service)
+    # '_' is passed through unencoded, so '___ff_' can be part of a real key; it is not valid UTF-8 hex
+    await rig.broker.publish("review.a___ff_", "x")
+    await rig.broker.publish("review.b___e282ac_", "y")  # decodes to '€': ambiguous, decoded like upstream
+    await rig.broker.drain()
+    assert service.keys == ["review.a___ff_", "review.b€"]
+    assert rig.broker.dead_letters == []

@@ -21,7 +21,13 @@ def encode_routing_key(routing_key: str) -> str:
 
 
 def decode_routing_key(encoded: str) -> str:
-    return _ENCODED.sub(lambda m: binascii.unhexlify(m.group(1)).decode("utf-8"), encoded)
+    def decode(match: re.Match[str]) -> str:
+        try:
+            return binascii.unhexlify(match.group(1)).decode("utf-8")
+        except UnicodeDecodeError:  # '_' is never encoded, so a key may hold '___ff_' literally
+            return match.group(0)
+
+    return _ENCODED.sub(decode, encoded)
 
 
 def prefixed_routing_key(routing_key: str, prefix: str | None) -> str:
