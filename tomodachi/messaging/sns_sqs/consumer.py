@@ -24,6 +24,7 @@ MAX_VISIBILITY_TIMEOUT = 43200
 WAIT_TIME_SECONDS = 20
 RECONNECT_DELAY = 1.0
 MISSING_QUEUE_DELAY = 20.0
+DRAIN_TIMEOUT = 3.0
 
 
 class SqsDelivery(Delivery):
@@ -104,6 +105,7 @@ class SqsReceiver:
         clock: Clock,
         max_number_of_messages: int = 10,
         on_missing_queue: Callable[[], Awaitable[str]] | None = None,
+        on_drain: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.client = client
         self.queue_url = queue_url
@@ -111,8 +113,11 @@ class SqsReceiver:
         self.clock = clock
         self.max_number_of_messages = max_number_of_messages
         self.on_missing_queue = on_missing_queue
+        self.on_drain = on_drain
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._polling = False
+        self._poll_done = asyncio.Event()
 
     def start(self) -> None:
         if self._task is None:
@@ -122,6 +127,8 @@ class SqsReceiver:
         """Stop receiving at once; deliveries already handed out stay with their handlers."""
         self._stopping = True
         task, self._task = self._task, None
+        if task is not None and not task.done() and self._polling and self.on_drain is not None:
+            await self._drain_poll()
         if task is not None and not task.done():
             task.cancel()
             try:
@@ -129,15 +136,40 @@ class SqsReceiver:
             except asyncio.CancelledError:
                 pass
 
+    async def _drain_poll(self) -> None:
+        """End an ongoing long poll with a drain marker message rather than abandoning it: an abandoned poll
+        may still take messages on the server side, which then stay invisible for the visibility timeout.
+        What the poll returns is handed out as usual (the transport awaits it within its grace period)."""
+        assert self.on_drain is not None
+        try:
+            await self.on_drain(self.queue_url)
+        except Exception as exc:
+            logger.warning(f"unable to send the drain message: {exc}", extra={"queue_url": self.queue_url})
+            return
+        waiter = asyncio.ensure_future(self._poll_done.wait())
+        timer = asyncio.ensure_future(self.clock.sleep(DRAIN_TIMEOUT))
+        try:
+            await asyncio.wait([waiter, timer], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            timer.cancel()
+
+    async def _receive(self) -> list[dict[str, Any]]:
+        self._polling = True
+        self._poll_done.clear()
+        try:
+            return await self.client.receive_messages(self.queue_url, self.max_number_of_messages, WAIT_TIME_SECONDS)
+        finally:
+            self._polling = False
+
     async def _run(self) -> None:
         while not self._stopping:
             try:
-                messages = await self.client.receive_messages(
-                    self.queue_url, self.max_number_of_messages, WAIT_TIME_SECONDS
-                )
+                messages = await self._receive()
             except asyncio.CancelledError:
                 raise
             except AwsApiError as exc:
+                self._poll_done.set()
                 if exc.code == NON_EXISTENT_QUEUE and self.on_missing_queue is not None:
                     logger.warning("sqs queue is missing - recreating", extra={"queue_url": self.queue_url})
                     await self.clock.sleep(MISSING_QUEUE_DELAY)
@@ -152,11 +184,13 @@ class SqsReceiver:
                 await self.clock.sleep(RECONNECT_DELAY)
                 continue
             except Exception as exc:
+                self._poll_done.set()
                 logger.warning(f"unable to receive messages: {exc} - reconnecting", extra={"queue_url": self.queue_url})
                 await self.clock.sleep(RECONNECT_DELAY)
                 continue
             deliveries = [SqsDelivery(self.client, self.queue_url, message) for message in messages]
             for delivery in deliveries:
                 self.on_delivery(delivery)
+            self._poll_done.set()
             if deliveries:
                 await asyncio.gather(*(delivery.wait_settled() for delivery in deliveries))

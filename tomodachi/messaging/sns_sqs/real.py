@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import Any
 
 from tomodachi.messaging.broker import DeliveryCallback
@@ -15,6 +16,9 @@ from tomodachi.messaging.sns_sqs.exceptions import QueueDoesNotExistError
 from tomodachi.runtime.clock import Clock, RealClock
 
 logger = logging.getLogger("tomodachi.awssnssqs")
+
+DRAIN_MESSAGE_PAYLOAD = "__TOMODACHI_DRAIN__cdab4416-1727-4603-87c9-0ff8dddf1f22__"  # as transport.py / upstream
+DRAIN_GROUP_ID = "__tomodachi_drain__"
 
 
 class _Consumer:
@@ -66,6 +70,15 @@ class RealSnsSqsBroker:
             logger.warning("re-creating the queue, topic and subscription", extra={"queue_name": name})
             return (await self.declare(subscription)).url
 
+        async def drain(queue_url: str) -> None:
+            # a marker message ends a pending long poll at once; whoever receives it deletes it silently
+            await self.client.send_message(
+                queue_url,
+                DRAIN_MESSAGE_PAYLOAD,
+                group_id=DRAIN_GROUP_ID if subscription.fifo else None,
+                deduplication_id=str(uuid.uuid4()) if subscription.fifo else None,
+            )
+
         receiver = SqsReceiver(
             self.client,
             url,
@@ -73,6 +86,7 @@ class RealSnsSqsBroker:
             clock=self.clock,
             max_number_of_messages=1 if subscription.fifo else subscription.max_number_of_messages,
             on_missing_queue=redeclare,
+            on_drain=drain,
         )
         consumer = _Consumer(self, receiver)
         self._consumers.add(consumer)

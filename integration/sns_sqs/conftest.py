@@ -1,0 +1,75 @@
+"""Fixtures for SNS+SQS against a moto server: the server, fake credentials, a harness on the real broker."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from sns_sqs_support import FAKE_CREDENTIALS, MotoServer
+
+from tomodachi.runtime.clock import RealClock
+from tomodachi.testing.harness import ServiceHarness
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    server = MotoServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_url(moto_server: MotoServer) -> str:
+    return moto_server.url
+
+
+@pytest.fixture(autouse=True)
+def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in FAKE_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+
+
+def aws_options(url: str, prefix: str = "", **extra: Any) -> dict[str, Any]:
+    """Service options pointing at ``url`` (sts falls back to the sns URL); ``prefix`` isolates a test's names."""
+    return {
+        "aws_endpoint_urls.sns": url,
+        "aws_endpoint_urls.sqs": url,
+        "aws_sns_sqs.region_name": "us-east-1",
+        "aws_sns_sqs.aws_access_key_id": "testing",
+        "aws_sns_sqs.aws_secret_access_key": "testing",
+        "aws_sns_sqs.topic_prefix": prefix,
+        "aws_sns_sqs.queue_name_prefix": prefix,
+        **extra,
+    }
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A per-test name prefix, so tests sharing one moto server never see each other's topics and queues."""
+    return f"i{uuid.uuid4().hex[:6]}-"
+
+
+@pytest.fixture
+def options(moto_url: str, prefix: str) -> dict[str, Any]:
+    return aws_options(moto_url, prefix)
+
+
+@pytest.fixture
+async def harness() -> AsyncIterator[ServiceHarness]:
+    """Services on the real aiobotocore broker (no in-memory SNS+SQS), real clock; stopped at teardown."""
+    harness = ServiceHarness(RealClock())
+    harness.environment.broker_factories.pop("aws_sns_sqs", None)
+    try:
+        yield harness
+    finally:
+        await harness.stop_all()
+        for broker in harness.environment.brokers():
+            close = getattr(broker, "close", None)
+            if close is not None:
+                await close()
+    harness.raise_unnoticed()
