@@ -10,6 +10,7 @@ import pytest
 import tomodachi
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.sns_sqs.client import AwsApiError
+from tomodachi.transport.aws_sns_sqs import AWSSNSSQSInternalServiceError
 
 
 class Simple(tomodachi.Service):
@@ -101,3 +102,40 @@ async def test_retried_fifo_send_reuses_its_deduplication_id(tomodachi_service: 
     await fake_sns_sqs.drain()
     assert len(dedup_ids) == 2 and dedup_ids[0] == dedup_ids[1]
     assert svc.instance.seen == [("inbox", {"n": 2})]
+
+
+class RedriveWatcher(tomodachi.Service):
+    name = "redrive-watcher"
+    message_envelope = JsonBase
+    message_error_policy = "upstream"  # internal errors never dead-letter in the pipeline: SQS redrive does
+    attempts: list[int]
+    parked: list[Any]
+
+    def __init__(self) -> None:
+        self.attempts = []
+        self.parked = []
+
+    @tomodachi.aws_sns_sqs("review-jobs", dead_letter_queue_name="review-jobs-dlq", max_receive_count=2)
+    async def work(self, data: Any, approximate_receive_count: int) -> None:
+        self.attempts.append(approximate_receive_count)
+        raise AWSSNSSQSInternalServiceError("try again later")
+
+    @tomodachi.aws_sns_sqs(queue_name="review-jobs-dlq")
+    async def dead(self, data: Any) -> None:
+        self.parked.append(data)
+
+
+async def test_sqs_redrive_wakes_the_dead_letter_queue_consumer(
+    tomodachi_service: Any, fake_sns_sqs: Any, virtual_clock: Any
+) -> None:
+    svc = await tomodachi_service(RedriveWatcher)
+    await fake_sns_sqs.publish("review-jobs", {"n": 1})
+    await fake_sns_sqs.drain()
+    await virtual_clock.advance(60)
+    await fake_sns_sqs.drain()
+    assert svc.instance.attempts == [1, 2]
+    await virtual_clock.advance(60)  # the third receive moves it to the dead-letter queue (SQS redrive)
+    await fake_sns_sqs.drain()  # used to time out: the dead-letter queue's consumer was never woken
+    assert svc.instance.attempts == [1, 2]
+    assert svc.instance.parked == [{"n": 1}]
+    svc.expect_errors(AWSSNSSQSInternalServiceError)

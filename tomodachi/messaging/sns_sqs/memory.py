@@ -816,6 +816,7 @@ class MemorySnsSqsBroker:
                         )
                     )
                     moved = True
+                    self._changed()  # wake the dead-letter queue's consumers
                     continue
                 message.receive_count += 1
                 message.receipt_handle = str(uuid.uuid4())
