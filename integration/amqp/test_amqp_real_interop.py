@@ -66,7 +66,6 @@ UPSTREAM_SERVICE = """
 import json
 import tomodachi
 from tomodachi.envelope import JsonBase
-from tomodachi.messaging.amqp.naming import queue_name
 
 OUT = {out!r}
 
