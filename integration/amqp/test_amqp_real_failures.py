@@ -144,3 +144,48 @@ async def test_cli_exits_1_when_rabbitmq_refuses_the_login(tmp_path: Path, names
     text = output.decode(errors="replace")
     assert process.returncode == 1, text
     assert "Unable to connect [amqp]" in text
+
+
+async def test_graceful_stop_lets_in_flight_handlers_finish_and_acks_them(
+    real_harness: ServiceHarness, names: Names, probe: Probe
+) -> None:
+    started, gate, done = asyncio.Event(), asyncio.Event(), Counter()
+
+    class Slow(tomodachi.Service):
+        name = "slow"
+        message_envelope = JsonBase
+
+        @tomodachi.amqp("slow.job", queue_name="slow")
+        async def handler(self, data: Any) -> None:
+            started.set()
+            await gate.wait()
+            done.add(data)
+
+    svc = await real_harness.start(Slow, options=names.options())
+    broker = real_harness.environment.brokers()[0]
+    await tomodachi.amqp_publish(svc.instance, "in flight", routing_key="slow.job")
+    await asyncio.wait_for(started.wait(), 15)
+
+    stopping = asyncio.create_task(svc.stop())
+    gate.set()
+    await asyncio.wait_for(stopping, 15)
+
+    assert done.items == ["in flight"]
+    assert not broker.connected  # the last transport out closed the connection
+    assert await probe.message_count(f"{names.queue_prefix}slow") == 0  # acked, not requeued
+
+
+async def test_publish_only_broker_creates_a_missing_exchange(names: Names, probe: Probe) -> None:
+    from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
+    from tomodachi.messaging.amqp.real import RealAmqpBroker
+    from tomodachi.messaging.amqp.settings import AmqpSettings
+
+    broker = RealAmqpBroker(AmqpSettings(host=AMQP_HOST, port=AMQP_PORT), RealClock(), publish_timeout=5)
+    exchange = f"{names.exchange}.publish-only"
+    try:
+        message_id = await broker.publish(AmqpPublication(exchange, "k", b"x", AmqpProperties(message_id="m-1")))
+        assert message_id == "m-1"
+        assert exchange in broker.declared_exchanges
+    finally:
+        await broker.close()
+        await probe.delete(set(), {exchange})
