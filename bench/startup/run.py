@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import signal
 import socket
 import statistics
@@ -65,9 +66,32 @@ IMPORT_PROBE = "import time; t = time.perf_counter(); import tomodachi; print(ti
 
 @dataclass
 class Contender:
+    """One thing to start. Every contender runs as `python -S` with an explicit PYTHONPATH: no site processing,
+    so a development venv's `.pth` hooks (editable-install finder, distutils shim: ~20 ms) do not skew the race."""
+
     name: str
     python: Path  # interpreter of the contender's virtualenv
-    command: list[str]  # how its HTTP service is started (run from the bench's temporary folder)
+    pythonpath: str  # what site processing would have put on sys.path (plus the source tree for ours)
+    args: list[str]  # after `python -S`: how its HTTP service is started (from the bench's temporary folder)
+
+    def interpreter(self) -> list[str]:
+        return [str(self.python), "-S"]
+
+    def command(self) -> list[str]:
+        return [*self.interpreter(), *self.args]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return clean_env(PYTHONPATH=self.pythonpath, **extra)
+
+
+def library_paths(python: Path, *extra: Path) -> str:
+    """The site-packages folders of ``python``'s environment, as a PYTHONPATH string."""
+    probe = "import sysconfig; p = sysconfig.get_paths(); print(p['purelib']); print(p['platlib'])"
+    out = subprocess.run(
+        [str(python), "-c", probe], capture_output=True, text=True, check=True, cwd=tempfile.gettempdir()
+    )
+    paths = [str(path) for path in extra] + list(dict.fromkeys(out.stdout.split()))
+    return os.pathsep.join(paths)
 
 
 def log(message: str) -> None:
@@ -122,10 +146,16 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def time_import(python: Path, workdir: Path) -> float:
-    """Seconds spent in `import tomodachi` in a fresh interpreter (isolated: cwd and PYTHONPATH ignored)."""
+def time_import(contender: Contender, workdir: Path) -> float:
+    """Seconds spent in `import tomodachi` in a fresh interpreter."""
     result = subprocess.run(
-        [str(python), "-I", "-c", IMPORT_PROBE], capture_output=True, text=True, cwd=workdir, timeout=60, check=True
+        [*contender.interpreter(), "-c", IMPORT_PROBE],
+        env=contender.env(),
+        capture_output=True,
+        text=True,
+        cwd=workdir,
+        timeout=60,
+        check=True,
     )
     return float(result.stdout.strip().splitlines()[-1])
 
@@ -135,9 +165,9 @@ def time_ready(contender: Contender, workdir: Path) -> float:
     port = free_port()
     started = time.perf_counter()
     proc = subprocess.Popen(
-        contender.command,
+        contender.command(),
         cwd=workdir,
-        env=clean_env(BENCH_PORT=str(port)),
+        env=contender.env(BENCH_PORT=str(port)),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -176,10 +206,11 @@ OVERHEAD_PROBE = (
 )
 
 
-def import_overhead(python: Path, workdir: Path, top: int = 10) -> list[tuple[str, float]]:
+def import_overhead(contender: Contender, workdir: Path, top: int = 10) -> list[tuple[str, float]]:
     """Top-level modules (tomodachi.* and third-party) imported after aiohttp.web, by cumulative ms (-X importtime)."""
     result = subprocess.run(
-        [str(python), "-I", "-X", "importtime", "-c", OVERHEAD_PROBE],
+        [*contender.interpreter(), "-X", "importtime", "-c", OVERHEAD_PROBE],
+        env=contender.env(),
         capture_output=True,
         text=True,
         cwd=workdir,
@@ -227,28 +258,35 @@ def main() -> int:
     (workdir / "service.py").write_text(textwrap.dedent(TOMODACHI_SERVICE).lstrip())
     (workdir / "aiohttp_app.py").write_text(textwrap.dedent(AIOHTTP_APP).lstrip())
 
-    run_service = ["run", "--production", "service.py"]
-    contenders = [Contender("ours", ours_python, [str(ours_python.parent / "tomodachi"), *run_service])]
+    run_service = ["-m", "tomodachi", "run", "--production", "service.py"]
+    ours_paths = library_paths(ours_python, REPO)
+    ours = Contender("ours", ours_python, ours_paths, run_service)
+    contenders = [ours]
     if not args.skip_upstream:
         upstream_python = ensure_upstream_venv(args.upstream_venv)
-        contenders.append(
-            Contender("upstream", upstream_python, [str(upstream_python.parent / "tomodachi"), *run_service])
-        )
-    raw = Contender("aiohttp", ours_python, [str(ours_python), "aiohttp_app.py"])
+        contenders.append(Contender("upstream", upstream_python, library_paths(upstream_python), run_service))
+    raw = Contender("aiohttp", ours_python, ours_paths, ["aiohttp_app.py"])
 
     # warm the OS file cache and .pyc files once, then interleave contenders so drift hits all alike
     for contender in contenders:
-        time_import(contender.python, workdir)
+        time_import(contender, workdir)
     for contender in [*contenders, raw]:
         time_ready(contender, workdir)
+    load = os.getloadavg()[0]
 
+    # each round runs every contender once, in a shuffled order, so neither drift nor a predecessor's teardown
+    # favours one of them
+    shuffle = random.Random(42).shuffle
     imports: dict[str, list[float]] = {c.name: [] for c in contenders}
     for _ in range(args.import_runs):
+        shuffle(contenders)
         for contender in contenders:
-            imports[contender.name].append(time_import(contender.python, workdir))
+            imports[contender.name].append(time_import(contender, workdir))
     ready: dict[str, list[float]] = {c.name: [] for c in [*contenders, raw]}
+    everyone = [*contenders, raw]
     for _ in range(args.ready_runs):
-        for contender in [*contenders, raw]:
+        shuffle(everyone)
+        for contender in everyone:
             ready[contender.name].append(time_ready(contender, workdir))
 
     imp = {name: median_ms(samples) for name, samples in imports.items()}
@@ -256,7 +294,8 @@ def main() -> int:
     up_imp, up_rdy = imp.get("upstream"), rdy.get("upstream")
 
     print(
-        f"\nstartup benchmark (medians; import n={args.import_runs}, ready n={args.ready_runs}), python {sys.version.split()[0]}"
+        f"\nstartup benchmark (medians; import n={args.import_runs}, ready n={args.ready_runs}), "
+        f"python {sys.version.split()[0]}, load average {load:.2f} on {os.cpu_count()} CPUs"
     )
     print(f"{'metric':34} {'ours':>8} {'upstream':>8} {'aiohttp':>8}   {'ours/upstream':>13} {'ours/aiohttp':>12}")
     print(
@@ -275,7 +314,7 @@ def main() -> int:
 
     if not args.no_breakdown:
         print("\nours: imports on top of aiohttp.web (one -X importtime run, cumulative ms, inflated by the probe):")
-        for name, cost in import_overhead(ours_python, workdir):
+        for name, cost in import_overhead(ours, workdir):
             print(f"  {cost:7.1f}  {name}")
 
     if args.json:
