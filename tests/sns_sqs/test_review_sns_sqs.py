@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -139,3 +140,39 @@ async def test_sqs_redrive_wakes_the_dead_letter_queue_consumer(
     assert svc.instance.attempts == [1, 2]
     assert svc.instance.parked == [{"n": 1}]
     svc.expect_errors(AWSSNSSQSInternalServiceError)
+
+
+class Stuck(tomodachi.Service):
+    name = "stuck"
+    message_envelope = JsonBase
+    started: list[Any]
+
+    def __init__(self) -> None:
+        self.started = []
+
+    @tomodachi.aws_sns_sqs("review-stuck", visibility_timeout=600)
+    async def handler(self, data: Any) -> None:
+        self.started.append(data)
+        await asyncio.Event().wait()  # never finishes on its own
+
+
+async def test_handlers_cut_off_at_the_grace_period_hand_their_message_back(
+    tomodachi_service: Any, fake_sns_sqs: Any, virtual_clock: Any
+) -> None:
+    svc = await tomodachi_service(Stuck)
+    await fake_sns_sqs.publish("review-stuck", {"n": 1})
+    for _ in range(20):
+        if svc.instance.started:
+            break
+        await virtual_clock.advance(0)
+    assert svc.instance.started == [{"n": 1}]
+    stopping = asyncio.ensure_future(svc.stop())
+    for _ in range(20):
+        await virtual_clock.advance(5)  # past the grace period (30 s by default)
+        if stopping.done():
+            break
+    await asyncio.wait_for(stopping, 5)
+    [queue] = [s.queue for s in fake_sns_sqs.subscriptions("review-stuck")]
+    [message] = fake_sns_sqs.messages(queue)
+    # visible again at once for another consumer, not after the 10-minute visibility timeout
+    assert not message.in_flight

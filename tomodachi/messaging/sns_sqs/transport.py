@@ -135,6 +135,7 @@ class SnsSqsTransport:
         self.broker: Any = None
         self.handlers: list[_Handler] = []
         self.tasks: set[asyncio.Task[None]] = set()
+        self.deliveries: dict[asyncio.Task[None], Delivery] = {}
         self.stopping = False
 
     async def setup(self) -> None:
@@ -187,12 +188,14 @@ class SnsSqsTransport:
         def on_delivery(delivery: Delivery) -> None:
             task = asyncio.get_running_loop().create_task(pipeline.handle(delivery))
             self.tasks.add(task)
+            self.deliveries[task] = delivery
             task.add_done_callback(self._finished)
 
         return on_delivery
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
+        self.deliveries.pop(task, None)
         # the pipeline raises only when settling failed (delete / visibility change): say so, don't lose it
         if not task.cancelled() and task.exception() is not None:
             logger.error("message pipeline failed", exc_info=task.exception())
@@ -212,11 +215,17 @@ class SnsSqsTransport:
             await asyncio.wait([waiting, timer], return_when=asyncio.FIRST_COMPLETED)
             timer.cancel()
             if not waiting.done():
-                # unsettled messages become visible again after their visibility timeout: nothing is lost
-                logger.warning("in-flight sqs handlers did not finish within the grace period")
+                logger.warning("in-flight sqs handlers did not finish within the grace period; messages handed back")
+                cut_off = [delivery for task, delivery in self.deliveries.items() if not task.done()]
                 for task in list(self.tasks):
                     task.cancel()
                 await asyncio.gather(waiting, return_exceptions=True)
+                for delivery in cut_off:
+                    # visible again now, not only after a (possibly long) visibility timeout
+                    try:
+                        await delivery.retry(0)
+                    except Exception:
+                        logger.exception("failed to hand an in-flight sqs message back")
         release = getattr(self.broker, "release", None)
         if release is not None:
             try:
