@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -176,3 +177,25 @@ async def test_handlers_cut_off_at_the_grace_period_hand_their_message_back(
     [message] = fake_sns_sqs.messages(queue)
     # visible again at once for another consumer, not after the 10-minute visibility timeout
     assert not message.in_flight
+
+
+class RawInbox(tomodachi.Service):
+    name = "raw-inbox"
+    got: list[Any]
+
+    def __init__(self) -> None:
+        self.got = []
+
+    @tomodachi.aws_sns_sqs(queue_name="review-raw-inbox")
+    async def inbox(self, body: str) -> None:
+        self.got.append(body)
+
+
+async def test_a_non_string_message_field_reaches_the_handler_as_json(
+    tomodachi_service: Any, fake_sns_sqs: Any
+) -> None:
+    svc = await tomodachi_service(RawInbox)
+    # a foreign producer's SQS body whose "Message" is an object rather than a string
+    await fake_sns_sqs.send("review-raw-inbox", {"Type": "Message", "Message": {"a": 1, "b": [True, None]}})
+    await fake_sns_sqs.drain()
+    assert [json.loads(body) for body in svc.instance.got] == [{"a": 1, "b": [True, None]}]

@@ -74,7 +74,9 @@ def make_unwrap(topic_prefix: str, pass_attributes: bool) -> Any:
             "message_group_id": meta.get("message_group_id"),
         }
         parse_kwargs = {"message_attributes": message_attributes} if pass_attributes else {}
-        return Unwrapped(payload=str(payload), values=values, parse_kwargs=parse_kwargs)
+        # a "Message" that is not a string (foreign producers) is handed on as JSON, not as a Python repr
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        return Unwrapped(payload=text, values=values, parse_kwargs=parse_kwargs)
 
     return unwrap
 
