@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.environment import Environment
@@ -93,7 +93,7 @@ class ServiceContainer:
             raise ServiceStartError(self.name, "initialize instance", exc) from exc
         try:
             # per-service options: never share the class-level Options object between instances or runs
-            instance.options = getattr(self.service_class, "options").copy()
+            instance.options = cast(Any, self.service_class).options.copy()
             instance.context = {
                 key: value
                 for key, value in vars(self.service_class).items()
