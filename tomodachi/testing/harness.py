@@ -180,12 +180,24 @@ class ServiceHarness:
             file_path, service = str(path), classes[0]
         merged_config = dict(config or {})
         if options or self.wire_options:
-            merged_config["options"] = {**self.wire_options, **merged_config.get("options", {}), **(options or {})}
+            merged_config["options"] = {
+                **self._wire_options_for(service),
+                **merged_config.get("options", {}),
+                **(options or {}),
+            }
         container = ServiceContainer(service, self.environment, config=merged_config, file_path=file_path)
         handle = ServiceHandle(self, container)
         self.handles.append(handle)
         await container.start()
         return handle
+
+    def _wire_options_for(self, service_class: type) -> dict[str, Any]:
+        wire_options = dict(self.wire_options)
+        test_prefix = wire_options.get("amqp.queue_name_prefix")
+        if test_prefix:
+            own_prefix = getattr(getattr(service_class, "options", None), "amqp", None)
+            wire_options["amqp.queue_name_prefix"] = test_prefix + (getattr(own_prefix, "queue_name_prefix", "") or "")
+        return wire_options
 
     async def start_file(self, path: str | Path, **kwargs: Any) -> list[ServiceHandle]:
         """Start every service class of a service file."""

@@ -25,6 +25,7 @@ from tomodachi.testing.wires import (
     moto_server,
     new_test_prefix,
     real_wire_options,
+    reset_moto,
 )
 
 ServiceFactory = Callable[..., Awaitable[ServiceHandle]]
@@ -85,7 +86,9 @@ async def tomodachi_harness(request: pytest.FixtureRequest, tomodachi_wire: str)
             if os.environ.get("CI", "").lower() == "true":
                 pytest.fail(message)
             pytest.skip(message)
-        options = real_wire_options(request.getfixturevalue("tomodachi_moto_url"), new_test_prefix())
+        moto_url = request.getfixturevalue("tomodachi_moto_url")
+        reset_moto(moto_url)
+        options = real_wire_options(moto_url, new_test_prefix())
         harness = ServiceHarness(RealClock(), wire="real", wire_options=options)
     try:
         yield harness

@@ -74,8 +74,24 @@ def amqp_reachable(host: str = "127.0.0.1", port: int = 5672, timeout: float = 2
         return False
 
 
+def reset_moto(moto_url: str) -> None:
+    """Forget every topic, queue and message of the moto server (a fresh AWS account for each test)."""
+    request = urllib.request.Request(f"{moto_url}/moto-api/reset", method="POST", data=b"")
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+# queues left behind by a test expire once unused for this long (RabbitMQ x-expires)
+TEST_QUEUE_TTL = 120
+
+
 def real_wire_options(moto_url: str, prefix: str) -> dict[str, Any]:
-    """Options every service gets on real wires: moto endpoints, fake credentials, per-test prefixes."""
+    """Options every service gets on real wires: moto endpoints and fake credentials.
+
+    Tests are kept apart without changing what they can assert on: moto is reset before each test, and
+    RabbitMQ queue names get a per-test ``prefix`` (prepended to the service's own queue prefix by the
+    harness), so a test never consumes another test's leftovers. Routing keys and topics are unchanged.
+    """
     return {
         "aws_endpoint_urls.sns": moto_url,
         "aws_endpoint_urls.sqs": moto_url,
@@ -83,10 +99,8 @@ def real_wire_options(moto_url: str, prefix: str) -> dict[str, Any]:
         "aws_sns_sqs.region_name": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         "aws_sns_sqs.aws_access_key_id": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
         "aws_sns_sqs.aws_secret_access_key": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-        "aws_sns_sqs.topic_prefix": prefix,
-        "aws_sns_sqs.queue_name_prefix": prefix,
-        "amqp.routing_key_prefix": prefix,
         "amqp.queue_name_prefix": prefix,
+        "amqp.queue_ttl": TEST_QUEUE_TTL,
     }
 
 
