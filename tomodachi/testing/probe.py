@@ -88,8 +88,14 @@ class RealWireProbe:
                 raise TimeoutError(f"{self.bus} handlers did not become idle within {timeout}s")
             await asyncio.sleep(0.05)  # real wires: nothing to await but time
 
+    async def close(self) -> None:
+        """Nothing to release: the services own their real brokers."""
+
     def __getattr__(self, name: str) -> Any:
         import pytest
+
+        if name.startswith("_"):
+            raise AttributeError(name)
 
         pytest.skip(f"{self.bus}.{name} needs the in-memory broker (the test runs with --tomodachi-wire=real)")
 
