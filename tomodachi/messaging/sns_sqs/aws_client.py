@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections import Counter
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
@@ -98,7 +99,13 @@ def _error_code(exc: Any) -> tuple[str, str, int]:
     response = getattr(exc, "response", None) or {}
     error = response.get("Error") or {}
     status = int((response.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0)
-    return str(error.get("Code") or ""), str(error.get("Message") or exc), status
+    code, message = str(error.get("Code") or ""), str(error.get("Message") or exc)
+    if "<Code>" in message:  # an XML error body botocore could not parse (e.g. for a JSON-protocol request)
+        found_code = re.search(r"<Code>([^<]*)</Code>", message)
+        found_message = re.search(r"<Message>([^<]*)</Message>", message)
+        code = found_code.group(1) if found_code else code
+        message = found_message.group(1) if found_message else message
+    return code, message, status
 
 
 def _is_connection_error(exc: BaseException) -> bool:
@@ -200,7 +207,7 @@ class AwsSnsSqsClient:
                 return result
             except ClientError as exc:
                 code, message, status = _error_code(exc)
-                if code in _CREDENTIAL_CODES:
+                if code in _CREDENTIAL_CODES or (status in (401, 403) and any(c in message for c in _CREDENTIAL_CODES)):
                     raise AWSSNSSQSConnectionException(
                         f"AWS rejected the credentials for {self.settings.describe(service)}: {code}: {message}"
                     ) from exc

@@ -3,7 +3,7 @@
 A batch (up to ``max_number_of_messages``) is handed to the transport one delivery at a time; the next
 receive waits until the whole batch is settled, as upstream does. Settling: ``ack`` deletes the message,
 ``retry(delay)`` changes its visibility so it returns after ``delay`` seconds, ``dead_letter`` moves it to
-the queue's redrive dead-letter queue (or, without one, parks it invisible for 12 hours — never lost).
+the queue's redrive dead-letter queue (or, without one, parks it invisible for 11 hours — never lost).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from tomodachi.runtime.clock import Clock
 logger = logging.getLogger("tomodachi.awssnssqs")
 
 MAX_VISIBILITY_TIMEOUT = 43200
+# SQS caps a message's *total* invisibility at 12 h counted from its receive: park for a little less
+PARKED_VISIBILITY_TIMEOUT = MAX_VISIBILITY_TIMEOUT - 3600
 WAIT_TIME_SECONDS = 20
 RECONNECT_DELAY = 1.0
 MISSING_QUEUE_DELAY = 20.0
@@ -63,10 +65,10 @@ class SqsDelivery(Delivery):
         target = _dead_letter_target(attributes.get("RedrivePolicy"))
         if target is None:
             logger.warning(
-                "message has no dead-letter queue to go to; it stays on the queue, invisible for 12 hours",
+                "message has no dead-letter queue to go to; it stays on the queue, invisible for 11 hours",
                 extra={"queue_url": self.queue_url, "sqs_message_id": self.delivery_id, "reason": reason},
             )
-            await self.client.change_message_visibility(self.queue_url, self.receipt_handle, MAX_VISIBILITY_TIMEOUT)
+            await self.client.change_message_visibility(self.queue_url, self.receipt_handle, PARKED_VISIBILITY_TIMEOUT)
             return
         dlq_url = await self.client.get_queue_url(target.rsplit(":", 1)[-1])
         if dlq_url is None:

@@ -72,11 +72,15 @@ class RealSnsSqsBroker:
 
         async def drain(queue_url: str) -> None:
             # a marker message ends a pending long poll at once; whoever receives it deletes it silently
-            await self.client.send_message(
-                queue_url,
-                DRAIN_MESSAGE_PAYLOAD,
-                group_id=DRAIN_GROUP_ID if subscription.fifo else None,
-                deduplication_id=str(uuid.uuid4()) if subscription.fifo else None,
+            # (not retried: with the endpoint gone, stopping must not wait for it)
+            fifo = {"MessageGroupId": DRAIN_GROUP_ID, "MessageDeduplicationId": str(uuid.uuid4())}
+            await self.client.call(
+                "sqs",
+                "send_message",
+                retry=False,
+                QueueUrl=queue_url,
+                MessageBody=DRAIN_MESSAGE_PAYLOAD,
+                **(fifo if subscription.fifo else {}),
             )
 
         receiver = SqsReceiver(
