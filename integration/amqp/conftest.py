@@ -3,25 +3,17 @@ name prefixes, a harness whose services use the real broker, a raw probe connect
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from typing import Any
 
-import aioamqp
 import pytest
 import pytest_asyncio
+from amqp_support import AMQP_HOST, AMQP_PORT, Names, Probe
 
-from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE
 from tomodachi.runtime.clock import RealClock
 from tomodachi.testing.harness import ServiceHarness
-
-AMQP_HOST = os.environ.get("TOMODACHI_TEST_AMQP_HOST", "127.0.0.1")
-AMQP_PORT = int(os.environ.get("TOMODACHI_TEST_AMQP_PORT", "5672"))
-WAIT = 15.0  # the longest a probe read may take (real seconds)
 
 
 def _reachable() -> str | None:
@@ -43,97 +35,9 @@ def rabbitmq() -> Iterator[tuple[str, int]]:
     yield AMQP_HOST, AMQP_PORT
 
 
-@dataclass
-class Names:
-    """Unique names for one test: exchange, queue prefix and routing-key prefix."""
-
-    run_id: str
-
-    @property
-    def exchange(self) -> str:
-        return f"itest-{self.run_id}.topic"
-
-    @property
-    def queue_prefix(self) -> str:
-        return f"itest-{self.run_id}-"
-
-    def options(self, **extra: Any) -> dict[str, Any]:
-        return {
-            "amqp.host": AMQP_HOST,
-            "amqp.port": AMQP_PORT,
-            "amqp.exchange_name": self.exchange,
-            "amqp.queue_name_prefix": self.queue_prefix,
-            "amqp.queue_ttl": 300,  # queues left behind by a crashed run vanish on their own
-            **extra,
-        }
-
-
 @pytest.fixture
 def names(rabbitmq: tuple[str, int]) -> Names:
     return Names(uuid.uuid4().hex[:10])
-
-
-class Probe:
-    """A raw aioamqp connection for the test's own look at the broker (read a queue, delete things)."""
-
-    def __init__(self) -> None:
-        self.transport: Any = None
-        self.protocol: Any = None
-        self.channel: Any = None
-
-    async def open(self) -> None:
-        self.transport, self.protocol = await aioamqp.connect(AMQP_HOST, AMQP_PORT)
-        self.channel = await self.protocol.channel()
-
-    async def ensure(self) -> Any:
-        if self.protocol is None or self.protocol.connection_closed.is_set() or not self.channel.is_open:
-            await self.open()
-        return self.channel
-
-    async def get(self, queue: str, timeout: float = WAIT) -> tuple[bytes, Any]:
-        """The next message on ``queue`` (acknowledged), waiting up to ``timeout`` seconds."""
-        channel = await self.ensure()
-        received: asyncio.Future[tuple[bytes, Any]] = asyncio.get_running_loop().create_future()
-
-        async def on_message(ch: Any, body: bytes, envelope: Any, properties: Any) -> None:
-            await ch.basic_client_ack(envelope.delivery_tag)
-            if not received.done():
-                received.set_result((body, properties))
-
-        await channel.basic_qos(prefetch_count=1)
-        result = await channel.basic_consume(on_message, queue_name=queue)
-        try:
-            return await asyncio.wait_for(received, timeout)
-        finally:
-            await channel.basic_cancel(result["consumer_tag"])
-
-    async def message_count(self, queue: str) -> int:
-        channel = await self.ensure()
-        result = await channel.queue_declare(queue, passive=True)
-        return int(result["message_count"])
-
-    async def delete(self, queues: set[str], exchanges: set[str]) -> None:
-        for queue in queues:
-            channel = await self.ensure()
-            try:
-                await channel.queue_delete(queue)
-            except aioamqp.AioamqpException:
-                pass
-        for exchange in exchanges:
-            if exchange.startswith("amq.") or exchange == DEAD_LETTER_EXCHANGE:
-                continue
-            channel = await self.ensure()
-            try:
-                await channel.exchange_delete(exchange)
-            except aioamqp.AioamqpException:
-                pass
-
-    async def close(self) -> None:
-        if self.protocol is not None and not self.protocol.connection_closed.is_set():
-            try:
-                await asyncio.wait_for(self.protocol.close(), 5)
-            except (asyncio.TimeoutError, aioamqp.AioamqpException, OSError):
-                self.transport.close()
 
 
 @pytest_asyncio.fixture

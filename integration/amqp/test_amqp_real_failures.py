@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from amqp_support import Counter
-from conftest import AMQP_HOST, AMQP_PORT, Names, Probe
+from amqp_support import AMQP_HOST, AMQP_PORT, Counter, Names, Probe
 
 import tomodachi
 from tomodachi.envelope import JsonBase

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from amqp_support import WAIT, Counter
-from conftest import AMQP_HOST, AMQP_PORT, Names, Probe
+from amqp_support import AMQP_HOST, AMQP_PORT, WAIT, Counter, Names, Probe
 
 import tomodachi
 from tomodachi.envelope import JsonBase

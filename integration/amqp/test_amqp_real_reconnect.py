@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from amqp_support import Counter, close_all_connections
-from conftest import Names
+from amqp_support import Counter, Names, close_all_connections
 
 import tomodachi
 from tomodachi.messaging.amqp.real import RealAmqpBroker

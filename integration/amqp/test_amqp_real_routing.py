@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from amqp_support import Counter
-from conftest import Names
+from amqp_support import Counter, Names
 
 import tomodachi
 from tomodachi.envelope import JsonBase
