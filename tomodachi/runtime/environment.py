@@ -46,3 +46,17 @@ class Environment:
 
     def brokers(self) -> list[Any]:
         return list(self._brokers.values())
+
+    async def close_brokers(self) -> None:
+        """Close every broker created so far (also those only used for publishing) and forget them."""
+        brokers, self._brokers = list(self._brokers.values()), {}
+        for broker in brokers:
+            close = getattr(broker, "close", None)
+            if close is None:
+                continue
+            try:
+                await close()
+            except Exception:  # closing is best effort at shutdown; the transports already settled their work
+                import logging
+
+                logging.getLogger("tomodachi.teardown").exception("error closing a broker")

@@ -67,6 +67,7 @@ class Launcher:
 
     async def stop_services(self) -> None:
         await asyncio.gather(*(c.stop() for c in self.containers), return_exceptions=True)
+        await self.environment.close_brokers()
 
     def request_stop(self) -> None:
         if self._stop_requested is not None:

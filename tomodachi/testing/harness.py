@@ -207,6 +207,8 @@ class ServiceHarness:
     async def stop_all(self) -> None:
         for handle in reversed(self.handles):
             await handle.stop()
+        if self.wire == "real":
+            await self.environment.close_brokers()
         for fake in self._fakes.values():
             close = getattr(fake, "close", None)
             if close is not None:
