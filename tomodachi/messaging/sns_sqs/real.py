@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from typing import Any
@@ -45,6 +46,7 @@ class RealSnsSqsBroker:
             settings, self.clock, retry_budget=RETRY_BUDGET_SECONDS if retry_budget is None else retry_budget
         )
         self.topic_arns: dict[str, str] = {}  # final topic name (prefix, encoding, .fifo) -> ARN
+        self._topic_locks: dict[str, asyncio.Lock] = {}
         self._consumers: set[_Consumer] = set()
         self._users = 0
 
@@ -99,14 +101,13 @@ class RealSnsSqsBroker:
 
     async def publish(self, publication: SnsPublication | SqsPublication) -> str:
         if isinstance(publication, SnsPublication):
-            try:
-                return await setup.publish(self.client, publication, self.topic_arns)
-            except AwsApiError as exc:
-                if exc.code != NOT_FOUND or publication.topic not in self.topic_arns:
-                    raise
-                # the cached topic was deleted (or the endpoint lost its state): look it up / create it again
-                self.topic_arns.pop(publication.topic, None)
-                return await setup.publish(self.client, publication, self.topic_arns)
+            if publication.topic not in self.topic_arns and not publication.overwrite_topic_attributes:
+                # one lookup per topic: concurrent first publishes wait for it instead of each looking it up
+                lock = self._topic_locks.setdefault(publication.topic, asyncio.Lock())
+                async with lock:
+                    if publication.topic not in self.topic_arns:
+                        return await self._publish(publication)
+            return await self._publish(publication)
         try:
             return await setup.send(self.client, publication)
         except AwsApiError as exc:
@@ -121,6 +122,17 @@ class RealSnsSqsBroker:
                         f"The specified queue does not exist: {publication.queue}", operation_name="SendMessage"
                     ) from again
                 raise
+
+    async def _publish(self, publication: SnsPublication) -> str:
+        cached = publication.topic in self.topic_arns
+        try:
+            return await setup.publish(self.client, publication, self.topic_arns)
+        except AwsApiError as exc:
+            if exc.code != NOT_FOUND or not cached:
+                raise
+            # the cached topic was deleted (or the endpoint lost its state): look it up / create it again
+            self.topic_arns.pop(publication.topic, None)
+            return await setup.publish(self.client, publication, self.topic_arns)
 
     async def get_queue_url(self, queue_name: str) -> str | None:
         return await self.client.get_queue_url(queue_name)
