@@ -28,14 +28,17 @@ async def test_filter_policies_select_per_subscriber(
 
 
 async def test_fifo_keeps_order_per_group_and_drops_duplicates(
-    tomodachi_service: Any, fake_sns_sqs: Any, load_example: Any
+    tomodachi_service: Any, fake_sns_sqs: Any, load_example: Any, tomodachi_wire: str
 ) -> None:
     svc = await tomodachi_service(load_example("sns_sqs_fifo.py").Ledger)
     ledger = svc.instance
     transactions = [("t1", "alice", 100), ("t2", "bob", 50), ("t3", "alice", -70), ("t4", "bob", -50)]
     for transaction in transactions:
         await ledger.record(*transaction)
-    await ledger.record("t3", "alice", -70)  # a retried send: same deduplication id, dropped
+    if tomodachi_wire == "fake":
+        # a retried send: same deduplication id, dropped by SNS (moto does not deduplicate FIFO fan-out, so this
+        # step only runs on the in-memory wire)
+        await ledger.record("t3", "alice", -70)
     await ledger.record("t5", "alice", -30)
     await fake_sns_sqs.drain()
 
