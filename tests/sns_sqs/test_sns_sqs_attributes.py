@@ -85,3 +85,20 @@ def test_round_trip_both_forms(data: dict[str, Any]) -> None:
     encoded = attributes.encode(data)
     assert attributes.decode(encoded) == data
     assert attributes.decode(attributes.to_notification_form(encoded)) == data
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"DataType": "String.Array", "StringValue": "not json ["},
+        {"Type": "String.Array", "Value": ""},
+        {"DataType": "Number", "StringValue": "twelve"},
+        {"DataType": "Number.custom", "StringValue": ""},
+    ],
+)
+def test_undecodable_values_fall_back_to_the_raw_string(item: dict[str, Any]) -> None:
+    # SQS does not validate custom data types: a foreign sender's malformed value must not fail the message
+    assert attributes.decode({"k": item, "ok": {"DataType": "String", "StringValue": "x"}}) == {
+        "k": next(v for key, v in item.items() if key in ("StringValue", "Value")),
+        "ok": "x",
+    }

@@ -73,11 +73,19 @@ def decode_value(item: Mapping[str, Any]) -> tuple[bool, Any]:
     if not has_type or not has_value:
         return False, None
     data_type = str(data_type)
+    # SQS does not check custom data types: a malformed value from a foreign sender falls back to the raw
+    # string, so the message is still handled rather than failing in decoding (and being dead-lettered)
     if data_type == "String.Array":
-        return True, json.loads(value)
+        try:
+            return True, json.loads(value)
+        except (TypeError, ValueError):
+            return True, value
     base_type = data_type.split(".", 1)[0]  # custom suffixes such as "Number.int" keep their base type
     if base_type == "Number":
-        return True, _number(value)
+        try:
+            return True, _number(value)
+        except (TypeError, ValueError):
+            return True, value
     if base_type == "Binary":
         if isinstance(value, str):
             try:
