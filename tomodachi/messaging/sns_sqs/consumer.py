@@ -27,6 +27,7 @@ WAIT_TIME_SECONDS = 20
 RECONNECT_DELAY = 1.0
 MISSING_QUEUE_DELAY = 20.0
 DRAIN_TIMEOUT = 3.0
+RESTART_DELAY = 10.0  # after an unexpected error in the receive loop, as upstream
 
 
 class SqsDelivery(Delivery):
@@ -165,6 +166,21 @@ class SqsReceiver:
             self._polling = False
 
     async def _run(self) -> None:
+        """Never a dead consumer: an unexpected error is logged with its traceback and the loop restarted."""
+        while not self._stopping:
+            try:
+                await self._receive_loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._poll_done.set()
+                logger.exception(
+                    f"sqs receive loop failed unexpectedly - restarting in {RESTART_DELAY:g} s",
+                    extra={"queue_url": self.queue_url},
+                )
+                await self.clock.sleep(RESTART_DELAY)
+
+    async def _receive_loop(self) -> None:
         while not self._stopping:
             try:
                 messages = await self._receive()
