@@ -70,3 +70,61 @@ async def test_an_unexpected_error_restarts_the_receive_loop_after_a_delay(caplo
             assert handled == ["crash", "second", "first"]
     finally:
         await receiver.cancel()
+
+
+class Gated(tomodachi.Service):
+    name = "gated"
+    started: list[str]
+    finished: list[str]
+
+    def __init__(self) -> None:
+        self.started, self.finished = [], []
+        self.gate = asyncio.Event()
+
+    @tomodachi.aws_sns_sqs(queue_name="followup-gated")
+    async def inbox(self, body: str) -> None:
+        self.started.append(body)
+        await self.gate.wait()
+        self.finished.append(body)
+
+
+async def _started(svc: Any, clock: Any) -> None:
+    for _ in range(20):
+        if svc.instance.started:
+            return
+        await clock.advance(0)
+    raise AssertionError("the handler did not start")
+
+
+async def test_stop_goes_on_when_a_consumer_cancel_fails(
+    tomodachi_service: Any, fake_sns_sqs: Any, virtual_clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    svc = await tomodachi_service(Gated)
+    await fake_sns_sqs.send("followup-gated", "in flight")
+    await _started(svc, virtual_clock)
+    released: list[bool] = []
+
+    async def failing_cancel() -> None:
+        raise RuntimeError("injected cancel failure")
+
+    async def release() -> None:
+        released.append(True)
+
+    consumers = list(fake_sns_sqs.consumers)
+    for consumer in consumers:
+        consumer.cancel = failing_cancel
+    fake_sns_sqs.release = release
+    try:
+        with caplog.at_level(logging.ERROR, logger="tomodachi.awssnssqs"):
+            stopping = asyncio.ensure_future(svc.stop())
+            await virtual_clock.advance(1)
+            assert not stopping.done()  # still awaiting the in-flight handler, within the grace period
+            svc.instance.gate.set()
+            await asyncio.wait_for(stopping, 5)
+    finally:
+        for consumer in consumers:
+            del consumer.cancel  # the fixture's teardown cancels them for real
+    assert svc.instance.finished == ["in flight"]
+    assert fake_sns_sqs.messages("followup-gated") == []  # handled and deleted, not cut off
+    assert released == [True]
+    assert any("injected cancel failure" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)

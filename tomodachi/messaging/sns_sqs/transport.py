@@ -203,37 +203,50 @@ class SnsSqsTransport:
             logger.error("message pipeline failed", exc_info=task.exception())
 
     async def stop(self, grace_period: float) -> None:
+        """Cancel consumers, await in-flight handlers (up to ``grace_period``), release the broker; a failing
+        step is logged and the next one still runs, so handlers are awaited and the broker released."""
         if self.stopping:
             return
         self.stopping = True
         for handler in self.handlers:
-            if handler.consumer is not None:
-                consumer, handler.consumer = handler.consumer, None
-                await consumer.cancel()
-        if self.tasks:
-            logger.info("awaiting running tasks", extra={"tasks": len(self.tasks)})
-            waiting: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*self.tasks, return_exceptions=True))
-            timer: asyncio.Future[Any] = asyncio.ensure_future(self.environment.clock.sleep(grace_period))
-            await asyncio.wait([waiting, timer], return_when=asyncio.FIRST_COMPLETED)
-            timer.cancel()
-            if not waiting.done():
-                logger.warning("in-flight sqs handlers did not finish within the grace period; messages handed back")
-                cut_off = [delivery for task, delivery in self.deliveries.items() if not task.done()]
-                for task in list(self.tasks):
-                    task.cancel()
-                await asyncio.gather(waiting, return_exceptions=True)
-                for delivery in cut_off:
-                    # visible again now, not only after a (possibly long) visibility timeout
-                    try:
-                        await delivery.retry(0)
-                    except Exception:
-                        logger.exception("failed to hand an in-flight sqs message back")
+            consumer, handler.consumer = handler.consumer, None
+            if consumer is not None:
+                try:
+                    await consumer.cancel()
+                except Exception:
+                    logger.exception("failed to cancel sqs consumer", extra={"queue": handler.subscription.queue_name})
+        try:
+            await self._await_in_flight(grace_period)
+        except Exception:
+            logger.exception("failed to await the in-flight sqs handlers")
         release = getattr(self.broker, "release", None)
         if release is not None:
             try:
                 await release()
             except Exception:
                 logger.exception("failed to release the sns+sqs broker")
+
+    async def _await_in_flight(self, grace_period: float) -> None:
+        if not self.tasks:
+            return
+        logger.info("awaiting running tasks", extra={"tasks": len(self.tasks)})
+        waiting: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*self.tasks, return_exceptions=True))
+        timer: asyncio.Future[Any] = asyncio.ensure_future(self.environment.clock.sleep(grace_period))
+        await asyncio.wait([waiting, timer], return_when=asyncio.FIRST_COMPLETED)
+        timer.cancel()
+        if waiting.done():
+            return
+        logger.warning("in-flight sqs handlers did not finish within the grace period; messages handed back")
+        cut_off = [delivery for task, delivery in self.deliveries.items() if not task.done()]
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        for delivery in cut_off:
+            # visible again now, not only after a (possibly long) visibility timeout
+            try:
+                await delivery.retry(0)
+            except Exception:
+                logger.exception("failed to hand an in-flight sqs message back")
 
 
 def _version(package: str) -> str:
