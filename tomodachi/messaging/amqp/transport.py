@@ -20,6 +20,7 @@ from tomodachi.messaging.pipeline import (
     resolve_envelope,
     resolve_error_policy,
 )
+from tomodachi.messaging.shutdown import CANCEL_TIMEOUT, wait_tasks
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 
 logger = logging.getLogger("tomodachi.amqp")
@@ -94,6 +95,7 @@ class AmqpTransport:
         self.broker: Any = None
         self.subscribers: list[_Subscriber] = []
         self._in_flight: dict[asyncio.Task[None], Delivery] = {}
+        self._handing_back: set[asyncio.Task[None]] = set()  # referenced until done, so failures get logged
         self._accepting = False
         self._stopped = False
         remember_environment(self.service, context.environment)
@@ -140,14 +142,21 @@ class AmqpTransport:
     def _callback(self, subscriber: _Subscriber) -> Any:
         def on_delivery(delivery: Delivery) -> None:
             if not self._accepting:
-                # a delivery racing our consumer cancel: hand it straight back
-                asyncio.get_running_loop().create_task(delivery.retry(0))
+                # a delivery racing our consumer cancel: hand it straight back (stop awaits these)
+                hand_back = asyncio.get_running_loop().create_task(delivery.retry(0))
+                self._handing_back.add(hand_back)
+                hand_back.add_done_callback(self._handed_back)
                 return
             task = asyncio.get_running_loop().create_task(subscriber.pipeline.handle(delivery))
             self._in_flight[task] = delivery
             task.add_done_callback(self._finished)
 
         return on_delivery
+
+    def _handed_back(self, task: asyncio.Task[None]) -> None:
+        self._handing_back.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("failed to hand a message back to the broker", exc_info=task.exception())
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._in_flight.pop(task, None)
@@ -165,6 +174,8 @@ class AmqpTransport:
                     await subscriber.consumer.cancel()
                 except Exception:
                     logger.exception("failed to cancel amqp consumer", extra={"handler": subscriber.handler.name})
+        if await wait_tasks(self._handing_back, self.clock, CANCEL_TIMEOUT):
+            logger.warning("messages handed back while stopping are still unsettled; the broker redelivers them")
         pending = set(self._in_flight)
         if pending and grace_period > 0:
             timer = asyncio.ensure_future(self.clock.sleep(grace_period))
