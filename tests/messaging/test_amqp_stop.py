@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -11,6 +12,7 @@ from amqp_rig import PlainService, Rig
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.amqp.api import amqp
 from tomodachi.messaging.amqp.memory import MemoryAmqpDelivery
+from tomodachi.messaging.shutdown import CANCEL_TIMEOUT
 
 
 class Worker(PlainService):
@@ -67,3 +69,41 @@ async def test_a_failing_hand_back_of_a_racing_delivery_is_logged(
         await rig.stop()
     assert service.calls == []
     assert any("injected hand-back failure" in str(r.exc_info[1]) for r in caplog.records if r.exc_info), caplog.text
+
+
+class Stubborn(PlainService):
+    name = "stubborn"
+    message_envelope = JsonBase
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = asyncio.Event()
+        self.let_go = asyncio.Event()
+
+    @amqp("stop.stubborn")
+    async def handler(self, data: Any) -> None:
+        self.started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await self.let_go.wait()  # swallows the cancel and goes on
+
+
+async def test_stop_is_bounded_when_a_handler_swallows_its_cancel(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    service = Stubborn()
+    transport = await rig.start(service)
+    await rig.broker.publish("stop.stubborn", {"n": 1}, envelope=JsonBase)
+    await asyncio.wait_for(service.started.wait(), 5)
+    stopping = asyncio.ensure_future(transport.stop(10))
+    try:
+        with caplog.at_level(logging.WARNING, logger="tomodachi.amqp"):
+            await rig.clock.advance(10)  # the grace period ends: the handler is cancelled and ignores it
+            await rig.clock.advance(CANCEL_TIMEOUT)
+            await asyncio.wait_for(stopping, 5)
+        [queue] = [name for name in rig.broker.queue_names() if not name.endswith(".dlq")]
+        # handed back for redelivery rather than left with the stuck handler
+        assert (rig.broker.queue_depth(queue), rig.broker.unacked_count(queue)) == (1, 0)
+        assert any("did not end" in r.getMessage() for r in caplog.records), caplog.text
+    finally:
+        service.let_go.set()
+        stopping.cancel()

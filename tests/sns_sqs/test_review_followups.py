@@ -128,3 +128,44 @@ async def test_stop_goes_on_when_a_consumer_cancel_fails(
     assert fake_sns_sqs.messages("followup-gated") == []  # handled and deleted, not cut off
     assert released == [True]
     assert any("injected cancel failure" in str(r.exc_info[1]) for r in caplog.records if r.exc_info)
+
+
+class Stubborn(tomodachi.Service):
+    name = "stubborn"
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.let_go = asyncio.Event()
+
+    @tomodachi.aws_sns_sqs(queue_name="followup-stubborn")
+    async def inbox(self, body: str) -> None:
+        self.started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await self.let_go.wait()  # swallows the cancel and goes on
+
+
+async def test_stop_is_bounded_when_a_handler_swallows_its_cancel(
+    tomodachi_service: Any, fake_sns_sqs: Any, virtual_clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    svc = await tomodachi_service(Stubborn)
+    await fake_sns_sqs.send("followup-stubborn", "stuck")
+    for _ in range(20):
+        if svc.instance.started.is_set():
+            break
+        await virtual_clock.advance(0)
+    stopping = asyncio.ensure_future(svc.stop())
+    try:
+        with caplog.at_level(logging.WARNING, logger="tomodachi.awssnssqs"):
+            for _ in range(20):
+                await virtual_clock.advance(5)  # past the grace period (30 s by default) and the cancel bound
+                if stopping.done():
+                    break
+            await asyncio.wait_for(stopping, 5)
+        [message] = fake_sns_sqs.messages("followup-stubborn")
+        assert not message.in_flight  # handed back for another consumer, not left with the stuck handler
+        assert any("did not end" in r.getMessage() for r in caplog.records), caplog.text
+    finally:
+        svc.instance.let_go.set()
+        stopping.cancel()

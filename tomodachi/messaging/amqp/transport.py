@@ -20,7 +20,7 @@ from tomodachi.messaging.pipeline import (
     resolve_envelope,
     resolve_error_policy,
 )
-from tomodachi.messaging.shutdown import CANCEL_TIMEOUT, wait_tasks
+from tomodachi.messaging.shutdown import CANCEL_TIMEOUT, cancel_tasks, wait_tasks
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 
 logger = logging.getLogger("tomodachi.amqp")
@@ -176,33 +176,38 @@ class AmqpTransport:
                     logger.exception("failed to cancel amqp consumer", extra={"handler": subscriber.handler.name})
         if await wait_tasks(self._handing_back, self.clock, CANCEL_TIMEOUT):
             logger.warning("messages handed back while stopping are still unsettled; the broker redelivers them")
-        pending = set(self._in_flight)
-        if pending and grace_period > 0:
-            timer = asyncio.ensure_future(self.clock.sleep(grace_period))
-            try:
-                while pending and not timer.done():
-                    done, _ = await asyncio.wait(pending | {timer}, return_when=asyncio.FIRST_COMPLETED)
-                    pending -= done
-            finally:
-                timer.cancel()
-        unfinished = {task: self._in_flight.get(task) for task in pending if not task.done()}
-        for task in unfinished:
-            task.cancel()
-        if unfinished:
-            logger.warning(
-                "amqp handlers did not finish within the grace period; their messages are requeued",
-                extra={"count": len(unfinished)},
-            )
-            await asyncio.gather(*unfinished, return_exceptions=True)
-        for delivery in unfinished.values():
-            if delivery is not None and not delivery.settled:
-                await delivery.retry(0)
+        try:
+            await self._await_in_flight(grace_period)
+        except Exception:
+            logger.exception("failed to await the in-flight amqp handlers")
         release = getattr(self.broker, "release", None)
         if release is not None:
             try:
                 await release()
             except Exception:
                 logger.exception("failed to release the amqp broker")
+
+    async def _await_in_flight(self, grace_period: float) -> None:
+        """Await handlers up to the grace period; cut the rest off and hand their messages back (requeue)."""
+        unfinished = await wait_tasks(self._in_flight, self.clock, grace_period)
+        if not unfinished:
+            return
+        logger.warning(
+            "amqp handlers did not finish within the grace period; their messages are requeued",
+            extra={"count": len(unfinished)},
+        )
+        cut_off = [self._in_flight.get(task) for task in unfinished]
+        stuck = await cancel_tasks(unfinished, self.clock)
+        if stuck:
+            # swallowed its CancelledError: hand the message back anyway; a later settle is ignored
+            logger.error("amqp handlers did not end after being cancelled; moving on", extra={"count": len(stuck)})
+        for delivery in cut_off:
+            if delivery is not None and not delivery.settled:
+                try:
+                    await delivery.retry(0)
+                except Exception:
+                    # left unacked: the broker redelivers it once the channel closes
+                    logger.exception("failed to hand an in-flight amqp message back")
 
 
 _TASK_KEYS = ("amqp_current_tasks", "amqp_total_tasks")

@@ -13,6 +13,7 @@ from typing import Any
 
 from tomodachi.messaging.broker import Consumer, Delivery, remember_environment
 from tomodachi.messaging.pipeline import MessagePipeline, MessagingProfile, Unwrapped, resolve_error_policy
+from tomodachi.messaging.shutdown import cancel_tasks, wait_tasks
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming
 from tomodachi.messaging.sns_sqs.api import MESSAGE_ENVELOPE_DEFAULT, service_envelope
@@ -227,21 +228,23 @@ class SnsSqsTransport:
                 logger.exception("failed to release the sns+sqs broker")
 
     async def _await_in_flight(self, grace_period: float) -> None:
+        """Await handlers up to the grace period; cut the rest off and make their messages visible again."""
         if not self.tasks:
             return
         logger.info("awaiting running tasks", extra={"tasks": len(self.tasks)})
-        waiting: asyncio.Future[Any] = asyncio.ensure_future(asyncio.gather(*self.tasks, return_exceptions=True))
-        timer: asyncio.Future[Any] = asyncio.ensure_future(self.environment.clock.sleep(grace_period))
-        await asyncio.wait([waiting, timer], return_when=asyncio.FIRST_COMPLETED)
-        timer.cancel()
-        if waiting.done():
+        clock = self.environment.clock
+        unfinished = await wait_tasks(self.tasks, clock, grace_period)
+        if not unfinished:
             return
         logger.warning("in-flight sqs handlers did not finish within the grace period; messages handed back")
-        cut_off = [delivery for task, delivery in self.deliveries.items() if not task.done()]
-        for task in list(self.tasks):
-            task.cancel()
-        await asyncio.gather(waiting, return_exceptions=True)
+        cut_off = [self.deliveries[task] for task in unfinished if task in self.deliveries]
+        stuck = await cancel_tasks(unfinished, clock)
+        if stuck:
+            # swallowed its CancelledError: hand the message back anyway; a later settle is ignored
+            logger.error("sqs handlers did not end after being cancelled; moving on", extra={"count": len(stuck)})
         for delivery in cut_off:
+            if delivery.settled:
+                continue
             # visible again now, not only after a (possibly long) visibility timeout
             try:
                 await delivery.retry(0)
