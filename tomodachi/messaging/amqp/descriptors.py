@@ -37,6 +37,8 @@ class AmqpSubscription:
     queue_ttl: float | None = 86400  # seconds → x-expires; None / 0 = no expiry
     prefetch_count: int = 100
     dead_letter_queue: str | None = None
+    # seconds → the dead-letter queue's x-expires: a per-instance queue's .dlq goes with it; None = kept forever
+    dead_letter_queue_ttl: float | None = None
     exchange_type: str = "topic"
 
 

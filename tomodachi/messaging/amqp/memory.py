@@ -210,7 +210,9 @@ class MemoryAmqpBroker:
         self.bind(subscription.queue_name, subscription.exchange_name or "amq.topic", subscription.binding_key)
         if subscription.dead_letter_queue:
             self.declare_exchange(DEAD_LETTER_EXCHANGE, "direct")
-            self.declare_queue(subscription.dead_letter_queue)
+            self.declare_queue(
+                subscription.dead_letter_queue, arguments=_queue_arguments(subscription.dead_letter_queue_ttl)
+            )
             self.bind(subscription.dead_letter_queue, DEAD_LETTER_EXCHANGE, subscription.queue_name)
             queue.dead_letter_queue = subscription.dead_letter_queue
 

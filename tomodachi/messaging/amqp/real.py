@@ -387,7 +387,7 @@ class RealAmqpBroker:
         queue = subscription.queue_name
         try:
             result = await channel.queue_declare(
-                queue, durable=True, exclusive=False, auto_delete=False, arguments=_queue_arguments(subscription)
+                queue, durable=True, exclusive=False, auto_delete=False, arguments=_expiry(subscription.queue_ttl)
             )
         except LINK_ERRORS as exc:
             raise self._declare_error(exc, f"declare queue {queue!r}") from exc
@@ -400,16 +400,24 @@ class RealAmqpBroker:
             raise self._declare_error(exc, f"bind queue {queue!r} to {exchange!r}") from exc
         if subscription.dead_letter_queue:
             try:
-                await self._declare_dead_letter_queue(link, queue, subscription.dead_letter_queue)
+                await self._declare_dead_letter_queue(link, subscription)
             except LINK_ERRORS as exc:
                 raise self._declare_error(exc, f"declare dead-letter queue {subscription.dead_letter_queue!r}") from exc
 
-    async def _declare_dead_letter_queue(self, link: AmqpLink, queue: str, dead_letter_queue: str) -> None:
-        """``<queue>.dlq`` bound to the direct exchange ``tomodachi.dead-letter`` with the key ``<queue>``; no expiry
-        (dead letters are kept until someone looks at them)."""
+    async def _declare_dead_letter_queue(self, link: AmqpLink, subscription: AmqpSubscription) -> None:
+        """``<queue>.dlq`` bound to the direct exchange ``tomodachi.dead-letter`` with the key ``<queue>``. Kept
+        until someone looks at it, except for a per-instance queue's: that expires with the queue (x-expires)."""
+        queue = subscription.queue_name
+        dead_letter_queue = subscription.dead_letter_queue or dead_letter_queue_name(queue)
         channel = await link.channel("control")
         await channel.exchange_declare(DEAD_LETTER_EXCHANGE, "direct", durable=True, auto_delete=False)
-        await channel.queue_declare(dead_letter_queue, durable=True, exclusive=False, auto_delete=False)
+        await channel.queue_declare(
+            dead_letter_queue,
+            durable=True,
+            exclusive=False,
+            auto_delete=False,
+            arguments=_expiry(subscription.dead_letter_queue_ttl),
+        )
         await channel.queue_bind(dead_letter_queue, DEAD_LETTER_EXCHANGE, queue)
         self._declared.add(("dead-letter", dead_letter_queue))
         self.declared_queues.add(dead_letter_queue)
@@ -541,9 +549,11 @@ class RealAmqpBroker:
         queue = subscription.queue_name
         dead_letter_queue = subscription.dead_letter_queue or dead_letter_queue_name(queue)
         try:
-            if ("dead-letter", dead_letter_queue) not in self._declared:
-                # normally declared with the queue; make sure after a reconnect raced the declare
-                await self._declare_dead_letter_queue(link, queue, dead_letter_queue)
+            if subscription.dead_letter_queue_ttl or ("dead-letter", dead_letter_queue) not in self._declared:
+                # normally declared with the queue; declare again after a reconnect raced the declare, and always
+                # when it expires: it is unused (no consumer) while the service runs, so it may be gone by now,
+                # and the dead letter would be dropped as unroutable — re-declaring recreates it / renews its lease
+                await self._declare_dead_letter_queue(link, subscription)
             props = _to_pamqp(_replace_headers(properties, dict(headers)))
             await self._confirmed_publish(link, DEAD_LETTER_EXCHANGE, queue, body, props)
             return True
@@ -564,8 +574,7 @@ def _declarable(exchange: str) -> bool:
     return bool(exchange) and not exchange.startswith("amq.")
 
 
-def _queue_arguments(subscription: AmqpSubscription) -> dict[str, Any]:
-    ttl = subscription.queue_ttl
+def _expiry(ttl: float | None) -> dict[str, Any]:
     return {"x-expires": int(ttl * 1000)} if ttl else {}
 
 

@@ -64,23 +64,29 @@ def build_subscription(handler: BoundHandler, service: Any, settings: AmqpSettin
     args = handler.spec.args
     routing_key: str = args["routing_key"]
     competing = bool(args.get("competing"))
+    explicit_name = args.get("queue_name")
     func_name = getattr(handler.func, "__name__", handler.name)
     queue = queue_name(
         routing_key,
         func_name,
         str(getattr(service, "uuid", "")),
         competing=competing,
-        explicit_name=args.get("queue_name"),
+        explicit_name=explicit_name,
         prefix=settings.queue_name_prefix,
     )
+    queue_ttl = settings.queue_ttl or None
+    # a per-instance (uuid-hashed) queue is new on every start: its dead-letter queue must expire with it, or
+    # each start leaks one; dead letters of shared (competing / named) queues are kept until someone looks
+    per_instance = not competing and not explicit_name
     return AmqpSubscription(
         exchange_name=args.get("exchange_name") or settings.exchange_name,
         binding_key=prefixed_routing_key(routing_key, settings.routing_key_prefix),
         queue_name=queue,
         competing=competing,
-        queue_ttl=settings.queue_ttl or None,
+        queue_ttl=queue_ttl,
         prefetch_count=settings.queue_prefetch_count,
         dead_letter_queue=dead_letter_queue_name(queue),
+        dead_letter_queue_ttl=queue_ttl if per_instance else None,
     )
 
 
