@@ -20,6 +20,7 @@ from tomodachi.messaging.amqp.exceptions import (
 )
 from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, decode_routing_key, encode_routing_key
 from tomodachi.messaging.broker import Delivery, DeliveryCallback
+from tomodachi.messaging.idle import wait_idle
 from tomodachi.runtime.clock import Clock, RealClock
 
 logger = logging.getLogger("tomodachi.amqp")
@@ -357,28 +358,14 @@ class MemoryAmqpBroker:
         Retries waiting for their back-off are not waited for: advance the virtual clock, then drain again.
         ``timeout`` (real seconds) guards against a handler that never finishes.
         """
-        try:
-            await asyncio.wait_for(self._wait_idle(), timeout)
-        except asyncio.TimeoutError:
-            busy = {q.name: (len(q.messages), q.unacked) for q in self.queues.values() if q.unacked or q.messages}
-            raise TimeoutError(
-                f"fake amqp did not become idle within {timeout}s; (ready, unacked) per queue: {busy}"
-            ) from None
+
+        def busy() -> str:
+            counts = {q.name: (len(q.messages), q.unacked) for q in self.queues.values() if q.unacked or q.messages}
+            return f"fake amqp did not become idle within {timeout}s; (ready, unacked) per queue: {counts}"
+
+        await wait_idle(self.is_idle, self._event, timeout, busy)
 
     # ---- internals --------------------------------------------------------------------------------------
-
-    async def _wait_idle(self) -> None:
-        stable = 0
-        while True:
-            await asyncio.sleep(0)  # zero-time yield: lets just-spawned handler and publish tasks run
-            if self.is_idle():
-                stable += 1
-                if stable >= 5:
-                    return
-                continue
-            stable = 0
-            self._event.clear()
-            await self._event.wait()
 
     def _changed(self) -> None:
         self._event.set()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tomodachi.messaging.broker import DeliveryCallback
+from tomodachi.messaging.idle import wait_idle
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming, setup
 from tomodachi.messaging.sns_sqs.client import (
@@ -593,29 +594,17 @@ class MemorySnsSqsBroker:
         Messages waiting for a visibility timeout or delay are not waited for: advance the clock, then drain.
         ``timeout`` (real seconds) guards against a handler that never finishes.
         """
-        try:
-            await asyncio.wait_for(self._wait_idle(), timeout)
-        except asyncio.TimeoutError:
-            busy = {q.name: len(q.messages) for q in self._queues.values() if q.messages}
-            raise TimeoutError(
+
+        def busy() -> str:
+            counts = {q.name: len(q.messages) for q in self._queues.values() if q.messages}
+            return (
                 f"fake sns+sqs did not become idle within {timeout}s; unsettled={len(self._unsettled)}, "
-                f"messages per queue: {busy}"
-            ) from None
+                f"messages per queue: {counts}"
+            )
+
+        await wait_idle(self.is_idle, self._event, timeout, busy)
 
     # ---- internals --------------------------------------------------------------------------------------
-
-    async def _wait_idle(self) -> None:
-        stable = 0
-        while True:
-            await asyncio.sleep(0)  # zero-time yield: lets just-spawned handler and publish tasks run
-            if self.is_idle():
-                stable += 1
-                if stable >= 5:
-                    return
-                continue
-            stable = 0
-            self._event.clear()
-            await self._event.wait()
 
     def _changed(self) -> None:
         self._event.set()
