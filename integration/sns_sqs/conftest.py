@@ -7,25 +7,18 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from sns_sqs_support import FAKE_CREDENTIALS, MotoServer
+from sns_sqs_support import FAKE_CREDENTIALS
 
 from tomodachi.runtime.clock import RealClock
 from tomodachi.testing.harness import ServiceHarness
+from tomodachi.testing.wires import moto_server
 
 
 @pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    server = MotoServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def moto_url(moto_server: MotoServer) -> str:
-    return moto_server.url
+def moto_url() -> Iterator[str]:
+    """One moto server for the session; tests keep apart by their name prefix."""
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

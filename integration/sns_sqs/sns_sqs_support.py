@@ -5,16 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+
+from tomodachi.testing.wires import free_port, moto_server
 
 REPO = Path(__file__).resolve().parents[2]
 UPSTREAM_VERSION = "0.29.0"
@@ -28,52 +27,41 @@ FAKE_CREDENTIALS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def moto_command(port: int) -> list[str]:
-    binary = Path(sys.executable).parent / "moto_server"
-    if binary.exists():
-        return [str(binary), "-H", "127.0.0.1", "-p", str(port)]
-    return [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+@contextmanager
+def _environment(extra: dict[str, str]) -> Iterator[None]:
+    """``extra`` in ``os.environ`` while the block runs (a subprocess started in it inherits them)."""
+    saved = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class MotoServer:
-    """A ``moto_server`` subprocess on 127.0.0.1; ``stop()`` and ``start()`` again keep the same port."""
+    """:func:`tomodachi.testing.wires.moto_server` as ``start()`` / ``stop()``: starting again keeps the port
+    (a restart with empty state); ``env`` goes to the server process (e.g. ``INITIAL_NO_AUTH_ACTION_COUNT``)."""
 
     def __init__(self, port: int | None = None, env: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **FAKE_CREDENTIALS, **(env or {})}
-        self.process: subprocess.Popen[bytes] | None = None
+        self.env = dict(env or {})
+        self._running: ExitStack | None = None
 
     def start(self, timeout: float = 30.0) -> None:
-        self.process = subprocess.Popen(
-            moto_command(self.port), env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {self.process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/moto-api/reset-auth", timeout=1) as response:
-                    response.read()
-                return
-            except urllib.error.HTTPError:
-                return  # answering at all is enough
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"moto_server did not answer on {self.url} within {timeout}s")
+        running = ExitStack()
+        with _environment(self.env):
+            running.enter_context(moto_server(port=self.port, timeout=timeout))
+        self._running = running
 
     def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+        running, self._running = self._running, None
+        if running is not None:
+            running.close()
 
 
 def upstream_python() -> Path:
