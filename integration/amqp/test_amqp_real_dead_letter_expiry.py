@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import aioamqp
+import pytest
 from amqp_support import Names, Probe
 
 import tomodachi
@@ -27,51 +28,37 @@ async def _declared_with(probe: Probe, queue: str, arguments: dict[str, Any]) ->
     return True
 
 
+class Mixed(tomodachi.Service):
+    name = "mixed"
+    message_envelope = JsonBase
+
+    @tomodachi.amqp("dlq.instance")
+    async def per_instance(self, data: Any) -> None:
+        pass
+
+    @tomodachi.amqp("dlq.shared", competing=True)
+    async def shared(self, data: Any) -> None:
+        pass
+
+    @tomodachi.amqp("dlq.named", queue_name="named")
+    async def named(self, data: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("queue_ttl", [QUEUE_TTL, 0])  # 0: no queue expires, nor any dead-letter queue
 async def test_dead_letter_queue_of_a_per_instance_queue_expires_like_the_queue(
-    real_harness: ServiceHarness, names: Names, probe: Probe
+    real_harness: ServiceHarness, names: Names, probe: Probe, queue_ttl: int
 ) -> None:
-    class Mixed(tomodachi.Service):
-        name = "mixed"
-        message_envelope = JsonBase
-
-        @tomodachi.amqp("dlq.instance")
-        async def per_instance(self, data: Any) -> None:
-            pass
-
-        @tomodachi.amqp("dlq.shared", competing=True)
-        async def shared(self, data: Any) -> None:
-            pass
-
-        @tomodachi.amqp("dlq.named", queue_name="named")
-        async def named(self, data: Any) -> None:
-            pass
-
-    svc = await real_harness.start(Mixed, options=names.options(**{"amqp.queue_ttl": QUEUE_TTL}))
+    svc = await real_harness.start(Mixed, options=names.options(**{"amqp.queue_ttl": queue_ttl}))
     prefix = names.queue_prefix
     uuid = str(svc.instance.uuid)
     per_instance = queue_name("dlq.instance", "per_instance", uuid, competing=False, prefix=prefix)
     shared = queue_name("dlq.shared", "shared", uuid, competing=True, prefix=prefix)
     named = f"{prefix}named"
-    expires = {"x-expires": QUEUE_TTL * 1000}
+    expires = {"x-expires": queue_ttl * 1000} if queue_ttl else {}
 
+    assert await _declared_with(probe, per_instance, expires)
     assert await _declared_with(probe, f"{per_instance}.dlq", expires)
     assert await _declared_with(probe, f"{shared}.dlq", {})
     assert await _declared_with(probe, f"{named}.dlq", {})
-    assert not await _declared_with(probe, f"{shared}.dlq", expires)  # the check tells the two apart
-
-
-async def test_no_queue_ttl_means_no_expiry_for_the_dead_letter_queue_either(
-    real_harness: ServiceHarness, names: Names, probe: Probe
-) -> None:
-    class Lone(tomodachi.Service):
-        name = "lone"
-        message_envelope = JsonBase
-
-        @tomodachi.amqp("dlq.lone")
-        async def handler(self, data: Any) -> None:
-            pass
-
-    svc = await real_harness.start(Lone, options=names.options(**{"amqp.queue_ttl": 0}))
-    queue = queue_name("dlq.lone", "handler", str(svc.instance.uuid), competing=False, prefix=names.queue_prefix)
-    assert await _declared_with(probe, queue, {})
-    assert await _declared_with(probe, f"{queue}.dlq", {})
+    assert not await _declared_with(probe, f"{shared}.dlq", {"x-expires": 1000})  # the check tells them apart
