@@ -126,3 +126,26 @@ def test_uvloop_is_reported_in_the_execution_context(tmp_path: Path) -> None:
     path = write_service(tmp_path, "uvloop_services", [("Exiter", "exiter")])
     assert run_launcher(Launcher([str(path)]), loop="uvloop") == 0
     assert tomodachi.get_execution_context()["event_loop"] == "uvloop"
+
+
+HANGING_START = """
+import asyncio
+import tomodachi
+
+class Hanging(tomodachi.Service):
+    name = "hanging"
+
+    async def _start_service(self):
+        tomodachi.exit(0)  # the stop request arrives while the start is still running
+        await asyncio.Event().wait()
+
+    async def _stop_service(self):
+        tomodachi.get_execution_context().setdefault("stopped", []).append(self.name)
+"""
+
+
+def test_stop_request_during_a_hanging_start_stops_gracefully(tmp_path: Path) -> None:
+    path = tmp_path / "hanging.py"
+    path.write_text(HANGING_START)
+    assert run_launcher(Launcher([str(path)])) == 0
+    assert execution_context.get_execution_context()["stopped"] == ["hanging"]

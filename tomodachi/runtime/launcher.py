@@ -69,6 +69,23 @@ class Launcher:
         await asyncio.gather(*(c.stop() for c in self.containers), return_exceptions=True)
         await self.environment.close_brokers()
 
+    async def _start_unless_stopped(self) -> bool:
+        """Start the services; a stop request during a slow start (e.g. a hanging ``_start_service``)
+        cancels the start instead of waiting for it. True when the services started."""
+        assert self._stop_requested is not None
+        start = asyncio.create_task(self.start_services())
+        stop = asyncio.create_task(self._stop_requested.wait())
+        try:
+            await asyncio.wait({start, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if start.done():
+            start.result()  # re-raises a start failure
+            return True
+        start.cancel()
+        await asyncio.gather(start, return_exceptions=True)
+        return False
+
     def request_stop(self) -> None:
         if self._stop_requested is not None:
             self._stop_requested.set()
@@ -99,7 +116,10 @@ class Launcher:
         watcher_task: asyncio.Task[None] | None = None
         try:
             try:
-                await self.start_services()
+                if not await self._start_unless_stopped():
+                    # a signal or tomodachi.exit() arrived while the services were still starting
+                    await self.stop_services()
+                    return int(tomodachi.SERVICE_EXIT_CODE)
             except (ServiceFileError, ServiceStartError) as exc:
                 if isinstance(exc, ServiceFileError):
                     _logger("tomodachi.importer").error(str(exc))
