@@ -81,6 +81,14 @@ _LAZY: dict[str, str] = {
     "monthly": "tomodachi.transport.schedule.api",
 }
 
+# submodules reachable as attributes after a bare ``import tomodachi`` (imported on first access)
+_SUBMODULES = frozenset(
+    (
+        "cli container discovery envelope helpers importer invoker launcher logging options transport validation "
+        "watcher"
+    ).split()
+)
+
 if TYPE_CHECKING:
     from tomodachi.handlers import decorator as decorator
     from tomodachi.logging import get_logger as get_logger
@@ -105,6 +113,8 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     module_name = _LAZY.get(name)
+    if module_name is None and name in _SUBMODULES:
+        return importlib.import_module(f"tomodachi.{name}")  # the import also sets the attribute
     if module_name is None:
         raise AttributeError(f"module 'tomodachi' has no attribute {name!r}")
     value = getattr(importlib.import_module(module_name), name)
@@ -113,4 +123,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)

@@ -1,0 +1,1 @@
+"""Helper modules kept at their original import paths (``tomodachi.helpers.crontab`` and friends)."""
