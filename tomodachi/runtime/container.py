@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from tomodachi.runtime import context as execution_context
+from tomodachi.runtime import discovery
 from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.transport import (
     TRANSPORT_ORDER,
@@ -148,6 +149,7 @@ class ServiceContainer:
             stage = "transport setup"
             await asyncio.gather(*(transport.setup() for transport in self.transports.values()))
             log.info("enabled handler functions", service=self.name, state="initialized")
+            await discovery.register(self.instance, self.transports)  # deprecated service.discovery; never raises
             stage = "_started_service"
             await _call_hook(self.instance, "_started_service")
             stage = "transport start"
@@ -181,6 +183,7 @@ class ServiceContainer:
         log.info("stopping service", service=self.name)
         if run_stopping_hook:
             await self._run_stop_hook("_stopping_service")
+        await discovery.deregister(self.instance)  # only registries that were registered; never raises
         grace = self.grace_period()
         for name, transport in reversed(list(self.transports.items())):
             try:
