@@ -16,13 +16,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import IO, Any, Protocol, runtime_checkable
+from types import FrameType, TracebackType
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import structlog
-from structlog.contextvars import merge_contextvars
-from structlog.exceptions import DropEvent
-from structlog.typing import EventDict, WrappedLogger
+if TYPE_CHECKING:  # structlog is imported on the first get_logger(), not at startup
+    from structlog.typing import EventDict, WrappedLogger
+
+    from tomodachi._logging_structlog import Logger
 
 __all__ = [
     "ConsoleFormatter",
@@ -118,13 +118,6 @@ def _message_text(event: Any) -> str:
         return object.__repr__(event)
 
 
-def _drop_disabled(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
-    # Cheap level check before any other processing.
-    if not logger.isEnabledFor(_LEVELS.get(method_name, logging.INFO)):
-        raise DropEvent
-    return event_dict
-
-
 def _format_positional(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
     args = event_dict.pop("positional_args", None)
     if args:
@@ -149,16 +142,18 @@ def _capture_exc_info(logger: WrappedLogger, method_name: str, event_dict: Event
     return event_dict
 
 
-_INTERNAL_FILES = (os.path.dirname(structlog.__file__) + os.sep, __file__)
+# files whose frames a record's caller skips: this module, then structlog and its Logger once they are imported
+_INTERNAL_FILES: tuple[str, ...] = (__file__,)
 
 
-def _stacklevel() -> int:
-    """The ``stacklevel`` that makes the stdlib record point at the user's call rather than at structlog.
+def _add_internal_files(*paths: str) -> None:
+    global _INTERNAL_FILES
+    _INTERNAL_FILES = (*_INTERNAL_FILES, *(path for path in paths if path not in _INTERNAL_FILES))
 
-    Frame 3 (counted from here) is structlog's ``_proxy_to_logger``, which calls the stdlib logger: that is
-    stacklevel 1; every further structlog / tomodachi.logging frame outward adds one.
-    """
-    frame = sys._getframe(3)
+
+def _stacklevel(frame: FrameType) -> int:
+    """The ``stacklevel`` that makes the stdlib record point at the user's call: ``frame`` is the one calling the
+    stdlib logger (stacklevel 1); every further logging-internal frame outward adds one."""
     level = 1
     while frame.f_back is not None and frame.f_code.co_filename.startswith(_INTERNAL_FILES):
         frame = frame.f_back
@@ -166,59 +161,25 @@ def _stacklevel() -> int:
     return level
 
 
-def _to_stdlib(
-    logger: WrappedLogger, method_name: str, event_dict: EventDict
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _stdlib_call(event_dict: EventDict, caller: FrameType) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The positional and keyword arguments of the stdlib logger call made from frame ``caller``."""
     exc_info = event_dict.pop("exc_info", None)
     stack_info = bool(event_dict.pop("stack_info", False))
     stacklevel = 1
     if sys.version_info >= (3, 11):  # earlier findCaller() counts frames differently; keep its default there
         try:
-            stacklevel = _stacklevel()
+            stacklevel = _stacklevel(caller)
         except Exception:
             pass
     kwargs = {"exc_info": exc_info, "stack_info": stack_info, "stacklevel": stacklevel}
     return (_StructuredMessage(dict(event_dict)),), kwargs
 
 
-_PROCESSORS: list[Any] = [_drop_disabled, merge_contextvars, _format_positional, _capture_exc_info, _to_stdlib]
-
-
-class Logger(structlog.stdlib.BoundLogger):
-    """A structlog ``BoundLogger`` proxying the stdlib Logger API: ``info(message, **fields)``, ``bind()``,
-    ``new()``, ``exception()``… A failure while logging is reported on stderr, never raised to the caller."""
-
-    def _proxy_to_logger(self, method_name: str, event: str | None = None, *event_args: str, **event_kw: Any) -> Any:
-        try:
-            return super()._proxy_to_logger(method_name, event, *event_args, **event_kw)
-        except Exception:
-            try:
-                sys.stderr.write(f"--- tomodachi: logging failed for event {event!r} ---\n{traceback.format_exc()}")
-            except Exception:
-                pass
-            return None
-
-
-class _HandlerContextLogger(Logger):
-    """``get_logger()`` without a name: the logger name and fields come from the current handler context at
-    log time, so a logger created at import time still carries the context of the handler it is used in."""
-
-    @property  # type: ignore[override]
-    def _logger(self) -> logging.Logger:
-        name = _HANDLER_CONTEXT.get().logger_name
-        return logging.getLogger(name) if name else self._default_logger
-
-    @_logger.setter
-    def _logger(self, value: logging.Logger) -> None:
-        self._default_logger = value
-
-    def _proxy_to_logger(self, method_name: str, event: str | None = None, *event_args: str, **event_kw: Any) -> Any:
-        fields = _HANDLER_CONTEXT.get().fields
-        if fields:
-            # Precedence: handler context < bound context < call keywords.
-            inherited = {k: v for k, v in fields.items() if k not in self._context and k not in event_kw}
-            event_kw = {**inherited, **event_kw}
-        return super()._proxy_to_logger(method_name, event, *event_args, **event_kw)
+def _report_failure(event: Any) -> None:
+    try:
+        sys.stderr.write(f"--- tomodachi: logging failed for event {event!r} ---\n{traceback.format_exc()}")
+    except Exception:
+        pass
 
 
 @runtime_checkable
@@ -234,9 +195,77 @@ class LoggerProtocol(Protocol):
 def get_logger(name: str | None = None) -> Logger:
     """A structured logger named ``name`` (e.g. ``"tomodachi.lifecycle"``); without a name it follows the
     current handler context (``bind_handler_context``), falling back to the ``"tomodachi"`` logger."""
-    if name is None:
-        return _HandlerContextLogger(logging.getLogger("tomodachi"), _PROCESSORS, {})
-    return Logger(logging.getLogger(name), _PROCESSORS, {})
+    from tomodachi._logging_structlog import new_logger
+
+    return new_logger(name)
+
+
+def __getattr__(name: str) -> Any:
+    # ``Logger`` (a structlog BoundLogger subclass) is built on first use so that importing this module stays cheap
+    if name == "Logger":
+        from tomodachi._logging_structlog import Logger
+
+        return Logger
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class FrameworkLogger:
+    """The framework's own lines (lifecycle, HTTP): the same records as ``get_logger(name)`` makes, without
+    importing structlog, so starting a service does not pay for it. Not a structlog logger: no ``bind()``."""
+
+    __slots__ = ("_logger",)
+
+    def __init__(self, name: str) -> None:
+        self._logger = logging.getLogger(name)
+
+    @property
+    def name(self) -> str:
+        return self._logger.name
+
+    def debug(self, event: str | None = None, *args: Any, **kw: Any) -> None:
+        self._emit("debug", event, args, kw)
+
+    def info(self, event: str | None = None, *args: Any, **kw: Any) -> None:
+        self._emit("info", event, args, kw)
+
+    def warning(self, event: str | None = None, *args: Any, **kw: Any) -> None:
+        self._emit("warning", event, args, kw)
+
+    def error(self, event: str | None = None, *args: Any, **kw: Any) -> None:
+        self._emit("error", event, args, kw)
+
+    def exception(self, event: str | None = None, *args: Any, **kw: Any) -> None:
+        kw.setdefault("exc_info", True)
+        self._emit("exception", event, args, kw)
+
+    def critical(self, event: str | None = None, *args: Any, **kw: Any) -> None:
+        self._emit("critical", event, args, kw)
+
+    def _emit(self, method_name: str, event: str | None, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
+        # the steps of the structlog processor chain of get_logger(), in the same order
+        try:
+            logger = self._logger
+            if not logger.isEnabledFor(_LEVELS[method_name]):
+                return
+            event_dict: EventDict = dict(kw)
+            if args:
+                event_dict["positional_args"] = args
+            if event is not None:
+                event_dict["event"] = event
+            contextvars_module = sys.modules.get("structlog.contextvars")
+            if contextvars_module is not None:  # only bound if the application imported structlog
+                event_dict = contextvars_module.merge_contextvars(logger, method_name, event_dict)
+            event_dict = _format_positional(logger, method_name, event_dict)
+            event_dict = _capture_exc_info(logger, method_name, event_dict)
+            call_args, call_kwargs = _stdlib_call(event_dict, sys._getframe(0))
+            getattr(logger, method_name)(*call_args, **call_kwargs)
+        except Exception:
+            _report_failure(event)
+
+
+def framework_logger(name: str) -> FrameworkLogger:
+    """The logger for the framework's own lines; see ``FrameworkLogger``."""
+    return FrameworkLogger(name)
 
 
 # --- formatter side: from a LogRecord to a line --------------------------------------------------------------------

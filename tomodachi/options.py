@@ -5,7 +5,6 @@ Also holds the JSON config-file loader used by ``tomodachi run -c``, which merge
 
 from __future__ import annotations
 
-import difflib
 import functools
 import json
 import os
@@ -607,6 +606,8 @@ def _schema() -> _Schema:
 
 
 def _suggest(key: str) -> str | None:
+    import difflib  # only on a misspelt option
+
     known = _schema().known
     matches = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     if matches:

@@ -31,9 +31,9 @@ class ServiceStartError(Exception):
 
 
 def _logger(name: str) -> Any:
-    from tomodachi.logging import get_logger
+    from tomodachi.logging import framework_logger  # same records as get_logger(), without importing structlog
 
-    return get_logger(name)
+    return framework_logger(name)
 
 
 def apply_config(instance: Any, config: Mapping[str, Any]) -> None:

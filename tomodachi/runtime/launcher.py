@@ -20,9 +20,9 @@ from tomodachi.runtime.importer import ServiceFileError, load_services
 
 
 def _logger(name: str) -> Any:
-    from tomodachi.logging import get_logger
+    from tomodachi.logging import framework_logger  # same records as get_logger(), without importing structlog
 
-    return get_logger(name)
+    return framework_logger(name)
 
 
 class Launcher:

@@ -6,12 +6,11 @@ import base64
 import binascii
 import json
 import logging
-import logging.handlers
 from typing import Any
 
 from aiohttp import web
 
-from tomodachi.logging import get_logger
+from tomodachi.logging import framework_logger as get_logger  # no structlog import on the start path
 from tomodachi.runtime.clock import Clock
 
 
@@ -54,7 +53,9 @@ class AccessLog:
             self._file_logger = logging.getLogger(f"tomodachi.http.access_log.{id(self)}")
             self._file_logger.propagate = False
             self._file_logger.setLevel(logging.INFO)
-            self._file_handler = logging.handlers.WatchedFileHandler(target, encoding="utf-8")
+            from logging.handlers import WatchedFileHandler  # only imported when an access log file is configured
+
+            self._file_handler = WatchedFileHandler(target, encoding="utf-8")
             self._file_handler.setFormatter(_JsonLinesFormatter())
             self._file_logger.addHandler(self._file_handler)
 

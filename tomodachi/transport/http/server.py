@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tomodachi.logging import get_logger
+from tomodachi.logging import framework_logger as get_logger  # no structlog import on the start path
 from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.transport import BoundHandler
 from tomodachi.transport.http.access_log import AccessLog, should_log

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from tomodachi.logging import get_logger
+from tomodachi.logging import framework_logger as get_logger  # no structlog import on the start path
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 from tomodachi.transport.http.access_log import AccessLog
 from tomodachi.transport.http.keys import SETTINGS

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from tomodachi.logging import get_logger
+from tomodachi.logging import framework_logger as get_logger  # no structlog import on the start path
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.transport import BoundHandler
 from tomodachi.transport.http.invoke import invoke_handler
