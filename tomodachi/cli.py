@@ -27,7 +27,9 @@ Available commands:
   | --production                            Disable restart on file changes
   | -c, --config <files>                    Use configuration from JSON files
   | -l, --log <level>, --log-level <level>  Specify log level (debug, info, warning, error, critical)
-  | --logger [console|json|python|disabled] Log formatter [console]
+  | --logger [console|json|python|disabled|custom]  Log formatter [console]
+  | --custom-logger <module[.attr]>         Forward logs to your logger: the logging module, a class,
+  |                                         or an object with new(), bind() or get_logger()
 """
 
 LOOPS = {
@@ -82,12 +84,11 @@ def parse_run_arguments(args: Sequence[str]) -> RunArguments:
     level_env = _env("TOMODACHI_LOG_LEVEL")
     if level_env and level_env.lower() in LOG_LEVELS:
         parsed.log_level = level_env.lower()
-    logger_env = _env("TOMODACHI_LOGGER")
-    if logger_env and logger_env.lower() in LOGGERS:
-        parsed.logger = logger_env.lower()
-    if _env("TOMODACHI_CUSTOM_LOGGER"):
-        parsed.custom_logger = _env("TOMODACHI_CUSTOM_LOGGER")
-        parsed.logger = "custom"
+    logger_env = (_env("TOMODACHI_LOGGER") or "").lower()
+    logger_env = logger_env if logger_env in LOGGERS else ""
+    custom_env = _env("TOMODACHI_CUSTOM_LOGGER") or None
+    logger_flag: str | None = None
+    custom_flag: str | None = None
 
     items = list(args)
     index = 0
@@ -121,11 +122,10 @@ def parse_run_arguments(args: Sequence[str]) -> RunArguments:
             value = _take_value(items, index, arg).lower()
             if value not in LOGGERS:
                 raise UsageError(f"invalid logger {value!r} (use {', '.join(LOGGERS)})")
-            parsed.logger = value
+            logger_flag = value
             index += 1
         elif arg == "--custom-logger":
-            parsed.custom_logger = _take_value(items, index, arg)
-            parsed.logger = "custom"
+            custom_flag = _take_value(items, index, arg).strip()
             index += 1
         elif arg in ("--opentelemetry-instrument",):
             raise UsageError("--opentelemetry-instrument is not supported by this build of tomodachi")
@@ -136,7 +136,53 @@ def parse_run_arguments(args: Sequence[str]) -> RunArguments:
         index += 1
     if not parsed.files:
         raise UsageError("no service file has been provided: tomodachi run <service.py ...>")
+    parsed.logger, parsed.custom_logger = _choose_logger(logger_flag, custom_flag, logger_env, custom_env)
     return parsed
+
+
+def _choose_logger(
+    logger_flag: str | None, custom_flag: str | None, logger_env: str, custom_env: str | None
+) -> tuple[str, str | None]:
+    """The formatter name and custom logger path. Flags win over environment variables; a custom logger path
+    implies ``custom`` and contradicting it (another logger, a different path) is a usage error."""
+    if custom_flag and custom_env and custom_flag != custom_env:
+        raise UsageError(f"--custom-logger {custom_flag!r} differs from TOMODACHI_CUSTOM_LOGGER={custom_env!r}")
+    if logger_flag is not None:
+        if custom_flag and logger_flag != "custom":
+            raise UsageError(f"--custom-logger cannot be combined with --logger {logger_flag}")
+        logger = logger_flag
+    elif custom_flag:
+        logger = "custom"
+    elif logger_env:
+        if custom_env and logger_env != "custom":
+            raise UsageError(f"TOMODACHI_CUSTOM_LOGGER cannot be combined with TOMODACHI_LOGGER={logger_env}")
+        logger = logger_env
+    else:
+        logger = "custom" if custom_env else "console"
+    custom = custom_flag or custom_env
+    if logger != "custom":
+        return logger, None
+    if not custom:
+        raise UsageError("--logger custom needs --custom-logger <module[.attr]> (or TOMODACHI_CUSTOM_LOGGER)")
+    return logger, custom
+
+
+def _use_custom_logger(path: str, service_files: Sequence[str]) -> None:
+    """Import and validate the custom logger before any service starts. Its module usually sits next to the
+    service files, so their folders go on sys.path first, as the service importer would put them."""
+    from pathlib import Path
+
+    from tomodachi.logging import CustomLoggerError, set_custom_logger
+
+    for file in service_files:
+        candidate = Path(file) if Path(file).suffix == ".py" else Path(f"{file}.py")
+        folder = str(candidate.resolve().parent)
+        if candidate.is_file() and folder not in sys.path:
+            sys.path.insert(0, folder)
+    try:
+        set_custom_logger(path)
+    except CustomLoggerError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def dependency_versions() -> list[str]:
@@ -181,7 +227,9 @@ def run_command(args: Sequence[str]) -> int:
     arguments = parse_run_arguments(args)
     from tomodachi.logging import configure
 
-    configure(arguments.log_level, arguments.logger if arguments.logger != "custom" else "console")
+    if arguments.custom_logger is not None:
+        _use_custom_logger(arguments.custom_logger, arguments.files)
+    configure(arguments.log_level, arguments.logger)
     try:
         config = load_config(arguments.config_files) if arguments.config_files else {}
     except Exception as exc:  # missing file / invalid JSON: a usage problem

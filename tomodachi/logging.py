@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # structlog is imported on the first get_logger(), not at sta
 
 __all__ = [
     "ConsoleFormatter",
+    "CustomLoggerError",
+    "CustomLoggerFormatter",
     "DisabledFormatter",
     "JSONFormatter",
     "Logger",
@@ -38,6 +40,9 @@ __all__ = [
     "get_handler_context",
     "get_logger",
     "remove_handlers",
+    "resolve_custom_logger",
+    "set_custom_logger",
+    "set_custom_logger_factory",
     "set_default_formatter",
 ]
 
@@ -480,13 +485,150 @@ class _DisabledFormatter(logging.Formatter):
         return ""
 
 
+class _CustomLoggerFormatter(_ConsoleFormatter):
+    """Marks tomodachi's root handler as forwarding every record to the custom logger (``set_custom_logger``).
+    On any other handler it renders like the no-color console formatter."""
+
+    def __init__(self) -> None:
+        super().__init__(colors=False)
+
+
 ConsoleFormatter: logging.Formatter = _ConsoleFormatter(colors=True)
 NoColorConsoleFormatter: logging.Formatter = _ConsoleFormatter(colors=False)
 JSONFormatter: logging.Formatter = _JSONFormatter()
 PythonLoggingFormatter: logging.Formatter = _PythonLoggingFormatter()
 DisabledFormatter: logging.Formatter = _DisabledFormatter()
+CustomLoggerFormatter: logging.Formatter = _CustomLoggerFormatter()
 
-_FORMATTER_NAMES = ("console", "no_color_console", "json", "python", "disabled")
+_FORMATTER_NAMES = ("console", "no_color_console", "json", "python", "disabled", "custom")
+
+
+# --- custom logger: forward records to the application's own logger ------------------------------------------------
+
+
+class CustomLoggerError(ValueError):
+    """The custom logger cannot be imported or is not one of the supported kinds."""
+
+
+_CUSTOM_LOGGER_KINDS = "the logging module, a class, or an object with new(), bind() or get_logger()"
+_custom_logger: object | None = None
+_FORWARDING: ContextVar[bool] = ContextVar("tomodachi_custom_logger_forwarding", default=False)
+
+
+def _is_missing(exc: ModuleNotFoundError, module_name: str) -> bool:
+    """Whether ``exc`` says ``module_name`` (or a parent package of it) does not exist, as opposed to an import
+    inside that module failing."""
+    return exc.name is not None and (module_name == exc.name or module_name.startswith(exc.name + "."))
+
+
+def _import_target(path: str) -> object:
+    import importlib
+
+    module_name, _, attribute = path.rpartition(".")
+    if module_name:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if not _is_missing(exc, module_name):
+                raise
+            raise CustomLoggerError(f"cannot import custom logger {path!r}: no module named {exc.name!r}") from exc
+        if hasattr(module, attribute):
+            return getattr(module, attribute)
+    try:  # "package.module" (or a plain "module") naming a module
+        return importlib.import_module(path)
+    except ModuleNotFoundError as exc:
+        if not _is_missing(exc, path):
+            raise
+        if module_name:
+            raise CustomLoggerError(
+                f"cannot import custom logger {path!r}: module {module_name!r} has no attribute {attribute!r}"
+            ) from exc
+        raise CustomLoggerError(f"cannot import custom logger {path!r}: no module named {exc.name!r}") from exc
+
+
+def resolve_custom_logger(target: str | object) -> object:
+    """The custom logger named by ``target``: an import path ``module`` or ``module.attribute``, or the object
+    itself. It must be ``logging``, a class, or an object with ``new()``, ``bind()`` or ``get_logger()``.
+
+    Raises ``CustomLoggerError`` with a readable reason (missing module or attribute, error while importing it,
+    unsupported kind)."""
+    if isinstance(target, str):
+        path = target.strip()
+        if not path or any(not part.isidentifier() for part in path.split(".")):
+            raise CustomLoggerError(f"invalid custom logger {target!r}: expected an import path <module[.attr]>")
+        try:
+            resolved = _import_target(path)
+        except CustomLoggerError:
+            raise
+        except Exception as exc:  # the module itself fails to import
+            raise CustomLoggerError(f"cannot import custom logger {path!r}: {type(exc).__name__}: {exc}") from exc
+    else:
+        resolved, path = target, repr(target)
+    if not (
+        resolved is logging
+        or isinstance(resolved, type)
+        or any(hasattr(resolved, name) for name in ("new", "bind", "get_logger"))
+    ):
+        raise CustomLoggerError(f"invalid custom logger {path}: expected {_CUSTOM_LOGGER_KINDS}")
+    return resolved
+
+
+def set_custom_logger(target: str | object | None) -> None:
+    """Where ``configure(formatter="custom")`` forwards records: see ``resolve_custom_logger``. ``None`` unsets."""
+    global _custom_logger
+    _custom_logger = None if target is None else resolve_custom_logger(target)
+
+
+set_custom_logger_factory = set_custom_logger  # the name upstream tomodachi uses
+
+
+def _current_custom_logger() -> object:
+    if _custom_logger is None:
+        from_env = os.environ.get("TOMODACHI_CUSTOM_LOGGER", "").strip()
+        if not from_env:
+            raise ValueError("no custom logger set: use --custom-logger <module[.attr]> or set_custom_logger()")
+        set_custom_logger(from_env)
+    return _custom_logger
+
+
+def _method_name(levelno: int) -> str:
+    for threshold, name in (
+        (logging.CRITICAL, "critical"),
+        (logging.ERROR, "error"),
+        (logging.WARNING, "warning"),
+        (logging.INFO, "info"),
+    ):
+        if levelno >= threshold:
+            return name
+    return "debug"
+
+
+def _target_logger(target: object, name: str) -> Any:
+    context = {"logger": name}
+    if isinstance(target, type):
+        return target(context)
+    if hasattr(target, "new"):
+        return target.new(**context)
+    if hasattr(target, "bind"):
+        return target.bind(**context)
+    factory_logger = target.get_logger()  # type: ignore[attr-defined]
+    for method in ("new", "bind"):
+        if hasattr(factory_logger, method):
+            return getattr(factory_logger, method)(**context)
+    return factory_logger
+
+
+def _forward(record: logging.LogRecord, target: object) -> None:
+    """Hand ``record`` to the custom logger: ``<logger>.<level>(message, **fields)`` (plus ``exc_info``)."""
+    if target is logging:
+        return  # the record is a stdlib record already: the application's own handlers render it
+    entry = _entry(record)
+    fields = {key: value for key, value in entry.fields.items() if value is not Ellipsis}
+    if entry.exc_info:
+        fields["exc_info"] = entry.exc_info
+    if entry.stack_info:
+        fields["stack_info"] = entry.stack_info
+    getattr(_target_logger(target, record.name), _method_name(record.levelno))(entry.message, **fields)
 
 
 # --- handler installation ------------------------------------------------------------------------------------------
@@ -523,9 +665,25 @@ class _RootHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def emit(self, record: logging.LogRecord) -> None:
         if isinstance(self.formatter, _DisabledFormatter):
             return
+        if isinstance(self.formatter, _CustomLoggerFormatter):
+            self._emit_custom(record)
+            return
         if self._follow_stderr:
             self.stream = sys.stderr
         super().emit(record)
+
+    def _emit_custom(self, record: logging.LogRecord) -> None:
+        # A custom logger writing through stdlib logging sends its records back here: those are left to the
+        # application's handlers instead of going round again.
+        if _FORWARDING.get():
+            return
+        token = _FORWARDING.set(True)
+        try:
+            _forward(record, _current_custom_logger())
+        except Exception:
+            self.handleError(record)
+        finally:
+            _FORWARDING.reset(token)
 
 
 _default_formatter: str | logging.Formatter = "console"
@@ -545,6 +703,10 @@ def _resolve_formatter(formatter: str | logging.Formatter, stream: Any) -> loggi
         return PythonLoggingFormatter
     if name == "disabled":
         return DisabledFormatter
+    if name == "custom":
+        if _current_custom_logger() in (sys.modules[__name__], sys.modules.get("tomodachi")):
+            return _resolve_formatter("console", stream)  # tomodachi.logging itself: nothing to forward to
+        return CustomLoggerFormatter
     raise ValueError(f"invalid log formatter {formatter!r}; expected one of {', '.join(_FORMATTER_NAMES)}")
 
 
@@ -575,7 +737,8 @@ def configure(
     """Install the single tomodachi root handler (replacing a previous one) and set the root level.
 
     ``formatter``: ``console`` (default; colored on a tty), ``no_color_console``, ``json``, ``python``,
-    ``disabled`` or a ``logging.Formatter``. Safe to call repeatedly.
+    ``disabled``, ``custom`` (forward to ``set_custom_logger()``'s target) or a ``logging.Formatter``.
+    Safe to call repeatedly.
     """
     level = _parse_level(log_level)
     chosen = _resolve_formatter(formatter if formatter is not None else _default_formatter, stream)
