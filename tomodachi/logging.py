@@ -15,7 +15,6 @@ import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -63,10 +62,14 @@ _LEVELS = {
 # --- handler context ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class _HandlerContext:
-    logger_name: str | None = None
-    fields: Mapping[str, Any] = field(default_factory=dict)
+    """What ``bind_handler_context`` binds. A plain class, not a dataclass: building dataclasses costs startup."""
+
+    __slots__ = ("logger_name", "fields")
+
+    def __init__(self, logger_name: str | None = None, fields: Mapping[str, Any] | None = None) -> None:
+        self.logger_name = logger_name
+        self.fields: Mapping[str, Any] = fields if fields is not None else {}
 
 
 _NO_HANDLER_CONTEXT = _HandlerContext()
@@ -282,15 +285,28 @@ _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__d
 }
 
 
-@dataclass
 class _Entry:
-    timestamp: str
-    level: str
-    logger: str
-    message: str
-    fields: dict[str, Any]
-    exc_info: _ExcInfo | None
-    stack_info: str | None
+    """A record as the formatters see it (plain class: see ``_HandlerContext``)."""
+
+    __slots__ = ("timestamp", "level", "logger", "message", "fields", "exc_info", "stack_info")
+
+    def __init__(
+        self,
+        timestamp: str,
+        level: str,
+        logger: str,
+        message: str,
+        fields: dict[str, Any],
+        exc_info: _ExcInfo | None,
+        stack_info: str | None,
+    ) -> None:
+        self.timestamp = timestamp
+        self.level = level
+        self.logger = logger
+        self.message = message
+        self.fields = fields
+        self.exc_info = exc_info
+        self.stack_info = stack_info
 
 
 def _timestamp(created: float) -> str:

@@ -11,7 +11,6 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar, overload
 
 __all__ = [
@@ -209,13 +208,17 @@ class _Section(Generic[_S]):
 _FANOUT, _LEGACY, _CANONICAL, _CONDITIONAL = 0, 1, 2, 3
 
 
-@dataclass(frozen=True)
 class _Assign:
-    target: Path
-    value: Any
-    given_as: str | None
-    priority: int
-    only_if_unset: bool
+    """One option assignment. A plain class, not a dataclass: building dataclasses costs startup time."""
+
+    __slots__ = ("target", "value", "given_as", "priority", "only_if_unset")
+
+    def __init__(self, target: Path, value: Any, given_as: str | None, priority: int, only_if_unset: bool) -> None:
+        self.target = target
+        self.value = value
+        self.given_as = given_as
+        self.priority = priority
+        self.only_if_unset = only_if_unset
 
 
 class OptionsInterface:
@@ -536,20 +539,35 @@ class Options(OptionsInterface):
 # --- key schema: canonical keys, legacy aliases, suggestions ------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class _Legacy:
-    targets: tuple[Path, ...]
-    priority: int
-    only_if_unset: bool = False
+    """A legacy key and the canonical keys it sets (plain class: see ``_Assign``)."""
+
+    __slots__ = ("targets", "priority", "only_if_unset")
+
+    def __init__(self, targets: tuple[Path, ...], priority: int, only_if_unset: bool = False) -> None:
+        self.targets = targets
+        self.priority = priority
+        self.only_if_unset = only_if_unset
 
 
-@dataclass(frozen=True)
 class _Schema:
-    leaves: frozenset[Path]
-    sections: dict[Path, type[OptionsInterface]]
-    containers: frozenset[Path]
-    legacy: dict[Path, _Legacy]
-    known: tuple[str, ...]
+    """Every known key, built once on first use (plain class: see ``_Assign``)."""
+
+    __slots__ = ("leaves", "sections", "containers", "legacy", "known")
+
+    def __init__(
+        self,
+        leaves: frozenset[Path],
+        sections: dict[Path, type[OptionsInterface]],
+        containers: frozenset[Path],
+        legacy: dict[Path, _Legacy],
+        known: tuple[str, ...],
+    ) -> None:
+        self.leaves = leaves
+        self.sections = sections
+        self.containers = containers
+        self.legacy = legacy
+        self.known = known
 
 
 def _aws_short_names() -> dict[str, tuple[str, ...]]:

@@ -249,6 +249,12 @@ def main() -> int:
     parser.add_argument("--ready-runs", type=int, default=9, help="service starts per ready measurement")
     parser.add_argument("--upstream-venv", type=Path, default=DEFAULT_UPSTREAM_VENV)
     parser.add_argument("--skip-upstream", action="store_true", help="only ours and raw aiohttp")
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="another source tree of this project (e.g. `git archive <commit> tomodachi | tar -x -C DIR`), "
+        "raced as 'baseline' on this interpreter: before/after figures from one run",
+    )
     parser.add_argument("--no-breakdown", action="store_true", help="skip the import-cost breakdown of ours")
     parser.add_argument("--json", type=Path, help="also write the medians and samples to this file")
     args = parser.parse_args()
@@ -265,6 +271,9 @@ def main() -> int:
     if not args.skip_upstream:
         upstream_python = ensure_upstream_venv(args.upstream_venv)
         contenders.append(Contender("upstream", upstream_python, library_paths(upstream_python), run_service))
+    if args.baseline_tree is not None:
+        baseline_paths = library_paths(ours_python, args.baseline_tree.resolve())
+        contenders.append(Contender("baseline", ours_python, baseline_paths, run_service))
     raw = Contender("aiohttp", ours_python, ours_paths, ["aiohttp_app.py"])
 
     # warm the OS file cache and .pyc files once, then interleave contenders so drift hits all alike
@@ -311,6 +320,13 @@ def main() -> int:
     if up_imp is not None:
         import_ok = imp["ours"] <= TARGET_IMPORT_VS_UPSTREAM * up_imp
         print(f"target import ≤ {TARGET_IMPORT_VS_UPSTREAM}x upstream: {'met' if import_ok else 'NOT met'}")
+
+    if "baseline" in imp:
+        print(
+            f"\nbaseline ({args.baseline_tree}): import {imp['baseline']:.1f} ms, ready {rdy['baseline']:.1f} ms "
+            f"= {ratio(rdy['baseline'], rdy['aiohttp'])} raw aiohttp; ours/baseline: import "
+            f"{ratio(imp['ours'], imp['baseline'])}, ready {ratio(rdy['ours'], rdy['baseline'])}"
+        )
 
     if not args.no_breakdown:
         print("\nours: imports on top of aiohttp.web (one -X importtime run, cumulative ms, inflated by the probe):")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from tomodachi.handlers import source_line
@@ -32,23 +31,36 @@ def compile_pattern(url: str, owner: str) -> re.Pattern[str]:
         raise RouteError(f"{owner}: invalid url regex {url!r}: {exc}") from None
 
 
-@dataclass(frozen=True)
 class Route:
-    method: str
-    pattern: re.Pattern[str]
-    handler: BoundHandler
-    order: int
+    """One method + url regex → handler. Plain classes here, not dataclasses: building those costs startup time."""
+
+    __slots__ = ("method", "pattern", "handler", "order")
+
+    def __init__(self, method: str, pattern: re.Pattern[str], handler: BoundHandler, order: int) -> None:
+        self.method = method
+        self.pattern = pattern
+        self.handler = handler
+        self.order = order
 
     @property
     def kind(self) -> str:
         return self.handler.spec.kind
 
+    def __repr__(self) -> str:
+        return f"Route({self.method!r}, {self.pattern.pattern!r}, order={self.order})"
 
-@dataclass
+
 class Match:
-    route: Route | None
-    groups: dict[str, str | None] = field(default_factory=dict)
-    allowed: tuple[str, ...] = ()  # set when the path matched but the method did not (→ 405)
+    """The outcome of ``Router.match``."""
+
+    __slots__ = ("route", "groups", "allowed")
+
+    def __init__(
+        self, route: Route | None, groups: dict[str, str | None] | None = None, allowed: tuple[str, ...] = ()
+    ) -> None:
+        self.route = route
+        self.groups: dict[str, str | None] = groups if groups is not None else {}
+        self.allowed = allowed  # set when the path matched but the method did not (→ 405)
 
 
 class Router:
