@@ -69,7 +69,7 @@ def restore() -> Iterator[None]:
 
 
 @pytest.fixture
-def module_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def module_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.syspath_prepend(str(tmp_path))
     yield tmp_path
     for name in [n for n in sys.modules if n.startswith("custom_log_")]:

@@ -104,12 +104,15 @@ def test_structlog_contextvars_are_merged_when_structlog_is_in_use(capture: Capt
         tlog.framework_logger("tomodachi.http").info("with context", k=1)
     finally:
         structlog.contextvars.clear_contextvars()
-    assert capture.records[0].msg.fields == {"k": 1, "event": "with context", "trace_id": "abc"}
+    message = capture.records[0].msg
+    assert isinstance(message, tlog._StructuredMessage)
+    assert message.fields == {"k": 1, "event": "with context", "trace_id": "abc"}
 
 
 def test_logging_failures_are_reported_not_raised(capture: Capture, capsys: pytest.CaptureFixture[str]) -> None:
     tlog.framework_logger("tomodachi.http").info("%d", "not a number")  # falls back, never raises
-    assert capture.records[0].msg.fields["event"].startswith("%d")
+    message = capture.records[0].msg
+    assert isinstance(message, tlog._StructuredMessage) and message.fields["event"].startswith("%d")
 
 
 def test_starting_the_logging_setup_does_not_import_structlog() -> None:

@@ -44,8 +44,10 @@ def test_json_lines_have_core_keys_in_order_then_fields() -> None:
     assert entry["message"] == "started service successfully"
     assert entry["state"] == "ready" and entry["count"] == 2
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", entry["timestamp"])
-    logged = datetime.datetime.strptime(entry["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.UTC)
-    assert abs((datetime.datetime.now(datetime.UTC) - logged).total_seconds()) < 60
+    logged = datetime.datetime.strptime(entry["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=datetime.timezone.utc
+    )
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - logged).total_seconds()) < 60
 
 
 def test_json_renames_and_drops_ellipsis() -> None:
@@ -93,7 +95,7 @@ def test_json_never_raises_for_unserialisable_values() -> None:
     stream = io.StringIO()
     tlog.configure("info", "json", stream=stream)
     ident = uuid.UUID(int=1)
-    moment = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    moment = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
     tlog.get_logger("x").info("values", odd=Odd(), ident=ident, moment=moment, raw=b"hi", tags={"a"})
     tlog.get_logger("x").info("bad keys", mapping={(1, 2): "tuple key"})
     first, second = _json_lines(stream)
