@@ -89,26 +89,55 @@ _SUBMODULES = frozenset(
     ).split()
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # give type checkers the real signatures of the lazily resolved names
     from tomodachi.handlers import decorator as decorator
+    from tomodachi.logging import Logger as Logger
+    from tomodachi.logging import LoggerProtocol as LoggerProtocol
     from tomodachi.logging import get_logger as get_logger
+    from tomodachi.messaging.amqp.api import amqp as amqp
+    from tomodachi.messaging.amqp.api import amqp_publish as amqp_publish
+    from tomodachi.messaging.sns_sqs.api import aws_sns_sqs as aws_sns_sqs
+    from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_publish as aws_sns_sqs_publish
+    from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_send_message as aws_sns_sqs_send_message
+    from tomodachi.messaging.sns_sqs.api import awssnssqs as awssnssqs
+    from tomodachi.messaging.sns_sqs.api import awssnssqs_publish as awssnssqs_publish
+    from tomodachi.messaging.sns_sqs.api import awssnssqs_send_message as awssnssqs_send_message
+    from tomodachi.messaging.sns_sqs.api import sns_publish as sns_publish
+    from tomodachi.messaging.sns_sqs.api import sqs_send_message as sqs_send_message
     from tomodachi.options import Options as Options
-    from tomodachi.runtime.context import (
-        exit as exit,
-    )
-    from tomodachi.runtime.context import (
-        get_execution_context as get_execution_context,
-    )
-    from tomodachi.runtime.context import (
-        get_instance as get_instance,
-    )
-    from tomodachi.runtime.context import (
-        get_service as get_service,
-    )
-    from tomodachi.runtime.context import (
-        get_services as get_services,
-    )
+    from tomodachi.options import OptionsInterface as OptionsInterface
+    from tomodachi.run import run as run
+    from tomodachi.runtime.context import context as context
+    from tomodachi.runtime.context import decrease_execution_context_value as decrease_execution_context_value
+    from tomodachi.runtime.context import exit as exit
+    from tomodachi.runtime.context import get_contextvar as get_contextvar
+    from tomodachi.runtime.context import get_execution_context as get_execution_context
+    from tomodachi.runtime.context import get_instance as get_instance
+    from tomodachi.runtime.context import get_service as get_service
+    from tomodachi.runtime.context import get_services as get_services
+    from tomodachi.runtime.context import increase_execution_context_value as increase_execution_context_value
+    from tomodachi.runtime.context import set_execution_context as set_execution_context
+    from tomodachi.service import TOMODACHI_CLASSES as TOMODACHI_CLASSES
     from tomodachi.service import Service as Service
+    from tomodachi.service import TomodachiServiceMeta as TomodachiServiceMeta
+    from tomodachi.transport.http.api import HttpException as HttpException
+    from tomodachi.transport.http.api import HttpResponse as HttpResponse
+    from tomodachi.transport.http.api import get_forwarded_remote_ip as get_forwarded_remote_ip
+    from tomodachi.transport.http.api import get_http_response_status as get_http_response_status
+    from tomodachi.transport.http.api import get_http_response_status_sync as get_http_response_status_sync
+    from tomodachi.transport.http.api import http as http
+    from tomodachi.transport.http.api import http_error as http_error
+    from tomodachi.transport.http.api import http_static as http_static
+    from tomodachi.transport.http.api import websocket as websocket
+    from tomodachi.transport.http.api import ws as ws
+    from tomodachi.transport.schedule.api import daily as daily
+    from tomodachi.transport.schedule.api import every_second as every_second
+    from tomodachi.transport.schedule.api import heartbeat as heartbeat
+    from tomodachi.transport.schedule.api import hourly as hourly
+    from tomodachi.transport.schedule.api import minutely as minutely
+    from tomodachi.transport.schedule.api import monthly as monthly
+    from tomodachi.transport.schedule.api import schedule as schedule
+    from tomodachi.transport.schedule.api import scheduler as scheduler
 
 
 def __getattr__(name: str) -> Any:

@@ -6,11 +6,12 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 HANDLER_SPECS_ATTRIBUTE = "_tomodachi_handler_specs"
 
 F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -39,15 +40,23 @@ def specs_of(func: Any) -> tuple[HandlerSpec, ...]:
     return specs if isinstance(specs, tuple) else ()
 
 
-def invoker(transport: str, kind: str | None = None) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., Any]]:
+class HandlerDecorator(Protocol):
+    """What an invoker decorator returns: applied to a handler, it returns the very same function."""
+
+    def __call__(self, func: F) -> F: ...
+
+
+def invoker(
+    transport: str, kind: str | None = None
+) -> Callable[[Callable[P, dict[str, Any]]], Callable[P, HandlerDecorator]]:
     """Build an invoker decorator from a function that validates decorator arguments into a spec ``args`` dict.
 
     ``make_args`` raises on bad arguments, so a mistake is reported at class definition, naming the decorator.
     """
 
-    def build(make_args: Callable[..., dict[str, Any]]) -> Callable[..., Any]:
+    def build(make_args: Callable[P, dict[str, Any]]) -> Callable[P, HandlerDecorator]:
         @functools.wraps(make_args)
-        def decorator_factory(*args: Any, **kwargs: Any) -> Callable[[F], F]:
+        def decorator_factory(*args: P.args, **kwargs: P.kwargs) -> HandlerDecorator:
             spec = HandlerSpec(transport=transport, kind=kind or transport, args=make_args(*args, **kwargs))
 
             def decorate(func: F) -> F:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import tzinfo
-from typing import Any, TypeVar, overload
+from typing import Any, Protocol, TypeVar, overload
 
 from tomodachi.handlers import HandlerSpec, attach_spec
 from tomodachi.transport.schedule.parse import InvalidScheduleError, parse_schedule
@@ -68,7 +68,17 @@ def schedule(
 scheduler = schedule
 
 
-def _shortcut(name: str, interval: int | str) -> Any:
+class ScheduleShortcut(Protocol):
+    """A schedule decorator usable bare (``@minutely``) or called (``@minutely(immediately=True)``)."""
+
+    @overload
+    def __call__(self, func: F, /) -> F: ...
+
+    @overload
+    def __call__(self, *, immediately: bool = False, timezone: str | tzinfo | None = None) -> Callable[[F], F]: ...
+
+
+def _shortcut(name: str, interval: int | str) -> ScheduleShortcut:
     @overload
     def shortcut(func: F, /) -> F: ...
 
