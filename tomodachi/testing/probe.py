@@ -7,6 +7,7 @@ on both wires; features only a fake can offer (fault injection, queue inspection
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +91,58 @@ class RealWireProbe:
 
     async def close(self) -> None:
         """Nothing to release: the services own their real brokers."""
+
+    # -- SNS+SQS inspection, answered by the moto server (read-only calls; messages are never received here) --
+
+    def topics(self) -> list[str]:
+        return [arn.rsplit(":", 1)[-1] for arn in self._aws_list("sns", "list_topics", "Topics", "TopicArn")]
+
+    def queues(self) -> list[str]:
+        return [url.rsplit("/", 1)[-1] for url in self._aws("sqs").list_queues().get("QueueUrls", [])]
+
+    def subscriptions(self, topic: str | None = None) -> list[Any]:
+        from tomodachi.messaging.sns_sqs.memory import SubscriptionRecord
+
+        sns = self._aws("sns")
+        records = []
+        for item in self._aws_list("sns", "list_subscriptions", "Subscriptions"):
+            topic_name = item["TopicArn"].rsplit(":", 1)[-1]
+            if item.get("Protocol") != "sqs" or (topic is not None and topic_name != topic):
+                continue
+            attributes = sns.get_subscription_attributes(SubscriptionArn=item["SubscriptionArn"])["Attributes"]
+            policy = attributes.get("FilterPolicy")
+            queue_name = item["Endpoint"].rsplit(":", 1)[-1]
+            records.append(
+                SubscriptionRecord(
+                    item["SubscriptionArn"], topic_name, queue_name, json.loads(policy) if policy else None
+                )
+            )
+        return records
+
+    def queue_attributes(self, queue: str) -> dict[str, str]:
+        sqs = self._aws("sqs")
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        attributes: dict[str, str] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return attributes
+
+    def _aws(self, service: str) -> Any:
+        if self.bus != "aws_sns_sqs":
+            self.__getattr__(f"{service} inspection")
+        options = self._harness.wire_options
+        import boto3  # installed with moto[server], which real wires need anyway
+
+        return boto3.client(
+            service,
+            endpoint_url=options["aws_endpoint_urls.sns" if service == "sns" else "aws_endpoint_urls.sqs"],
+            region_name=options["aws_sns_sqs.region_name"],
+            aws_access_key_id=options["aws_sns_sqs.aws_access_key_id"],
+            aws_secret_access_key=options["aws_sns_sqs.aws_secret_access_key"],
+        )
+
+    def _aws_list(self, service: str, operation: str, key: str, field: str | None = None) -> list[Any]:
+        paginator = self._aws(service).get_paginator(operation)
+        items = [item for page in paginator.paginate() for item in page.get(key, [])]
+        return [item[field] for item in items] if field else items
 
     def __getattr__(self, name: str) -> Any:
         import pytest
