@@ -325,13 +325,8 @@ class AwsSnsSqsClient:
         deduplication_id: str | None = None,
         delay_seconds: int | None = None,
     ) -> str:
-        kwargs: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": body}
-        if message_attributes:
-            kwargs["MessageAttributes"] = dict(message_attributes)
-        if group_id:
-            kwargs["MessageGroupId"] = group_id
-        if deduplication_id:
-            kwargs["MessageDeduplicationId"] = deduplication_id
+        kwargs = _message_kwargs(message_attributes, group_id, deduplication_id)
+        kwargs.update(QueueUrl=queue_url, MessageBody=body)
         if delay_seconds is not None:
             kwargs["DelaySeconds"] = int(delay_seconds)
         response = await self.call("sqs", "send_message", **kwargs)
@@ -429,12 +424,21 @@ class AwsSnsSqsClient:
         group_id: str | None = None,
         deduplication_id: str | None = None,
     ) -> str:
-        kwargs: dict[str, Any] = {"TopicArn": topic_arn, "Message": message}
-        if message_attributes:
-            kwargs["MessageAttributes"] = dict(message_attributes)
-        if group_id:
-            kwargs["MessageGroupId"] = group_id
-        if deduplication_id:
-            kwargs["MessageDeduplicationId"] = deduplication_id
+        kwargs = _message_kwargs(message_attributes, group_id, deduplication_id)
+        kwargs.update(TopicArn=topic_arn, Message=message)
         response = await self.call("sns", "publish", **kwargs)
         return str(response["MessageId"])
+
+
+def _message_kwargs(
+    message_attributes: Mapping[str, Any] | None, group_id: str | None, deduplication_id: str | None
+) -> dict[str, Any]:
+    """The optional parameters SendMessage and Publish share, in botocore's spelling."""
+    kwargs: dict[str, Any] = {}
+    if message_attributes:
+        kwargs["MessageAttributes"] = dict(message_attributes)
+    if group_id:
+        kwargs["MessageGroupId"] = group_id
+    if deduplication_id:
+        kwargs["MessageDeduplicationId"] = deduplication_id
+    return kwargs
