@@ -7,7 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-USER_SERVICE = '''
+USER_SERVICE = """
 from typing import Any
 
 import tomodachi
@@ -41,7 +41,7 @@ class Service(tomodachi.Service):
 
 
 reveal_type(Service.index)
-'''
+"""
 
 
 def test_decorated_handlers_keep_their_types(tmp_path: Path) -> None:
