@@ -180,24 +180,26 @@ class ServiceHarness:
             file_path, service = str(path), classes[0]
         merged_config = dict(config or {})
         if options or self.wire_options:
-            merged_config["options"] = {
-                **self._wire_options_for(service),
-                **merged_config.get("options", {}),
-                **(options or {}),
-            }
+            merged_config["options"] = self._layered_options(service, merged_config.get("options"), options)
         container = ServiceContainer(service, self.environment, config=merged_config, file_path=file_path)
         handle = ServiceHandle(self, container)
         self.handles.append(handle)
         await container.start()
         return handle
 
-    def _wire_options_for(self, service_class: type) -> dict[str, Any]:
+    def _layered_options(self, service_class: type, config_options: Any, test_options: Mapping[str, Any] | None) -> Any:
+        """Class options, then wire options, the config's options and the test's options, each layer applied
+        key by key (nested and dotted keys mix freely). The per-test AMQP queue prefix goes in front of the
+        service's own prefix, wherever that came from."""
+        options = getattr(service_class, "options")  # noqa: B009 - set by the service metaclass
         wire_options = dict(self.wire_options)
-        test_prefix = wire_options.get("amqp.queue_name_prefix")
+        test_prefix = wire_options.pop("amqp.queue_name_prefix", None)
+        for layer in (wire_options, config_options, test_options):
+            if layer:
+                options = options.merged(layer)
         if test_prefix:
-            own_prefix = getattr(getattr(service_class, "options", None), "amqp", None)
-            wire_options["amqp.queue_name_prefix"] = test_prefix + (getattr(own_prefix, "queue_name_prefix", "") or "")
-        return wire_options
+            options = options.merged({"amqp.queue_name_prefix": test_prefix + (options.amqp.queue_name_prefix or "")})
+        return options
 
     async def start_file(self, path: str | Path, **kwargs: Any) -> list[ServiceHandle]:
         """Start every service class of a service file."""
