@@ -108,6 +108,9 @@ class ServiceHarness:
         self.expected: list[type[BaseException]] = []
         self.handles: list[ServiceHandle] = []
         self._fakes: dict[str, Any] = {}
+        # tomodachi.exit() while the test runs stops this test's services (no SystemExit); restored at stop_all()
+        self._saved_exit: tuple[Any, int] | None = None
+        self._exit_task: asyncio.Task[None] | None = None
         self.environment = Environment(
             clock=clock,
             broker_factories={bus: self._fake_factory(bus) for bus in MEMORY_BROKERS} if wire == "fake" else {},
@@ -181,6 +184,7 @@ class ServiceHarness:
         merged_config = dict(config or {})
         if options or self.wire_options:
             merged_config["options"] = self._layered_options(service, merged_config.get("options"), options)
+        self._install_exit_handler()
         container = ServiceContainer(service, self.environment, config=merged_config, file_path=file_path)
         handle = ServiceHandle(self, container)
         self.handles.append(handle)
@@ -206,9 +210,39 @@ class ServiceHarness:
         resolved, classes = load_services(path)
         return [await self.start(cls, **kwargs) for cls in classes]
 
-    async def stop_all(self) -> None:
+    def _install_exit_handler(self) -> None:
+        if self._saved_exit is None:
+            import tomodachi
+
+            self._saved_exit = (execution_context._exit_handler, tomodachi.SERVICE_EXIT_CODE)
+            execution_context._set_exit_handler(self._on_exit)
+
+    def _on_exit(self) -> None:
+        """``tomodachi.exit()``: stop the services in a task of their own, as the launcher does, so a handler
+        calling it is not awaited by its own transport's stop."""
+        if self._exit_task is None:
+            self._exit_task = asyncio.get_running_loop().create_task(self._stop_handles())
+
+    async def _stop_handles(self) -> None:
         for handle in reversed(self.handles):
             await handle.stop()
+
+    async def stop_all(self) -> None:
+        try:
+            if self._exit_task is not None:
+                await self._exit_task
+            await self._stop_handles()
+            await self._close_environment()
+        finally:
+            if self._saved_exit is not None:
+                import tomodachi
+
+                handler, exit_code = self._saved_exit
+                self._saved_exit = None
+                execution_context._set_exit_handler(handler)
+                tomodachi.SERVICE_EXIT_CODE = exit_code
+
+    async def _close_environment(self) -> None:
         if self.wire == "real":
             await self.environment.close_brokers()
         for fake in self._fakes.values():
