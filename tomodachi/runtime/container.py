@@ -79,8 +79,7 @@ class ServiceContainer:
         self.transports: dict[str, Transport] = {}
         self.started = asyncio.Event()
         self.stopped = asyncio.Event()
-        self._stop_lock = asyncio.Lock()
-        self._stopping = False
+        self._stop_task: asyncio.Future[None] | None = None
 
     @property
     def name(self) -> str:
@@ -171,11 +170,15 @@ class ServiceContainer:
             return 30.0
 
     async def stop(self, *, run_stopping_hook: bool = True) -> None:
-        """Graceful stop: ``_stopping_service`` completes, transports stop in reverse order, ``_stop_service``."""
-        async with self._stop_lock:
-            if self._stopping:
-                return
-            self._stopping = True
+        """Graceful stop: ``_stopping_service`` completes, transports stop in reverse order, ``_stop_service``.
+
+        Runs once; every caller waits for that one stop, and a caller being cancelled (e.g. the watcher in the
+        middle of a restart) does not cut it short for the others."""
+        if self._stop_task is None:
+            self._stop_task = asyncio.ensure_future(self._stop(run_stopping_hook))
+        await asyncio.shield(self._stop_task)
+
+    async def _stop(self, run_stopping_hook: bool) -> None:
         log = _logger("tomodachi.lifecycle")
         if self.instance is None:
             self.stopped.set()
