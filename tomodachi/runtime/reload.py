@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import site
 import sys
+import sysconfig
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,13 +58,29 @@ def watch_roots(files: list[str]) -> list[str]:
     return sorted(roots)
 
 
+def _installed_paths() -> tuple[str, ...]:
+    """Folders of the standard library and installed packages: their modules are never reloaded."""
+    paths = {sysconfig.get_path(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths.update(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        paths.add(site.getusersitepackages())
+    return tuple(sorted(p for p in paths if p))
+
+
+def _under(file: str, folders: tuple[str, ...]) -> bool:
+    return any(file.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)
+
+
 def purge_modules(roots: list[str]) -> None:
-    """Forget user modules loaded from the watched folders so the restart imports fresh code."""
-    prefixes = tuple(str(Path(root)) + "/" for root in roots)
-    protected = tuple(str(Path(p)) for p in {sys.prefix, sys.base_prefix, str(Path(__file__).parents[1])})
+    """Forget user modules loaded from the watched folders so the restart imports fresh code.
+
+    Only installed packages and tomodachi itself are kept: not everything below ``sys.prefix``, which for a
+    system Python (``/usr``) would also cover a project in ``/usr/src/app``."""
+    watched = tuple(str(Path(root)) for root in roots)
+    protected = (*_installed_paths(), str(Path(__file__).parents[1]))
     for name, module in list(sys.modules.items()):
         file = getattr(module, "__file__", None) or ""
-        if file.startswith(prefixes) and not file.startswith(protected):
+        if _under(file, watched) and not _under(file, protected):
             del sys.modules[name]
 
 
