@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +113,11 @@ class ServiceHarness:
         # tomodachi.exit() while the test runs stops this test's services (no SystemExit); restored at stop_all()
         self._saved_exit: tuple[Any, int] | None = None
         self._exit_task: asyncio.Task[None] | None = None
+        # service files are imported with their folder on sys.path: forgotten at stop_all(), so a later test's
+        # file with a same-named sibling module does not get this test's copy
+        self._file_folders: list[str] = []
+        self._modules_before: set[str] | None = None
+        self._sys_path_before: list[str] | None = None
         self.environment = Environment(
             clock=clock,
             broker_factories={bus: self._fake_factory(bus) for bus in MEMORY_BROKERS} if wire == "fake" else {},
@@ -179,7 +186,7 @@ class ServiceHarness:
         """
         file_path = None
         if isinstance(service, (str, Path)):
-            path, classes = load_services(service)
+            path, classes = self._load_services(service)
             file_path, service = str(path), classes[0]
         merged_config = dict(config or {})
         if options or self.wire_options:
@@ -207,8 +214,29 @@ class ServiceHarness:
 
     async def start_file(self, path: str | Path, **kwargs: Any) -> list[ServiceHandle]:
         """Start every service class of a service file."""
-        resolved, classes = load_services(path)
+        resolved, classes = self._load_services(path)
         return [await self.start(cls, **kwargs) for cls in classes]
+
+    def _load_services(self, path: str | Path) -> tuple[Path, list[type]]:
+        if self._modules_before is None:
+            self._modules_before, self._sys_path_before = set(sys.modules), list(sys.path)
+        resolved, classes = load_services(path)
+        folder = resolved.parent.parent if resolved.name == "__init__.py" else resolved.parent
+        self._file_folders.append(str(folder) + os.sep)
+        return resolved, classes
+
+    def _forget_service_files(self) -> None:
+        if self._modules_before is None or self._sys_path_before is None:
+            return
+        folders = tuple(self._file_folders)
+        for name, module in list(sys.modules.items()):
+            file = getattr(module, "__file__", None) or ""
+            if name not in self._modules_before and file.startswith(folders):
+                del sys.modules[name]
+        added = {folder.rstrip(os.sep) for folder in folders} - set(self._sys_path_before)
+        sys.path[:] = [p for p in sys.path if p not in added]
+        self._modules_before = self._sys_path_before = None
+        self._file_folders = []
 
     def _install_exit_handler(self) -> None:
         if self._saved_exit is None:
@@ -234,6 +262,7 @@ class ServiceHarness:
             await self._stop_handles()
             await self._close_environment()
         finally:
+            self._forget_service_files()
             if self._saved_exit is not None:
                 import tomodachi
 
