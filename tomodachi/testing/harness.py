@@ -110,9 +110,11 @@ class ServiceHarness:
         self.expected: list[type[BaseException]] = []
         self.handles: list[ServiceHandle] = []
         self._fakes: dict[str, Any] = {}
-        # tomodachi.exit() while the test runs stops this test's services (no SystemExit); restored at stop_all()
+        # tomodachi.exit() while the test runs stops this test's services (no SystemExit); the exit handler, exit
+        # code and execution context are restored at stop_all()
         self._saved_exit: tuple[Any, int] | None = None
         self._exit_task: asyncio.Task[None] | None = None
+        self._saved_context: dict[str, Any] = {}
         # service files are imported with their folder on sys.path: forgotten at stop_all(), so a later test's
         # file with a same-named sibling module does not get this test's copy
         self._file_folders: list[str] = []
@@ -243,6 +245,7 @@ class ServiceHarness:
             import tomodachi
 
             self._saved_exit = (execution_context._exit_handler, tomodachi.SERVICE_EXIT_CODE)
+            self._saved_context = dict(execution_context.get_execution_context())
             execution_context._set_exit_handler(self._on_exit)
 
     def _on_exit(self) -> None:
@@ -270,6 +273,10 @@ class ServiceHarness:
                 self._saved_exit = None
                 execution_context._set_exit_handler(handler)
                 tomodachi.SERVICE_EXIT_CODE = exit_code
+                # task counters and *_enabled keys set by this test's transports
+                values = execution_context.get_execution_context()
+                values.clear()
+                values.update(self._saved_context)
 
     async def _close_environment(self) -> None:
         if self.wire == "real":
