@@ -189,6 +189,12 @@ class ServiceHarness:
         file_path = None
         if isinstance(service, (str, Path)):
             path, classes = self._load_services(service)
+            if len(classes) > 1:
+                names = ", ".join(cls.__name__ for cls in classes)
+                raise ValueError(
+                    f"{path} defines {len(classes)} service classes ({names}): pass the class to start, "
+                    "or start them all with tomodachi_harness.start_file(path)"
+                )
             file_path, service = str(path), classes[0]
         merged_config = dict(config or {})
         if options or self.wire_options:
