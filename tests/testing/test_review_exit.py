@@ -4,27 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from testing_support import Quitter
+
 import tomodachi
-from tomodachi.handlers import invoker
-
-
-@invoker("delivering")
-def delivering(topic: str = "default") -> dict[str, Any]:
-    return {"topic": topic}
-
-
-class Quitter(tomodachi.Service):
-    name = "quitter"
-
-    def __init__(self) -> None:
-        self.stopped = False
-
-    async def _stop_service(self) -> None:
-        self.stopped = True
-
-    @delivering("quit")
-    async def quit(self) -> None:
-        tomodachi.exit(3)
 
 
 async def test_exit_in_a_handler_stops_the_services_instead_of_raising_system_exit(tomodachi_service: Any) -> None:

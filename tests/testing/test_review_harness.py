@@ -4,27 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import tomodachi
-from tomodachi.handlers import invoker
-
-
-@invoker("delivering")
-def delivering(topic: str = "default") -> dict[str, Any]:
-    return {"topic": topic}
-
-
-class Quitter(tomodachi.Service):
-    name = "quitter"
-
-    def __init__(self) -> None:
-        self.stopped = False
-
-    async def _stop_service(self) -> None:
-        self.stopped = True
-
-    @delivering("quit")
-    async def quit(self) -> None:
-        tomodachi.exit(3)
+from testing_support import Quitter
 
 
 async def test_nested_options_layer_over_nested_config_key_by_key(tomodachi_service: Any) -> None:

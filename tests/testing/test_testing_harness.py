@@ -8,17 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testing_support import delivering
 
 import tomodachi
-from tomodachi.handlers import invoker
 from tomodachi.runtime.container import ServiceStartError
 from tomodachi.testing.clock import VirtualClock
 from tomodachi.testing.harness import ServiceHarness, UnnoticedErrors
-
-
-@invoker("delivering")
-def delivering(topic: str = "default") -> dict[str, Any]:
-    return {"topic": topic}
 
 
 class Counter(tomodachi.Service):
