@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tomodachi.runtime.clock import Clock
-from tomodachi.testing.clock import VirtualClock
+from tomodachi.testing.clock import DEFAULT_START, VirtualClock
 
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -26,11 +26,8 @@ def test_naive_start_means_utc() -> None:
     assert VirtualClock(datetime(2024, 5, 1, 12)).now() == datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
 
 
-def test_default_start_is_current_time_to_the_second() -> None:
-    before = datetime.now(timezone.utc).replace(microsecond=0)
-    clock = VirtualClock()
-    assert before <= clock.now() <= datetime.now(timezone.utc)
-    assert clock.now().microsecond == 0
+def test_default_start_is_the_fixed_default_start() -> None:
+    assert VirtualClock().now() == DEFAULT_START == START
 
 
 async def test_time_stands_still_until_advanced() -> None:

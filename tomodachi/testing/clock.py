@@ -1,6 +1,11 @@
 """VirtualClock: a Clock for tests that only moves when told, running due timers in order.
 
-Optionally freezes wall-clock reads (``datetime.now()``, ``time.time()``) at virtual time with freezegun.
+A VirtualClock starts at a fixed instant, ``DEFAULT_START`` (2024-01-01 00:00 UTC, a Monday) unless given another,
+so a test reads the same dates on every run. While frozen (``freeze()``, ``with clock:``, the pytest fixture), the
+wall clock of user code follows virtual time: ``datetime.now()``, ``datetime.utcnow()``, ``date.today()``,
+``time.time()``, ``time.gmtime()``, ``time.localtime()`` and ``time.strftime()``. Duration clocks stay real:
+``time.monotonic()`` and ``time.perf_counter()`` (and their ``_ns`` variants) and the event loop's own clock keep
+running, so a test can measure itself and library timeouts still fire.
 """
 
 from __future__ import annotations
@@ -8,23 +13,119 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
+import re
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeAlias
 
 from tomodachi.runtime.clock import Clock
+
+DEFAULT_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
+"""Where every VirtualClock starts unless told otherwise: 2024-01-01 00:00 UTC, a Monday."""
+
+Instant: TypeAlias = datetime | str
+"""A datetime (naive means UTC) or an ISO-8601 string such as ``"2025-06-01T12:00:00Z"``."""
+
+Duration: TypeAlias = timedelta | int | float | str
+"""A timedelta, seconds, or a spoken interval such as ``"90 seconds"``, ``"1.5 minutes"``, ``"every 5 minutes"``."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICROSECOND = timedelta(microseconds=1)
 # upper bound of event-loop iterations settle() spends waiting for the loop to go idle
 _SETTLE_ROUNDS = 1_000
 
+_UNIT_SECONDS: dict[str, float] = {}
+for _names, _seconds in (
+    (("ms", "msec", "msecs", "millisecond", "milliseconds"), 0.001),
+    (("s", "sec", "secs", "second", "seconds"), 1),
+    (("m", "min", "mins", "minute", "minutes"), 60),
+    (("h", "hr", "hrs", "hour", "hours"), 3600),
+    (("d", "day", "days"), 86400),
+    (("w", "wk", "wks", "week", "weeks"), 604800),
+):
+    for _name in _names:
+        _UNIT_SECONDS[_name] = _seconds
+# the sign is read too, so "-5 minutes" is reported as a backwards move rather than as an unreadable string
+_SPOKEN_DURATION = re.compile(r"(?:every\s+)?([+-]?\d+(?:\.\d+)?|[+-]?\.\d+)\s*([a-z]+)")
+_DURATION_FORMS = (
+    "a timedelta, seconds (int or float) or a string such as '90 seconds', '1.5 minutes', '1 hour', '2 days', "
+    "'1 week' or 'every 5 minutes'"
+)
+_INSTANT_FORMS = "a datetime (naive means UTC) or an ISO-8601 string such as '2025-06-01T12:00:00Z'"
+
+# freezegun freezes these too; they measure durations, so they are handed back their real implementations
+_DURATION_CLOCKS = ("monotonic", "perf_counter", "monotonic_ns", "perf_counter_ns")
+
+
+def parse_instant(value: Instant) -> datetime:
+    """The timezone-aware instant ``value`` names (naive datetimes and ISO strings without an offset are UTC)."""
+    if isinstance(value, str):
+        text = value.strip()
+        # Python 3.10's fromisoformat does not read the "Z" suffix
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"
+        try:
+            value = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"cannot read {value!r} as an instant: expected {_INSTANT_FORMS}") from None
+    elif not isinstance(value, datetime):
+        raise TypeError(f"expected {_INSTANT_FORMS}, not {type(value).__name__} {value!r}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def parse_duration(value: Duration) -> timedelta:
+    """The timedelta ``value`` names; the sign is kept (callers decide whether a negative amount is allowed)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        return _parse_spoken_duration(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected {_DURATION_FORMS}, not {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"cannot advance a VirtualClock by {value!r}: expected {_DURATION_FORMS}")
+    return timedelta(seconds=value)
+
+
+def _parse_spoken_duration(text: str) -> timedelta:
+    match = _SPOKEN_DURATION.fullmatch(" ".join(text.strip().lower().split()))
+    if match is None or match.group(2) not in _UNIT_SECONDS:
+        raise ValueError(f"cannot read {text!r} as a duration: expected {_DURATION_FORMS}")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
 
 def _to_microseconds(when: datetime) -> int:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return (when - _EPOCH) // _MICROSECOND
+
+
+def _from_microseconds(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _restore_real_duration_clocks(freezer: Any) -> list[tuple[object, str, Any]]:
+    """Put the real monotonic / perf_counter clocks back wherever ``freezer.start()`` faked them.
+
+    Returns what was replaced, as ``(owner, attribute, fake)``, so the fakes can be put back before
+    ``freezer.stop()``: stop() then undoes exactly what start() did, also when this freeze is nested in another.
+    """
+    from freezegun import api
+
+    reals = {name: getattr(api, f"real_{name}") for name in _DURATION_CLOCKS if hasattr(api, f"real_{name}")}
+    real_ids = {id(real) for real in reals.values()}
+    targets: list[tuple[object, str, Any]] = [(time, name, real) for name, real in reals.items()]
+    # modules that did "from time import monotonic" before the freeze got their own fake copies
+    targets += [(owner, name, real) for owner, name, real in freezer.undo_changes if id(real) in real_ids]
+    replaced: list[tuple[object, str, Any]] = []
+    for owner, name, real in targets:
+        current = getattr(owner, name, real)
+        if current is not real:
+            replaced.append((owner, name, current))
+            setattr(owner, name, real)
+    return replaced
 
 
 class VirtualTimer:
@@ -52,27 +153,33 @@ class VirtualTimer:
 class VirtualClock(Clock):
     """Virtual time for tests: it stands still until ``advance()`` / ``advance_to()`` moves it.
 
+    It starts at ``start`` — a datetime (naive means UTC) or an ISO-8601 string — or at ``DEFAULT_START``,
+    2024-01-01 00:00 UTC (a Monday), so every run of a test sees the same dates.
+
     Time is kept as integer epoch microseconds, so fire times computed from datetimes are exact. Each timer that
     falls due during an advance runs at its own due time, and the event loop is allowed to settle (every ready
     callback runs) before the next timer, so work triggered by a timer — including new timers — happens in order.
 
-    With ``freeze_wall_clock`` (default), ``freeze()`` / ``with clock:`` / ``async with clock:`` make
-    ``datetime.now()`` and ``time.time()`` in user code read virtual time (freezegun, with the event loop's own
-    clock left real so ``asyncio.sleep`` and network timeouts keep working).
+    With ``freeze_wall_clock`` (default), ``freeze()`` / ``with clock:`` / ``async with clock:`` make the wall
+    clock of user code read virtual time (freezegun): ``datetime.now()``, ``datetime.utcnow()``, ``date.today()``,
+    ``time.time()``, ``time.gmtime()``, ``time.localtime()``, ``time.strftime()``. What measures durations stays
+    real — ``time.monotonic()``, ``time.perf_counter()`` (and ``_ns``) and the event loop's clock — so
+    ``asyncio.sleep``, network timeouts and a test timing itself keep working.
     """
 
-    def __init__(self, start: datetime | None = None, *, freeze_wall_clock: bool = True) -> None:
-        if start is None:
-            start = datetime.now(timezone.utc).replace(microsecond=0)
-        self._now = _to_microseconds(start)
+    def __init__(self, start: Instant | None = None, *, freeze_wall_clock: bool = True) -> None:
+        self._now = _to_microseconds(parse_instant(DEFAULT_START if start is None else start))
         self._origin = self._now
         self._heap: list[tuple[int, int, VirtualTimer]] = []
         self._sequence = itertools.count()
         self._pending = 0
         self._advancing = False
+        # the futures sleep() / sleep_until() are awaiting, with the epoch microseconds they resolve at
+        self._sleeping: dict[asyncio.Future[Any], int] = {}
         self.freeze_wall_clock = freeze_wall_clock
         self._freezer: Any = None
         self._frozen_factory: Any = None
+        self._faked_duration_clocks: list[tuple[object, str, Any]] = []
 
     # -- Clock interface -------------------------------------------------------------------------------------
 
@@ -83,7 +190,7 @@ class VirtualClock(Clock):
         return (self._now - self._origin) / 1_000_000
 
     def now(self) -> datetime:
-        return _EPOCH + timedelta(microseconds=self._now)
+        return _from_microseconds(self._now)
 
     async def sleep(self, seconds: float) -> None:
         await self._wait_until(self._now + max(0, round(seconds * 1_000_000)))
@@ -102,23 +209,29 @@ class VirtualClock(Clock):
 
     # -- moving time -----------------------------------------------------------------------------------------
 
-    async def advance(self, seconds: float | timedelta) -> None:
-        """Move virtual time forward, running every timer that falls due on the way, in time order."""
-        delta = seconds if isinstance(seconds, timedelta) else timedelta(seconds=seconds)
-        if delta < timedelta(0):
-            raise ValueError(f"cannot advance a VirtualClock backwards (by {delta})")
-        await self._advance_to(self._now + delta // _MICROSECOND)
+    async def advance(self, amount: Duration) -> None:
+        """Move virtual time forward, running every timer that falls due on the way, in time order.
 
-    async def advance_to(self, when: datetime) -> None:
-        """Move virtual time forward to ``when`` (naive means UTC), running every timer due until then."""
-        target = _to_microseconds(when)
+        ``amount`` is a timedelta, seconds, or a spoken interval (``"90 seconds"``, ``"1 hour"``, ``"2 days"``,
+        ``"1.5 minutes"``, ``"1 week"``, ``"every 5 minutes"``).
+        """
+        await self._advance_to(self._now + self._forward(amount, "advance"))
+
+    async def advance_to(self, when: Instant) -> None:
+        """Move virtual time forward to ``when`` (a datetime, naive means UTC, or an ISO-8601 string), running
+        every timer due until then."""
+        target = _to_microseconds(parse_instant(when))
         if target < self._now:
-            raise ValueError(f"cannot move a VirtualClock backwards (from {self.now()} to {when})")
+            raise ValueError(
+                f"a VirtualClock cannot go backwards: advance_to({_from_microseconds(target).isoformat()}) is before "
+                f"the current virtual time {self.now().isoformat()}"
+            )
         await self._advance_to(target)
 
-    async def run_until_idle(self, limit: float | timedelta = timedelta(days=366)) -> None:
-        """Advance to each next timer until none is pending (at most ``limit`` into the future)."""
-        horizon = self._now + (limit if isinstance(limit, timedelta) else timedelta(seconds=limit)) // _MICROSECOND
+    async def run_until_idle(self, limit: Duration = timedelta(days=366)) -> None:
+        """Advance to each next timer until none is pending (at most ``limit`` into the future; the same forms
+        as ``advance()``)."""
+        horizon = self._now + self._forward(limit, "run_until_idle")
         await self.settle()
         while (due := self.next_due()) is not None and due <= horizon:
             await self._advance_to(due)
@@ -139,6 +252,17 @@ class VirtualClock(Clock):
             heapq.heappop(heap)
         return heap[0][0] if heap else None
 
+    def pending_until(self) -> datetime | None:
+        """When the earliest pending timer falls due (timezone-aware), ``None`` if no timer is pending."""
+        due = self.next_due()
+        return None if due is None else _from_microseconds(due)
+
+    def due_of(self, future: asyncio.Future[Any]) -> datetime | None:
+        """The virtual time at which ``future`` resolves, if it is a future a ``sleep()`` / ``sleep_until()`` of
+        this clock is still waiting on; ``None`` for any other future (or one already done)."""
+        due = self._sleeping.get(future)
+        return None if due is None or future.done() else _from_microseconds(due)
+
     @property
     def pending_timers(self) -> int:
         return self._pending
@@ -146,17 +270,23 @@ class VirtualClock(Clock):
     # -- wall-clock freezing ---------------------------------------------------------------------------------
 
     def freeze(self) -> VirtualClock:
-        """Make wall-clock reads (``datetime.now()``, ``time.time()``…) return virtual time until ``unfreeze()``."""
+        """Make wall-clock reads (``datetime.now()``, ``time.time()``…) return virtual time until ``unfreeze()``;
+        ``time.monotonic()`` / ``time.perf_counter()`` keep running in real time."""
         if self._freezer is None:
             from freezegun import freeze_time  # a test dependency: imported only when freezing
 
-            self._freezer = freeze_time(self._naive_utc(), real_asyncio=True, ignore=["_pytest."])
-            self._frozen_factory = self._freezer.start()
+            freezer = freeze_time(self._naive_utc(), real_asyncio=True, ignore=["_pytest."])
+            self._frozen_factory = freezer.start()
+            self._freezer = freezer
+            self._faked_duration_clocks = _restore_real_duration_clocks(freezer)
         return self
 
     def unfreeze(self) -> None:
         if self._freezer is not None:
             freezer, self._freezer, self._frozen_factory = self._freezer, None, None
+            for owner, name, fake in reversed(self._faked_duration_clocks):
+                setattr(owner, name, fake)
+            self._faked_duration_clocks = []
             freezer.stop()
 
     @property
@@ -183,6 +313,16 @@ class VirtualClock(Clock):
 
     # -- internals -------------------------------------------------------------------------------------------
 
+    def _forward(self, amount: Duration, method: str) -> int:
+        """``amount`` in microseconds; a clear error when it would move the clock backwards."""
+        delta = parse_duration(amount)
+        if delta < timedelta(0):
+            raise ValueError(
+                f"a VirtualClock cannot go backwards: {method}({amount!r}) is a negative amount ({delta}); "
+                f"the current virtual time is {self.now().isoformat()}"
+            )
+        return delta // _MICROSECOND
+
     def _naive_utc(self) -> datetime:
         return datetime(1970, 1, 1) + timedelta(microseconds=self._now)
 
@@ -202,10 +342,12 @@ class VirtualClock(Clock):
     async def _wait_until(self, due: int) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         timer = self._schedule(due, _resolve, (future,))
+        self._sleeping[future] = due
         try:
             await future
         finally:
             timer.cancel()
+            del self._sleeping[future]
 
     async def _advance_to(self, target: int) -> None:
         if self._advancing:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from tomodachi.runtime.clock import RealClock
-from tomodachi.testing.clock import VirtualClock
+from tomodachi.testing.clock import DEFAULT_START, Instant, VirtualClock, parse_instant
 from tomodachi.testing.harness import ServiceHandle, ServiceHarness
 from tomodachi.testing.wires import (
     MOTO_URL_ENV,
@@ -61,18 +62,61 @@ def tomodachi_moto_url(tomodachi_wire: str) -> Iterator[str]:
         yield url
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "virtual_clock(start): start the test's virtual_clock at start (a datetime, naive means UTC, "
+        "or an ISO-8601 string such as '2025-06-01T12:00:00Z')",
+    )
+
+
 @pytest.fixture
-def virtual_clock(tomodachi_wire: str) -> Iterator[VirtualClock]:
-    """The clock every service of this test runs on. Moves only on ``await virtual_clock.advance(...)``;
-    while the test runs, ``datetime.now()``/``time.time()`` in user code read virtual time."""
+def virtual_clock_start() -> Instant:
+    """Where ``virtual_clock`` starts when the test has no ``virtual_clock`` marker: ``DEFAULT_START``
+    (2024-01-01 00:00 UTC, a Monday). Override it in a conftest.py to change the start for a folder."""
+    return DEFAULT_START
+
+
+@pytest.fixture
+def virtual_clock(
+    request: pytest.FixtureRequest, tomodachi_wire: str, virtual_clock_start: Instant
+) -> Iterator[VirtualClock]:
+    """The clock every service of this test runs on. Moves only on ``await virtual_clock.advance(...)``.
+
+    It starts at ``@pytest.mark.virtual_clock(start=...)`` (test, class or module), else at the
+    ``virtual_clock_start`` fixture. While the test runs, the wall clock of user code (``datetime.now()``,
+    ``time.time()``, ``date.today()``…) reads virtual time; ``time.monotonic()`` / ``time.perf_counter()`` stay real.
+    """
     if tomodachi_wire == "real":
         pytest.skip("virtual time needs the in-memory wires; this run uses --tomodachi-wire=real")
-    clock = VirtualClock()
+    clock = VirtualClock(_virtual_clock_start(request, virtual_clock_start))
     clock.freeze()
     try:
         yield clock
     finally:
         clock.unfreeze()
+
+
+def _virtual_clock_start(request: pytest.FixtureRequest, default: Instant) -> datetime:
+    """The start the test asks for: its closest ``virtual_clock`` marker, else ``default``."""
+    marker = request.node.get_closest_marker("virtual_clock")
+    if marker is None:
+        return _checked_start(default, "the virtual_clock_start fixture")
+    usage = "@pytest.mark.virtual_clock takes one argument, start=<datetime or ISO-8601 string>"
+    unknown = sorted(set(marker.kwargs) - {"start"})
+    if unknown:
+        pytest.fail(f"{usage}; unknown argument {', '.join(unknown)}", pytrace=False)
+    given = [*marker.args, *marker.kwargs.values()]
+    if len(given) != 1:
+        pytest.fail(f"{usage}; got {len(given)} arguments", pytrace=False)
+    return _checked_start(given[0], "@pytest.mark.virtual_clock(start=...)")
+
+
+def _checked_start(value: Any, source: str) -> datetime:
+    try:
+        return parse_instant(value)
+    except (TypeError, ValueError) as exc:
+        pytest.fail(f"{source}: {exc}", pytrace=False)
 
 
 @pytest_asyncio.fixture
