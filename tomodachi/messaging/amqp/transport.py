@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from tomodachi.handler_check import SignatureFinding, message_findings, report_findings
 from tomodachi.messaging.amqp.descriptors import AmqpSubscription
 from tomodachi.messaging.amqp.exceptions import INTERNAL_SERVICE_ERRORS
 from tomodachi.messaging.amqp.naming import dead_letter_queue_name, decode_routing_key, prefixed_routing_key, queue_name
@@ -24,6 +25,9 @@ from tomodachi.messaging.shutdown import CANCEL_TIMEOUT, cancel_tasks, wait_task
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 
 logger = logging.getLogger("tomodachi.amqp")
+
+# the transport values ``amqp_profile`` hands to handlers by name (next to the envelope's and ``message``)
+INJECTED_VALUES: tuple[str, ...] = ("routing_key", "exchange_name", "properties")
 
 
 def amqp_profile(routing_key_prefix: str = "") -> MessagingProfile:
@@ -115,6 +119,7 @@ class AmqpTransport:
         if acquire is not None:  # brokers that own a connection close it when their last transport stops
             acquire()
         profile = amqp_profile(self.settings.routing_key_prefix)
+        findings: list[SignatureFinding] = []
         for handler in self.context.handlers:
             args = handler.spec.args
             envelope = args.get("message_envelope", UNSET)
@@ -132,9 +137,19 @@ class AmqpTransport:
                 callback_kwargs=args.get("callback_kwargs"),
                 error_policy=resolve_error_policy(self.service),
             )
+            findings += message_findings(
+                handler,
+                self.service,
+                envelope=envelope,
+                values=INJECTED_VALUES,
+                pre_middleware_attribute=profile.pre_middleware_attribute,
+            )
             subscription = build_subscription(handler, self.service, self.settings)
-            await self.broker.declare(subscription)
             self.subscribers.append(_Subscriber(handler, subscription, pipeline))
+        # every handler is checked before the first queue is declared
+        report_findings(self.context, findings)
+        for subscriber in self.subscribers:
+            await self.broker.declare(subscriber.subscription)
         execution_context.set_execution_context(
             {"amqp_enabled": True, "aioamqp_version": _aioamqp_version()}
             | {key: execution_context.get_execution_context().get(key, 0) for key in _TASK_KEYS}

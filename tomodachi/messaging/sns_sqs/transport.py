@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from tomodachi.handler_check import SignatureFinding, message_findings, report_findings
 from tomodachi.messaging.broker import Consumer, Delivery, remember_environment
 from tomodachi.messaging.pipeline import MessagePipeline, MessagingProfile, Unwrapped, resolve_error_policy
 from tomodachi.messaging.shutdown import cancel_tasks, wait_tasks
@@ -25,6 +26,21 @@ from tomodachi.runtime.transport import BoundHandler, TransportContext
 logger = logging.getLogger("tomodachi.awssnssqs")
 
 DRAIN_MESSAGE_PAYLOAD = "__TOMODACHI_DRAIN__cdab4416-1727-4603-87c9-0ff8dddf1f22__"
+# the transport values ``make_unwrap`` hands to handlers by name (next to the envelope's and ``message``)
+INJECTED_VALUES: tuple[str, ...] = (
+    "topic",
+    "receipt_handle",
+    "queue_url",
+    "message_attributes",
+    "approximate_receive_count",
+    "sns_message_id",
+    "sqs_message_id",
+    "message_type",
+    "raw_message_body",
+    "message_timestamp",
+    "message_deduplication_id",
+    "message_group_id",
+)
 
 
 def _accepts_message_attributes(envelope: Any) -> bool:
@@ -149,6 +165,7 @@ class SnsSqsTransport:
         if acquire is not None:  # brokers owning clients close them when their last transport stops
             acquire()
         _record_execution_context()
+        findings: list[SignatureFinding] = []
         for bound in self.context.handlers:
             args = bound.spec.args
             envelope = args.get("message_envelope", MESSAGE_ENVELOPE_DEFAULT)
@@ -180,8 +197,18 @@ class SnsSqsTransport:
                 callback_kwargs=args.get("callback_kwargs"),
                 error_policy=resolve_error_policy(service, args.get("max_receive_count")),
             )
-            await self.broker.declare(subscription)
+            findings += message_findings(
+                bound,
+                service,
+                envelope=envelope,
+                values=INJECTED_VALUES,
+                pre_middleware_attribute=profile.pre_middleware_attribute,
+            )
             self.handlers.append(_Handler(subscription, pipeline))
+        # every handler is checked before the first queue or topic is declared
+        report_findings(self.context, findings)
+        for handler in self.handlers:
+            await self.broker.declare(handler.subscription)
 
     async def start(self) -> None:
         for handler in self.handlers:

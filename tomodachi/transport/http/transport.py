@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tomodachi.handler_check import http_findings, report_findings
 from tomodachi.logging import framework_logger as get_logger  # no structlog import on the start path
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 from tomodachi.transport.http.access_log import AccessLog
@@ -61,6 +62,8 @@ class HttpTransport:
         settings = HttpSettings.from_options(context.options)
         handlers = context.handlers
         router = Router(build_routes(handlers))
+        # before binding: a handler that can never be called successfully stops the start here
+        report_findings(context, http_findings(context))
         error_handlers: dict[int, BoundHandler] = {}
         static_roots: dict[str, Path] = {}
         for handler in handlers:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from tomodachi.handler_check import report_findings, schedule_findings
 from tomodachi.handlers import handler_parameters
 from tomodachi.logging import bind_handler_context, get_logger
 from tomodachi.runtime import context as execution_context
@@ -56,6 +57,7 @@ class ScheduleTransport:
     async def setup(self) -> None:
         """Parse every schedule; any invalid one raises (naming the function) before anything runs."""
         jobs = [self._job(handler) for handler in self.context.handlers]
+        report_findings(self.context, schedule_findings(self.context.handlers, _INJECTABLE))
         self._jobs = jobs
         self._count("scheduled_functions_enabled", enabled=True)
 
