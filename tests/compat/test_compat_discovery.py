@@ -221,7 +221,7 @@ async def test_aws_sns_registration_publishes_register_and_deregister(
 ) -> None:
     svc = await tomodachi_service(Announced)
     host, port = svc.container.transports["http"].bound_address
-    [register] = fake_sns_sqs.published
+    [register] = fake_sns_sqs.published()
     assert register.topic == "services-registration-register"
     assert register.data == {
         "name": "announced",
@@ -233,11 +233,11 @@ async def test_aws_sns_registration_publishes_register_and_deregister(
         ],
     }
     await svc.stop()
-    assert [r.topic for r in fake_sns_sqs.published] == [
+    assert [r.topic for r in fake_sns_sqs.published()] == [
         "services-registration-register",
         "services-registration-deregister",
     ]
-    assert fake_sns_sqs.published[-1].data == {"name": "announced", "uuid": svc.instance.uuid}
+    assert fake_sns_sqs.published()[-1].data == {"name": "announced", "uuid": svc.instance.uuid}
 
 
 async def test_aws_sns_registration_reaches_a_subscriber(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
@@ -252,7 +252,7 @@ async def test_aws_sns_registration_reaches_a_subscriber(tomodachi_service: Any,
 
     directory = await tomodachi_service(Directory)
     await tomodachi_service(Announced)
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert directory.instance.seen == ["announced"]
 
 
@@ -265,4 +265,4 @@ async def test_aws_sns_registration_without_an_envelope_sends_json(tomodachi_ser
             pass
 
     svc = await tomodachi_service(Bare)
-    assert fake_sns_sqs.published[0].data == {"name": "bare", "uuid": svc.instance.uuid, "http_endpoints": []}
+    assert fake_sns_sqs.published()[0].data == {"name": "bare", "uuid": svc.instance.uuid, "http_endpoints": []}

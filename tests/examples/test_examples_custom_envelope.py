@@ -9,9 +9,9 @@ from typing import Any
 async def test_signed_messages_round_trip(tomodachi_service: Any, fake_amqp: Any, load_example: Any) -> None:
     svc = await tomodachi_service(load_example("custom_envelope.py").Invoicing)
     await svc.instance.issue("inv-1", 120)
-    await fake_amqp.drain()
+    await fake_amqp.settle()
     assert svc.instance.booked == ["inv-1=120 from example-invoicing"]
-    wire = fake_amqp.published[0].json()
+    wire = fake_amqp.published()[0].json()
     assert set(wire) == {"id", "sender", "topic", "sent_at", "data", "signature"}
     assert wire["topic"] == "invoice.issued"
 
@@ -26,13 +26,13 @@ async def test_forged_and_malformed_messages_are_dead_lettered(
     )
     forged = json.loads(genuine)
     forged["data"]["amount"] = 1_000_000
-    await fake_amqp.publish("invoice.issued", json.dumps(forged))
-    await fake_amqp.publish("invoice.issued", "not json")
-    await fake_amqp.publish("invoice.issued", genuine)
-    await fake_amqp.drain()
+    await fake_amqp.publish("invoice.issued", json.dumps(forged), envelope=None)
+    await fake_amqp.publish("invoice.issued", "not json", envelope=None)
+    await fake_amqp.publish("invoice.issued", genuine, envelope=None)
+    await fake_amqp.settle()
 
     assert svc.instance.booked == ["i=1 from example-invoicing"]
-    reasons = [dead.reason for dead in fake_amqp.dead_letters]
+    reasons = [dead.reason for dead in fake_amqp.take_dead_letters()]
     assert reasons[0] == "incompatible message envelope"
     assert reasons[1].startswith("unable to parse message: JSONDecodeError")
     assert svc.errors == []  # parse failures are not handler errors

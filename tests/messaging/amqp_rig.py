@@ -11,6 +11,9 @@ from tomodachi.messaging.amqp.transport import AmqpTransport, create_transport
 from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 from tomodachi.testing.clock import VirtualClock
+from tomodachi.testing.fakes.amqp import InMemoryAmqp
+from tomodachi.testing.ledger import Ledger
+from tomodachi.testing.records import PublishedMessage
 
 
 class PlainService:
@@ -32,6 +35,7 @@ class Rig:
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
         self.broker = MemoryAmqpBroker(clock=clock)
+        self.fake = InMemoryAmqp(self.broker, clock, Ledger())
         self.errors: list[tuple[BaseException, str]] = []
         self.environment = Environment(
             clock=clock,
@@ -39,6 +43,10 @@ class Rig:
             report_error=lambda exc, where: self.errors.append((exc, where)),
         )
         self.transports: list[AmqpTransport] = []
+
+    async def publish(self, routing_key: str, data: Any, *, envelope: Any = None, **kwargs: Any) -> PublishedMessage:
+        """Publish from outside, raw unless ``envelope`` is given (the rig's services mostly read raw bodies)."""
+        return await self.fake.publish(routing_key, data, envelope=envelope, **kwargs)
 
     async def start(self, service: Any, options: Any = None) -> AmqpTransport:
         handlers = []

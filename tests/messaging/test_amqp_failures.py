@@ -32,21 +32,21 @@ class Flaky(PlainService):
 async def test_failing_message_is_retried_with_backoff_then_dead_lettered(rig: Rig) -> None:
     service = Flaky()
     await rig.start(service)
-    await rig.broker.publish("work.todo", {"id": 7}, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("work.todo", {"id": 7}, envelope=JsonBase)
+    await rig.fake.settle()
     assert len(service.calls) == 1
     assert rig.broker.delayed_count == 1
 
     await rig.clock.advance(0.9)  # first back-off is 1 s: nothing yet
-    await rig.broker.drain()
+    await rig.fake.settle()
     assert len(service.calls) == 1
 
     await rig.clock.advance(0.1)
-    await rig.broker.drain()
+    await rig.fake.settle()
     assert len(service.calls) == 2
 
     await rig.clock.advance(2)  # second back-off doubles
-    await rig.broker.drain()
+    await rig.fake.settle()
     assert len(service.calls) == 3
 
     # three attempts (the default) → dead-lettered, never lost, never retried again
@@ -56,7 +56,7 @@ async def test_failing_message_is_retried_with_backoff_then_dead_lettered(rig: R
     assert dead.routing_key == "work.todo"
     assert rig.broker.queue_depth(dead.dead_letter_queue or "") == 1
     await rig.clock.advance(3600)
-    await rig.broker.drain()
+    await rig.fake.settle()
     assert len(service.calls) == 3
     assert [where for _, where in rig.errors] == ["flaky.handler"] * 3
 
@@ -64,10 +64,10 @@ async def test_failing_message_is_retried_with_backoff_then_dead_lettered(rig: R
 async def test_message_succeeds_on_retry(rig: Rig) -> None:
     service = Flaky(failures=1)
     await rig.start(service)
-    await rig.broker.publish("work.todo", 1, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("work.todo", 1, envelope=JsonBase)
+    await rig.fake.settle()
     await rig.clock.advance(1)
-    await rig.broker.drain()
+    await rig.fake.settle()
     assert service.calls == [1, 1]
     assert rig.broker.dead_letters == []
     assert rig.broker.delayed_count == 0
@@ -79,13 +79,13 @@ async def test_custom_error_policy_attempts_and_delay(rig: Rig) -> None:
 
     service = Patient()
     await rig.start(service)
-    await rig.broker.publish("work.todo", 1, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("work.todo", 1, envelope=JsonBase)
+    await rig.fake.settle()
     await rig.clock.advance(9)
-    await rig.broker.drain()
+    await rig.fake.settle()
     assert len(service.calls) == 1
     await rig.clock.advance(1)
-    await rig.broker.drain()
+    await rig.fake.settle()
     assert len(service.calls) == 2
     assert len(rig.broker.dead_letters) == 1
 
@@ -96,10 +96,10 @@ async def test_upstream_policy_drops_failed_messages(rig: Rig) -> None:
 
     service = Upstream()
     await rig.start(service)
-    await rig.broker.publish("work.todo", 1, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("work.todo", 1, envelope=JsonBase)
+    await rig.fake.settle()
     await rig.clock.advance(3600)
-    await rig.broker.drain()
+    await rig.fake.settle()
     assert len(service.calls) == 1
     assert rig.broker.dead_letters == []
     assert rig.broker.unacked_count() == 0
@@ -112,12 +112,12 @@ async def test_internal_service_error_forces_a_retry_even_with_upstream_policy(r
 
     service = Upstream(failures=2, exc=AmqpInternalServiceError)
     await rig.start(service)
-    await rig.broker.publish("work.todo", 1, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("work.todo", 1, envelope=JsonBase)
+    await rig.fake.settle()
     await rig.clock.advance(1)
-    await rig.broker.drain()
+    await rig.fake.settle()
     await rig.clock.advance(2)
-    await rig.broker.drain()
+    await rig.fake.settle()
     assert service.calls == [1, 1, 1]
     assert rig.broker.dead_letters == []
 
@@ -125,9 +125,9 @@ async def test_internal_service_error_forces_a_retry_even_with_upstream_policy(r
 async def test_unparseable_message_is_dead_lettered_and_consumer_keeps_going(rig: Rig) -> None:
     service = Flaky(failures=0)
     await rig.start(service)
-    await rig.broker.publish("work.todo", "this is not json")
-    await rig.broker.publish("work.todo", {"ok": True}, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("work.todo", "this is not json")
+    await rig.publish("work.todo", {"ok": True}, envelope=JsonBase)
+    await rig.fake.settle()
     assert service.calls == [{"ok": True}]
     [dead] = rig.broker.dead_letters
     assert dead.text == "this is not json"
@@ -140,8 +140,8 @@ async def test_unparseable_message_is_acked_with_upstream_policy(rig: Rig) -> No
         message_error_policy = "upstream"
 
     await rig.start(Upstream(failures=0))
-    await rig.broker.publish("work.todo", "garbage")
-    await rig.broker.drain()
+    await rig.publish("work.todo", "garbage")
+    await rig.fake.settle()
     assert rig.broker.dead_letters == []
     assert rig.broker.unacked_count() == 0
 
@@ -149,9 +149,9 @@ async def test_unparseable_message_is_acked_with_upstream_policy(rig: Rig) -> No
 async def test_duplicate_message_uuid_is_handled_once(rig: Rig) -> None:
     service = Flaky(failures=0)
     await rig.start(service)
-    record = await rig.broker.publish("work.todo", {"id": 1}, envelope=JsonBase)
-    await rig.broker.publish("work.todo", record.body)  # same envelope (same message_uuid) again
-    await rig.broker.drain()
+    record = await rig.publish("work.todo", {"id": 1}, envelope=JsonBase)
+    await rig.publish("work.todo", record.payload)  # same envelope (same message_uuid) again
+    await rig.fake.settle()
     assert service.calls == [{"id": 1}]
     assert rig.broker.unacked_count() == 0
 
@@ -159,8 +159,8 @@ async def test_duplicate_message_uuid_is_handled_once(rig: Rig) -> None:
 async def test_failed_message_is_not_treated_as_duplicate_on_retry(rig: Rig) -> None:
     service = Flaky(failures=1)
     await rig.start(service)
-    await rig.broker.publish("work.todo", 5, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("work.todo", 5, envelope=JsonBase)
+    await rig.fake.settle()
     await rig.clock.advance(1)
-    await rig.broker.drain()
+    await rig.fake.settle()
     assert service.calls == [5, 5]

@@ -29,9 +29,9 @@ class Svc(tomodachi.Service):
 async def test_service_consumes_and_publishes(tomodachi_service: Any, fake_amqp: Any) -> None:
     svc = await tomodachi_service(Svc)
     await fake_amqp.publish("order.created", {"id": 1}, envelope=JsonBase)
-    await fake_amqp.drain()
+    await fake_amqp.settle()
     assert svc.instance.received == [({"id": 1}, "order.created")]
-    assert [p.decoded_routing_key for p in fake_amqp.published] == ["order.created", "done"]
+    assert [p.routing_key for p in fake_amqp.published()] == ["order.created", "done"]
 
 
 async def test_retry_and_dead_letter_on_the_virtual_clock(
@@ -39,33 +39,33 @@ async def test_retry_and_dead_letter_on_the_virtual_clock(
 ) -> None:
     svc = await tomodachi_service(Svc)
     await fake_amqp.publish("order.created", {"fail": True}, envelope=JsonBase)
-    await fake_amqp.drain()
+    await fake_amqp.settle()
     await virtual_clock.advance(1)
-    await fake_amqp.drain()
+    await fake_amqp.settle()
     await virtual_clock.advance(2)
-    await fake_amqp.drain()
+    await fake_amqp.settle()
     assert len(svc.instance.received) == 3
-    assert len(fake_amqp.dead_letters) == 1
+    assert len(fake_amqp.take_dead_letters()) == 1
     assert [type(e) for e in svc.take_errors()] == [RuntimeError] * 3
 
 
 async def test_options_prefix_from_the_harness(tomodachi_service: Any, fake_amqp: Any) -> None:
     svc = await tomodachi_service(Svc, options={"amqp.routing_key_prefix": "test."})
     await fake_amqp.publish("test.order.x", {"id": 2}, envelope=JsonBase)
-    await fake_amqp.drain()
+    await fake_amqp.settle()
     assert svc.instance.received == [({"id": 2}, "order.x")]  # the prefix is not part of the handler's key
-    assert fake_amqp.published[-1].routing_key == "test.done"
+    assert fake_amqp.published()[-1].routing_key == "test.done"
 
 
 async def test_example_service(tomodachi_service: Any, fake_amqp: Any, virtual_clock: Any) -> None:
     svc = await tomodachi_service(EXAMPLES / "amqp_orders.py")
     await fake_amqp.publish("shop.order.eu.created", {"order_id": "A1"}, envelope=JsonBase)
-    await fake_amqp.drain()
+    await fake_amqp.settle()
     assert svc.instance.shipped == ["eu:A1"]
 
     await fake_amqp.publish("shop.shipment.requested", {"region": "us"}, envelope=JsonBase)
     for delay in (0, 1, 2):
         await virtual_clock.advance(delay)
-        await fake_amqp.drain()
-    assert "order without id" in fake_amqp.dead_letters[0].reason
+        await fake_amqp.settle()
+    assert "order without id" in fake_amqp.take_dead_letters()[0].reason
     svc.expect_errors(ValueError)

@@ -37,8 +37,8 @@ async def test_middleware_order_positional_and_keyword_arguments(rig: Rig) -> No
             return "done"
 
     await rig.start(Svc())
-    await rig.broker.publish("thing.made", {"x": 1}, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("thing.made", {"x": 1}, envelope=JsonBase)
+    await rig.fake.settle()
     assert trace == [
         ("outer-in", "mw", {"x": 1}, "thing.made", {"seen-by-outer": True}),
         ("inner", True, "amq.topic", True),
@@ -68,8 +68,8 @@ async def test_pre_middleware_runs_before_user_middleware(rig: Rig) -> None:
             order.append("handler")
 
     await rig.start(Svc())
-    await rig.broker.publish("a", 1, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("a", 1, envelope=JsonBase)
+    await rig.fake.settle()
     assert order == ["pre", "user", "handler"]
 
 
@@ -88,8 +88,8 @@ async def test_failing_middleware_counts_as_handler_failure(rig: Rig) -> None:
             type(self).calls += 1
 
     await rig.start(Svc())
-    await rig.broker.publish("a", 1, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("a", 1, envelope=JsonBase)
+    await rig.fake.settle()
     assert Svc.calls == 0
     assert [type(e) for e, _ in rig.errors] == [PermissionError]
     assert rig.broker.delayed_count == 1
@@ -126,8 +126,8 @@ async def test_envelope_keys_and_standard_kwargs_are_injected(rig: Rig) -> None:
 
     sender = Svc()
     await rig.start(sender)
-    await rig.broker.publish("k", [1, 2], envelope=JsonBase, service=sender)
-    await rig.broker.drain()
+    await rig.publish("k", [1, 2], envelope=JsonBase, service=sender)
+    await rig.fake.settle()
     assert got["data"] == [1, 2]
     assert got["service"] == {"name": "sender", "uuid": "svc-uuid"}
     assert got["metadata"]["topic"] == "k"
@@ -148,8 +148,8 @@ async def test_handler_with_var_kwargs_gets_everything(rig: Rig) -> None:
             got.update(kwargs)
 
     await rig.start(Svc())
-    await rig.broker.publish("k", 1, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("k", 1, envelope=JsonBase)
+    await rig.fake.settle()
     assert {
         "data",
         "metadata",
@@ -173,9 +173,9 @@ async def test_raw_mode_first_parameter_gets_the_body(rig: Rig) -> None:
             got.append((body, routing_key, message_uuid))
 
     await rig.start(Svc())
-    await rig.broker.publish("raw.key", "plain text")
-    await rig.broker.publish("raw.key", b"\xff\xfe binary")
-    await rig.broker.drain()
+    await rig.publish("raw.key", "plain text")
+    await rig.publish("raw.key", b"\xff\xfe binary")
+    await rig.fake.settle()
     assert got == [("plain text", "raw.key", None), (b"\xff\xfe binary", "raw.key", None)]
 
 
@@ -190,8 +190,8 @@ async def test_legacy_callback_kwargs(rig: Rig) -> None:
             got.append((data, routing_key))
 
     await rig.start(Svc())
-    await rig.broker.publish("k", 3, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("k", 3, envelope=JsonBase)
+    await rig.fake.settle()
     assert got == [(3, None)]
 
 
@@ -224,8 +224,8 @@ async def test_custom_envelope_with_parser_kwargs(rig: Rig) -> None:
 
     assert Reversed.validated == [{"scale": 10}]
     await rig.start(Svc())
-    await rig.broker.publish("k", 4, envelope=Reversed)
-    await rig.broker.drain()
+    await rig.publish("k", 4, envelope=Reversed)
+    await rig.fake.settle()
     assert got == [(40, "uuid-1")]
 
 
@@ -243,6 +243,6 @@ async def test_incompatible_message_false_is_dead_lettered(rig: Rig) -> None:
             raise AssertionError("not called")
 
     await rig.start(Svc())
-    await rig.broker.publish("k", "whatever")
-    await rig.broker.drain()
+    await rig.publish("k", "whatever")
+    await rig.fake.settle()
     assert "incompatible" in rig.broker.dead_letters[0].reason

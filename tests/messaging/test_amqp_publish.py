@@ -36,7 +36,7 @@ async def test_publish_from_a_handler_round_trips(rig: Rig) -> None:
     service = Echo()
     await rig.start(service)
     await amqp_publish(service, 1, routing_key="ping")
-    await rig.broker.drain()
+    await rig.fake.settle()
     assert service.got == [1, ("pong", {"pong": 1})]
     record = rig.broker.published[0]
     assert record.properties.delivery_mode == 2
@@ -71,10 +71,10 @@ async def test_publish_dict_without_envelope_is_a_type_error(rig: Rig) -> None:
 async def test_publish_retries_a_closed_channel(rig: Rig) -> None:
     service = Echo()
     remember_environment(service, rig.environment)
-    rig.broker.fail_next_publish(times=2)
+    rig.fake.fail_next_publishes(times=2)
     await amqp_publish(service, 1, routing_key="x")
     assert len(rig.broker.published) == 1
-    rig.broker.fail_next_publish(times=3)
+    rig.fake.fail_next_publishes(times=3)
     with pytest.raises(AmqpChannelClosed):
         await amqp_publish(service, 2, routing_key="x")
 
@@ -99,7 +99,7 @@ class Slow(PlainService):
 async def test_stop_awaits_in_flight_handlers_then_acks(rig: Rig) -> None:
     service = Slow()
     transport = await rig.start(service)
-    await rig.broker.publish("slow", 1, envelope=JsonBase)
+    await rig.publish("slow", 1, envelope=JsonBase)
     await service.started.wait()
     stopping = asyncio.create_task(transport.stop(30))
     await rig.clock.settle()
@@ -114,7 +114,7 @@ async def test_stop_awaits_in_flight_handlers_then_acks(rig: Rig) -> None:
 async def test_stop_requeues_handlers_that_outlive_the_grace_period(rig: Rig) -> None:
     service = Slow()
     transport = await rig.start(service)
-    await rig.broker.publish("slow", 1, envelope=JsonBase)
+    await rig.publish("slow", 1, envelope=JsonBase)
     await service.started.wait()
     stopping = asyncio.create_task(transport.stop(10))
     await rig.clock.settle()

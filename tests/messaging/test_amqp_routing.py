@@ -59,10 +59,10 @@ class Orders(PlainService):
 async def test_wildcard_routing_and_delivered_routing_key(rig: Rig) -> None:
     service = Orders()
     await rig.start(service)
-    await rig.broker.publish("order.created", {"n": 1}, envelope=JsonBase)
-    await rig.broker.publish("order.eu.shipped", {"n": 2}, envelope=JsonBase)
-    await rig.broker.publish("invoice.created", {"n": 3}, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("order.created", {"n": 1}, envelope=JsonBase)
+    await rig.publish("order.eu.shipped", {"n": 2}, envelope=JsonBase)
+    await rig.publish("invoice.created", {"n": 3}, envelope=JsonBase)
+    await rig.fake.settle()
 
     assert sorted(service.seen, key=repr) == sorted(
         [
@@ -100,8 +100,8 @@ async def test_non_competing_handlers_each_get_every_message(rig: Rig) -> None:
     await rig.start(a)
     await rig.start(b)
     for n in range(4):
-        await rig.broker.publish("event.happened", n, envelope=JsonBase)
-    await rig.broker.drain()
+        await rig.publish("event.happened", n, envelope=JsonBase)
+    await rig.fake.settle()
     assert a.got == [0, 1, 2, 3]
     assert b.got == [0, 1, 2, 3]
 
@@ -133,8 +133,8 @@ async def test_competing_consumers_share_one_queue(rig: Rig) -> None:
     await rig.start(one)
     await rig.start(two)
     for n in range(10):
-        await rig.broker.publish("job.created", n, envelope=JsonBase)
-    await rig.broker.drain()
+        await rig.publish("job.created", n, envelope=JsonBase)
+    await rig.fake.settle()
     assert sorted(one.got + two.got) == list(range(10))
     assert one.got and two.got  # round-robin across both instances
     assert len(rig.broker.queue_names()) == 2  # the shared queue and its dead-letter queue
@@ -165,6 +165,6 @@ async def test_custom_exchange_and_explicit_queue_name_with_prefixes(rig: Rig) -
     await rig.start(service, options)
     assert "dev-my-queue" in rig.broker.queue_names()
     assert ("env.x.y", "dev-my-queue") in rig.broker.bindings("custom.exchange")
-    await rig.broker.publish("env.x.y", 1, envelope=JsonBase, exchange_name="custom.exchange")
-    await rig.broker.drain()
+    await rig.publish("env.x.y", 1, envelope=JsonBase, exchange_name="custom.exchange")
+    await rig.fake.settle()
     assert service.got == [(1, "custom.exchange")]

@@ -36,7 +36,7 @@ async def _race_a_delivery_with_the_cancel(rig: Rig, transport: Any, monkeypatch
 
     async def cancel_after_a_racing_delivery() -> None:
         # a message arrives between "stop accepting" and the broker's cancel-ok
-        await rig.broker.publish("stop.work", {"n": 1}, envelope=JsonBase)
+        await rig.publish("stop.work", {"n": 1}, envelope=JsonBase)
         await real_cancel()
 
     monkeypatch.setattr(consumer, "cancel", cancel_after_a_racing_delivery)
@@ -92,7 +92,7 @@ class Stubborn(PlainService):
 async def test_stop_is_bounded_when_a_handler_swallows_its_cancel(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     service = Stubborn()
     transport = await rig.start(service)
-    await rig.broker.publish("stop.stubborn", {"n": 1}, envelope=JsonBase)
+    await rig.publish("stop.stubborn", {"n": 1}, envelope=JsonBase)
     await asyncio.wait_for(service.started.wait(), 5)
     stopping = asyncio.ensure_future(transport.stop(10))
     try:

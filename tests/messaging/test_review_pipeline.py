@@ -26,15 +26,15 @@ class Enveloped(PlainService):
 async def test_non_utf8_body_with_an_envelope_is_dead_lettered_not_stranded(rig: Rig) -> None:
     service = Enveloped()
     await rig.start(service)
-    await rig.broker.publish("review.bytes", b"\xff\xfe not utf-8")
-    await rig.broker.drain()  # used to time out: the delivery was never settled (prefetch slot leaked)
+    await rig.publish("review.bytes", b"\xff\xfe not utf-8")
+    await rig.fake.settle()  # used to time out: the delivery was never settled (prefetch slot leaked)
     [dead] = rig.broker.dead_letters
     assert dead.body == b"\xff\xfe not utf-8"
     assert "unable to parse message" in dead.reason
     assert rig.broker.unacked_count() == 0
     # the consumer keeps going
-    await rig.broker.publish("review.bytes", {"ok": 1}, envelope=JsonBase)
-    await rig.broker.drain()
+    await rig.publish("review.bytes", {"ok": 1}, envelope=JsonBase)
+    await rig.fake.settle()
     assert service.calls == [{"ok": 1}]
 
 
@@ -54,8 +54,8 @@ class MisconfiguredMiddleware(Enveloped):
 async def test_unexpected_pipeline_error_settles_the_delivery(rig: Rig) -> None:
     service = MisconfiguredMiddleware()
     await rig.start(service)
-    await rig.broker.publish("review.misconfigured", {"n": 1}, envelope=JsonBase)
-    await rig.broker.drain()  # used to time out: the pipeline raised before settling
+    await rig.publish("review.misconfigured", {"n": 1}, envelope=JsonBase)
+    await rig.fake.settle()  # used to time out: the pipeline raised before settling
     assert rig.broker.unacked_count() == 0
     [dead] = rig.broker.dead_letters
     assert "TypeError" in dead.reason
@@ -78,8 +78,8 @@ async def test_routing_key_with_literal_hex_like_sequence_is_delivered(rig: Rig)
     service = Keys()
     await rig.start(service)
     # '_' is passed through unencoded, so '___ff_' can be part of a real key; it is not valid UTF-8 hex
-    await rig.broker.publish("review.a___ff_", "x")
-    await rig.broker.publish("review.b___e282ac_", "y")  # decodes to '€': ambiguous, decoded like upstream
-    await rig.broker.drain()
+    await rig.publish("review.a___ff_", "x")
+    await rig.publish("review.b___e282ac_", "y")  # decodes to '€': ambiguous, decoded like upstream
+    await rig.fake.settle()
     assert service.keys == ["review.a___ff_", "review.b€"]
     assert rig.broker.dead_letters == []

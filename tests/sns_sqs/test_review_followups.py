@@ -31,10 +31,10 @@ async def test_a_malformed_string_array_attribute_reaches_the_handler_raw(
     tomodachi_service: Any, fake_sns_sqs: Any
 ) -> None:
     svc = await tomodachi_service(AttributeReader)
-    queue_url = await fake_sns_sqs.get_queue_url("followup-attributes")
+    queue_url = await fake_sns_sqs.broker.get_queue_url("followup-attributes")
     malformed = {"tags": {"DataType": "String.Array", "StringValue": "[not json"}}
-    await fake_sns_sqs.send_message(queue_url, "hello", message_attributes=malformed)
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.broker.send_message(queue_url, "hello", message_attributes=malformed)
+    await fake_sns_sqs.settle()
     assert svc.instance.got == [("hello", {"tags": "[not json"})]
     assert fake_sns_sqs.dead_letters("followup-attributes") == []
 
@@ -100,7 +100,7 @@ async def test_stop_goes_on_when_a_consumer_cancel_fails(
     tomodachi_service: Any, fake_sns_sqs: Any, virtual_clock: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     svc = await tomodachi_service(Gated)
-    await fake_sns_sqs.send("followup-gated", "in flight")
+    await fake_sns_sqs.send("followup-gated", "in flight", envelope=None)
     await _started(svc, virtual_clock)
     released: list[bool] = []
 
@@ -110,10 +110,10 @@ async def test_stop_goes_on_when_a_consumer_cancel_fails(
     async def release() -> None:
         released.append(True)
 
-    consumers = list(fake_sns_sqs.consumers)
+    consumers = list(fake_sns_sqs.broker.consumers)
     for consumer in consumers:
         consumer.cancel = failing_cancel
-    fake_sns_sqs.release = release
+    fake_sns_sqs.broker.release = release
     try:
         with caplog.at_level(logging.ERROR, logger="tomodachi.awssnssqs"):
             stopping = asyncio.ensure_future(svc.stop())
@@ -150,7 +150,7 @@ async def test_stop_is_bounded_when_a_handler_swallows_its_cancel(
     tomodachi_service: Any, fake_sns_sqs: Any, virtual_clock: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     svc = await tomodachi_service(Stubborn)
-    await fake_sns_sqs.send("followup-stubborn", "stuck")
+    await fake_sns_sqs.send("followup-stubborn", "stuck", envelope=None)
     for _ in range(20):
         if svc.instance.started.is_set():
             break

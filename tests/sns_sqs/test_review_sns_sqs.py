@@ -32,7 +32,7 @@ async def test_a_failing_delete_is_logged_and_the_message_comes_back(
     tomodachi_service: Any, fake_sns_sqs: Any, virtual_clock: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     svc = await tomodachi_service(Simple)
-    real_delete = fake_sns_sqs.delete_message
+    real_delete = fake_sns_sqs.broker.delete_message
     failures = [AwsApiError("InternalError", "injected delete failure")]
 
     async def flaky_delete(queue_url: str, receipt_handle: str) -> None:
@@ -40,7 +40,7 @@ async def test_a_failing_delete_is_logged_and_the_message_comes_back(
             raise failures.pop()
         await real_delete(queue_url, receipt_handle)
 
-    fake_sns_sqs.delete_message = flaky_delete
+    fake_sns_sqs.broker.delete_message = flaky_delete
     with caplog.at_level(logging.ERROR):
         await fake_sns_sqs.publish("review-topic", {"n": 1})
         for _ in range(20):  # (drain would wait for the undeleted message's visibility timeout)
@@ -50,7 +50,7 @@ async def test_a_failing_delete_is_logged_and_the_message_comes_back(
     logged = [r for r in caplog.records if r.name.startswith("tomodachi") and r.exc_info]
     assert any("injected delete failure" in str(r.exc_info[1]) for r in logged if r.exc_info), caplog.text
     await virtual_clock.advance(30)  # the visibility timeout: SQS hands the undeleted message out again
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert svc.instance.got == [{"n": 1}]  # the redelivery is recognised as a duplicate and deleted
     assert fake_sns_sqs.messages(fake_sns_sqs.subscriptions("review-topic")[0].queue) == []
 
@@ -90,18 +90,18 @@ def _lose_first_response(fake: Any, method: str) -> list[str | None]:
 
 async def test_retried_fifo_publish_reuses_its_deduplication_id(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
     svc = await tomodachi_service(FifoLedger)
-    dedup_ids = _lose_first_response(fake_sns_sqs, "sns_publish")
+    dedup_ids = _lose_first_response(fake_sns_sqs.broker, "sns_publish")
     await tomodachi.sns_publish(svc.instance, {"n": 1}, "review-ledger", group_id="g")
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert len(dedup_ids) == 2 and dedup_ids[0] == dedup_ids[1]
     assert svc.instance.seen == [{"n": 1}]  # delivered once, not once per attempt
 
 
 async def test_retried_fifo_send_reuses_its_deduplication_id(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
     svc = await tomodachi_service(FifoLedger)
-    dedup_ids = _lose_first_response(fake_sns_sqs, "send_message")
+    dedup_ids = _lose_first_response(fake_sns_sqs.broker, "send_message")
     await tomodachi.sqs_send_message(svc.instance, {"n": 2}, "review-inbox.fifo", group_id="g")
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert len(dedup_ids) == 2 and dedup_ids[0] == dedup_ids[1]
     assert svc.instance.seen == [("inbox", {"n": 2})]
 
@@ -132,14 +132,16 @@ async def test_sqs_redrive_wakes_the_dead_letter_queue_consumer(
 ) -> None:
     svc = await tomodachi_service(RedriveWatcher)
     await fake_sns_sqs.publish("review-jobs", {"n": 1})
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     await virtual_clock.advance(60)
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert svc.instance.attempts == [1, 2]
     await virtual_clock.advance(60)  # the third receive moves it to the dead-letter queue (SQS redrive)
-    await fake_sns_sqs.drain()  # used to time out: the dead-letter queue's consumer was never woken
+    await fake_sns_sqs.settle()  # used to time out: the dead-letter queue's consumer was never woken
     assert svc.instance.attempts == [1, 2]
     assert svc.instance.parked == [{"n": 1}]
+    [redriven] = fake_sns_sqs.take_dead_letters()
+    assert (redriven.handler, redriven.receive_count, redriven.data) == (None, 2, {"n": 1})
     svc.expect_errors(AWSSNSSQSInternalServiceError)
 
 
@@ -196,6 +198,8 @@ async def test_a_non_string_message_field_reaches_the_handler_as_json(
 ) -> None:
     svc = await tomodachi_service(RawInbox)
     # a foreign producer's SQS body whose "Message" is an object rather than a string
-    await fake_sns_sqs.send("review-raw-inbox", {"Type": "Message", "Message": {"a": 1, "b": [True, None]}})
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.send(
+        "review-raw-inbox", {"Type": "Message", "Message": {"a": 1, "b": [True, None]}}, envelope=None
+    )
+    await fake_sns_sqs.settle()
     assert [json.loads(body) for body in svc.instance.got] == [{"a": 1, "b": [True, None]}]

@@ -19,7 +19,7 @@ async def test_orders_and_billing(tomodachi_service: Any, fake_sns_sqs: Any) -> 
     orders = await tomodachi_service(module.Orders)
     await orders.instance.place_order("o-1", 10.0, "EUR")
     await orders.instance.place_order("o-2", 10.0, "USD")  # filtered out by the subscription
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert billing.instance.invoiced == ["o-1:EUR"]
     assert "example-order___2e_placed" in fake_sns_sqs.topics()
     assert "billing-orders-dlq" in fake_sns_sqs.queues()

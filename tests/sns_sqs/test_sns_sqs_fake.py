@@ -39,13 +39,13 @@ async def test_topic_to_queue_between_two_services(tomodachi_service: Any, fake_
     billing = await tomodachi_service(Billing)
     orders = await tomodachi_service(Orders)
     message_id = await orders.instance.place(7)
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert billing.instance.seen == [({"id": 7}, "order.created", "Notification", True, "orders")]
-    record = fake_sns_sqs.published[-1]
+    record = fake_sns_sqs.published()[-1]
     assert record.message_id == message_id and record.data == {"id": 7}
-    assert record.topic == "order___2e_created"  # '.' is encoded instead of refused (§15.1)
+    assert fake_sns_sqs.broker.published[-1].topic == "order___2e_created"  # '.' is encoded instead of refused (§15.1)
     queue = naming.queue_name("order.created", "on_order", billing.instance.uuid, competing=None)
-    assert record.delivered_to == [queue]
+    assert record.delivered_to == (queue,)
     assert fake_sns_sqs.messages(queue) == []  # deleted after success
 
 
@@ -64,11 +64,11 @@ class Filtered(tomodachi.Service):
 
 async def test_filter_policy(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
     svc = await tomodachi_service(Filtered)
-    await fake_sns_sqs.publish("prices", 1, message_attributes={"currency": "EUR", "amount": 500})
-    await fake_sns_sqs.publish("prices", 2, message_attributes={"currency": "USD", "amount": 500})
-    await fake_sns_sqs.publish("prices", 3, message_attributes={"currency": "EUR", "amount": 5})
+    await fake_sns_sqs.publish("prices", 1, attributes={"currency": "EUR", "amount": 500})
+    await fake_sns_sqs.publish("prices", 2, attributes={"currency": "USD", "amount": 500})
+    await fake_sns_sqs.publish("prices", 3, attributes={"currency": "EUR", "amount": 5})
     await fake_sns_sqs.publish("prices", 4)
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert svc.instance.seen == [(1, {"currency": "EUR", "amount": 500})]
     [subscription] = fake_sns_sqs.subscriptions("prices")
     assert subscription.filter_policy == {"currency": ["EUR"], "amount": [{"numeric": [">", 100]}]}
@@ -92,7 +92,7 @@ async def test_fifo_order_per_group_and_dedup(tomodachi_service: Any, fake_sns_s
     for i in range(4):
         await fake_sns_sqs.publish("ledger", i, group_id="a" if i % 2 == 0 else "b", deduplication_id=f"d{i}")
     await fake_sns_sqs.publish("ledger", 0, group_id="a", deduplication_id="d0")  # duplicate within 5 minutes
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert [d for g, d, _ in svc.instance.seen if g == "a"] == [0, 2]
     assert [d for g, d, _ in svc.instance.seen if g == "b"] == [1, 3]
     assert {t for _, _, t in svc.instance.seen} == {"ledger.fifo"}
@@ -118,13 +118,13 @@ async def test_dead_letter_after_max_receive_count(
 ) -> None:
     svc = await tomodachi_service(Flaky)
     await fake_sns_sqs.publish("jobs", {"n": 1})
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     for _ in range(5):
         await virtual_clock.advance(60)
-        await fake_sns_sqs.drain()
+        await fake_sns_sqs.settle()
     assert svc.instance.attempts == [1, 2, 3]
     queue = naming.queue_name("jobs", "work", svc.instance.uuid, competing=None)
-    [dead] = fake_sns_sqs.dead_letters(queue)
+    [dead] = fake_sns_sqs.take_dead_letters(queue)
     assert dead.data == {"n": 1}
     assert fake_sns_sqs.messages(queue) == []
     assert "jobs-dlq" in fake_sns_sqs.queues()
@@ -152,13 +152,13 @@ async def test_internal_error_redelivers_on_clock(
 ) -> None:
     svc = await tomodachi_service(InternalError)
     await fake_sns_sqs.publish("work", "x")
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert svc.instance.calls == [1]
     await virtual_clock.advance(0.5)
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert svc.instance.calls == [1]
     await virtual_clock.advance(60)
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert svc.instance.calls == [1, 2]
     svc.expect_errors(AWSSNSSQSInternalServiceError)
 
@@ -183,7 +183,7 @@ async def test_sqs_send_message_and_topicless_queue(tomodachi_service: Any, fake
     svc = await tomodachi_service(Receiver)
     assert fake_sns_sqs.queue_attributes("inbox")["VisibilityTimeout"] == "45"  # applied without a topic (§15.7)
     await svc.instance.send({"hello": "world"})
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert svc.instance.got == [({"hello": "world"}, "Message", "", {"k": [1, "a"]})]
     from tomodachi.transport.aws_sns_sqs import QueueDoesNotExistError
 
@@ -219,7 +219,7 @@ async def test_queue_policy_statements_merge(tomodachi_service: Any, fake_sns_sq
     assert sources == ["alpha", "beta"]  # upstream replaced the first statement with the second (§15.6)
     await fake_sns_sqs.publish("alpha", 1)
     await fake_sns_sqs.publish("beta", 2)
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert sorted(d for _, d in svc.instance.got) == [1, 2]
 
 
@@ -238,7 +238,7 @@ class Raw(tomodachi.Service):
 async def test_without_envelope_first_param_gets_raw_message(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
     svc = await tomodachi_service(Raw)
     await fake_sns_sqs.publish("raw-topic", "plain text", envelope=None)
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert svc.instance.got == [("plain text", "raw-topic")]
 
 
@@ -248,7 +248,7 @@ async def test_receive_faults_are_retried(tomodachi_service: Any, fake_sns_sqs: 
     await fake_sns_sqs.publish("raw-topic", "after faults", envelope=None)
     for _ in range(3):
         await virtual_clock.advance(1)
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert svc.instance.got == [("after faults", "raw-topic")]
 
 
@@ -273,6 +273,6 @@ class Middleware(tomodachi.Service):
 async def test_message_middleware(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
     svc = await tomodachi_service(Middleware)
     await fake_sns_sqs.publish("mw-topic", 5)
-    await fake_sns_sqs.drain()
+    await fake_sns_sqs.settle()
     assert svc.instance.calls[0][:2] == ("mw", "mw-topic")
     assert svc.instance.calls[1] == ("handler", 5)

@@ -15,6 +15,8 @@ from tomodachi.messaging.sns_sqs.api import MessageBodyFormatter, MessageBodyFor
 from tomodachi.messaging.sns_sqs.descriptors import UNSET, SnsSqsSubscription
 from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker
 from tomodachi.testing.clock import VirtualClock
+from tomodachi.testing.fakes.sns_sqs import InMemorySnsSqs
+from tomodachi.testing.ledger import Ledger
 
 
 @pytest.mark.parametrize(
@@ -110,7 +112,7 @@ async def test_wildcard_subscribes_existing_matching_topics() -> None:
     assert sorted(s.topic for s in broker.subscriptions()) == ["events___2e_a", "events___2e_b"]
     policy = json.loads(broker.queue_attributes("w")["Policy"])
     assert policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(":events___2e_*")
-    await broker.publish("events.b", 1)
+    await InMemorySnsSqs(broker, broker.clock, Ledger()).publish("events.b", 1)
     assert len(broker.messages("w")) == 1
 
 
@@ -118,7 +120,7 @@ async def test_visibility_timeout_redelivery_with_virtual_clock() -> None:
     clock = VirtualClock(freeze_wall_clock=False)
     broker = MemorySnsSqsBroker(clock)
     url = await broker.create_queue("vt", {"VisibilityTimeout": "30"})
-    await broker.send("vt", "body")
+    await broker.send_message(url, "body")
     [first] = await broker.receive_messages(url, 10, 0)
     assert await broker.receive_messages(url, 10, 0) == []
     await clock.advance(29)
@@ -136,16 +138,16 @@ async def test_delay_and_fifo_dedup_window() -> None:
     clock = VirtualClock(freeze_wall_clock=False)
     broker = MemorySnsSqsBroker(clock)
     url = await broker.create_queue("d", {})
-    await broker.send("d", "later", delay_seconds=10)
+    await broker.send_message(url, "later", delay_seconds=10)
     assert await broker.receive_messages(url, 10, 0) == []
     await clock.advance(10)
     assert len(await broker.receive_messages(url, 10, 0)) == 1
     furl = await broker.create_queue("f.fifo", setup.FIFO_QUEUE_ATTRIBUTES)
-    await broker.send("f.fifo", "a", group_id="g", deduplication_id="x")
-    await broker.send("f.fifo", "a", group_id="g", deduplication_id="x")
+    await broker.send_message(furl, "a", group_id="g", deduplication_id="x")
+    await broker.send_message(furl, "a", group_id="g", deduplication_id="x")
     assert len(broker.messages("f.fifo")) == 1
     await clock.advance(301)
-    await broker.send("f.fifo", "a", group_id="g", deduplication_id="x")
+    await broker.send_message(furl, "a", group_id="g", deduplication_id="x")
     assert len(broker.messages("f.fifo")) == 2
     [only] = await broker.receive_messages(furl, 1, 0)
     assert await broker.receive_messages(furl, 10, 0) == []  # the group is locked while a message is in flight
@@ -165,9 +167,10 @@ async def test_publish_options(tomodachi_service: Any, fake_sns_sqs: Any) -> Non
     await task
     await tomodachi.sns_publish(svc.instance, "raw", "t", topic_prefix=None, message_envelope=None)
     await tomodachi.sns_publish(svc.instance, 1, "g", group_id="grp", topic_attributes={"DisplayName": "G"})
-    assert [r.topic for r in fake_sns_sqs.published] == ["dev-t", "t", "dev-g.fifo"]
-    assert fake_sns_sqs.published[1].message == "raw"
-    assert fake_sns_sqs.published[2].deduplication_id  # generated uuid4
+    assert [r.topic for r in fake_sns_sqs.broker.published] == ["dev-t", "t", "dev-g.fifo"]
+    assert [r.topic for r in fake_sns_sqs.published()] == ["dev-t", "t", "dev-g"]
+    assert fake_sns_sqs.published()[1].payload == "raw"
+    assert fake_sns_sqs.published()[2].deduplication_id  # generated uuid4
     fake_sns_sqs.fail_next_publishes(2)
     await tomodachi.sns_publish(svc.instance, 2, "t")  # retried (3 attempts)
     fake_sns_sqs.fail_next_publishes(3)
@@ -181,7 +184,7 @@ async def test_publish_options(tomodachi_service: Any, fake_sns_sqs: Any) -> Non
 
 async def test_message_body_formatters(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
     svc = await tomodachi_service(Publisher)
-    await fake_sns_sqs.create_queue("box", {})
+    await fake_sns_sqs.broker.create_queue("box", {})
     await tomodachi.sqs_send_message(svc.instance, {"x": 1}, "box", message_attributes={"n": 2})
     body = json.loads(fake_sns_sqs.messages("box")[0].body)
     assert list(body) == ["Type", "QueueUrl", "Version", "Message", "Timestamp", "MessageAttributes"]
@@ -234,4 +237,4 @@ async def test_graceful_stop_finishes_in_flight(tomodachi_service: Any, fake_sns
     assert svc.instance.done == [1]
     queue = [q for q in fake_sns_sqs.queues()][0]
     assert fake_sns_sqs.messages(queue) == []
-    assert not fake_sns_sqs.consumers
+    assert not fake_sns_sqs.broker.consumers

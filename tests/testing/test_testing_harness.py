@@ -189,9 +189,9 @@ async def test_services_sleep_on_the_virtual_clock(tomodachi_service: Any, virtu
 async def test_fake_brokers_are_shared_per_test(
     tomodachi_harness: ServiceHarness, fake_amqp: Any, fake_sns_sqs: Any
 ) -> None:
-    assert type(fake_amqp).__name__ == "MemoryAmqpBroker"
-    assert type(fake_sns_sqs).__name__ == "MemorySnsSqsBroker"
+    assert type(fake_amqp.broker).__name__ == "MemoryAmqpBroker"
+    assert type(fake_sns_sqs.broker).__name__ == "MemorySnsSqsBroker"
     assert tomodachi_harness.fake("amqp") is fake_amqp
     assert tomodachi_harness.fake("aws_sns_sqs") is fake_sns_sqs
-    # a service's transport gets the same instance through the environment's broker factories
-    assert tomodachi_harness.environment.broker("amqp", "any-connection", lambda: None) is fake_amqp
+    # a service's transport gets the fake's broker through the environment's broker factories
+    assert tomodachi_harness.environment.broker("amqp", "any-connection", lambda: None) is fake_amqp.broker

@@ -64,6 +64,8 @@ class Delivery(ABC):
         self.delivery_id = delivery_id
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.outcome: str | None = None  # "ack" | "retry" | "dead_letter" once settled
+        # the task running this delivery's pipeline (set by the pipeline): lets tests see what it waits on
+        self.handler_task: asyncio.Task[Any] | None = None
         self._settled: asyncio.Event | None = None
 
     @property

@@ -10,7 +10,7 @@ handler never stops the consumer; every handler exception is logged and passed t
 
 from __future__ import annotations
 
-import inspect
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -20,6 +20,7 @@ from typing import Any
 from tomodachi.handlers import handler_parameters
 from tomodachi.messaging.broker import Delivery
 from tomodachi.middleware import execute_middlewares
+from tomodachi.runtime.observe import MessageLostEvent, call_handler, report_lost
 
 DEFAULT_MAX_ATTEMPTS = 3
 DEDUP_CACHE_SIZE = 100_000
@@ -166,6 +167,7 @@ class MessagePipeline:
     async def handle(self, delivery: Delivery) -> None:
         """Process one delivery to completion and settle it. Raises only on cancellation or when settling fails."""
         self._count(+1)
+        delivery.handler_task = asyncio.current_task()
         try:
             await self._handle(delivery)
         except Exception as exc:
@@ -173,7 +175,7 @@ class MessagePipeline:
                 raise  # settling itself failed: the transport logs it and the bus redelivers
             # a fault of the pipeline (e.g. a misconfigured message_middleware): park the message, don't strand it
             self._report(exc, delivery, None)
-            await delivery.dead_letter(f"message pipeline failed: {type(exc).__name__}: {exc}")
+            await self._give_up(delivery, f"message pipeline failed: {type(exc).__name__}: {exc}", kept=True)
         finally:
             self._count(-1)
 
@@ -275,10 +277,16 @@ class MessagePipeline:
             for key, value in available.items():
                 if key not in kwargs and (wanted is None or key in wanted):
                     kwargs[key] = value
-        result = self.handler(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        return await call_handler(
+            self.handler,
+            args,
+            kwargs,
+            observers=self.environment.observers,
+            clock=self.environment.clock,
+            service=getattr(self.service, "name", "service"),
+            handler=self.handler_name,
+            transport=self.profile.transport,
+        )
 
     async def _handler_failed(self, delivery: Delivery, exc: Exception) -> None:
         policy = self.error_policy
@@ -289,7 +297,8 @@ class MessagePipeline:
                 "message dropped after handler error (message_error_policy='upstream')",
                 extra={"handler": self.handler_name, "delivery_id": delivery.delivery_id},
             )
-            await delivery.ack()
+            reason = f"dropped after handler error (message_error_policy='upstream'): {type(exc).__name__}: {exc}"
+            await self._give_up(delivery, reason, kept=False)
             return
         if policy.mode == "retry" and attempt >= policy.max_attempts:
             reason = f"handler {self.handler_name} failed {attempt} time(s): {type(exc).__name__}: {exc}"
@@ -297,7 +306,7 @@ class MessagePipeline:
                 "message dead-lettered",
                 extra={"handler": self.handler_name, "delivery_id": delivery.delivery_id, "attempts": attempt},
             )
-            await delivery.dead_letter(reason)
+            await self._give_up(delivery, reason, kept=True)
             return
         delay = policy.delay_for(attempt)
         self.logger.info(
@@ -320,12 +329,26 @@ class MessagePipeline:
             self.logger.warning(f"{what}: {type(exc).__name__}: {exc}", extra=extra)
         else:
             self.logger.warning(what, extra=extra)
+        detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
         if self.error_policy.mode == "upstream" and not (incompatible and message_uuid):
-            await delivery.ack()
+            await self._give_up(delivery, f"dropped: {what}{detail}", kept=False)
             return
         # never hot-loop on a message that can't ever parse, never lose it: park it in the dead-letter queue
-        detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
-        await delivery.dead_letter(f"{what}{detail}")
+        await self._give_up(delivery, f"{what}{detail}", kept=True)
+
+    async def _give_up(self, delivery: Delivery, reason: str, *, kept: bool) -> None:
+        """Dead-letter (``kept``) or drop the delivery, and tell the environment's observers either way."""
+        if kept:
+            await delivery.dead_letter(reason)
+        else:
+            await delivery.ack()
+        observers = self.environment.observers
+        if observers:
+            service = getattr(self.service, "name", "service")
+            event = MessageLostEvent(
+                self.profile.transport, service, self.handler_name, delivery, reason, kept, self.environment.clock.now()
+            )
+            report_lost(observers, event)
 
     def _report(self, exc: BaseException, delivery: Delivery, message_uuid: Any) -> None:
         self.logger.error(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tomodachi.runtime.clock import Clock, RealClock
+from tomodachi.runtime.observe import Observer
 
 ErrorReporter = Callable[[BaseException, str], None]
 
@@ -31,6 +32,8 @@ class Environment:
     http_bind: tuple[str, int] | None = None
     # called with (bus, broker) once per broker created; the test harness observes publishes through it
     broker_observer: Callable[[str, Any], None] | None = None
+    # told about every handler call and every message given up on (tests keep records; production has none)
+    observers: list[Observer] = field(default_factory=list)
     _brokers: dict[tuple[str, Any], Any] = field(default_factory=dict)
 
     def broker(self, bus: str, key: Any, default_factory: Callable[[], Any]) -> Any:

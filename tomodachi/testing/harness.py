@@ -6,15 +6,23 @@ import asyncio
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.container import ServiceContainer
 from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.importer import load_services
+from tomodachi.testing.clock import Duration, parse_duration
+from tomodachi.testing.fakes.base import FakeBase, TestSender
+from tomodachi.testing.handle import ServiceHandle
+from tomodachi.testing.ledger import CapturedError, Ledger, LostMessages, UnnoticedErrors
+from tomodachi.testing.records import Pending
+from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT, pending_of, run_until_idle, settle
+
+__all__ = ["CapturedError", "LostMessages", "MEMORY_BROKERS", "ServiceHandle", "ServiceHarness", "UnnoticedErrors"]
 
 # bus name -> "module:class" of the in-memory broker, built with clock=<the test's clock>
 MEMORY_BROKERS: dict[str, str] = {
@@ -22,71 +30,7 @@ MEMORY_BROKERS: dict[str, str] = {
     "aws_sns_sqs": "tomodachi.messaging.sns_sqs.memory:MemorySnsSqsBroker",
 }
 
-
-@dataclass(frozen=True)
-class CapturedError:
-    """An exception a handler raised while a test ran, and where (``"<service>.<handler>"``)."""
-
-    exception: BaseException
-    where: str
-
-
-class UnnoticedErrors(AssertionError):
-    """Raised at teardown when handlers raised exceptions the test neither expected nor took."""
-
-
-class ServiceHandle:
-    """What ``await tomodachi_service(MyService)`` returns."""
-
-    def __init__(self, harness: ServiceHarness, container: ServiceContainer) -> None:
-        self._harness = harness
-        self.container = container
-        self._http: Any = None
-
-    @property
-    def instance(self) -> Any:
-        return self.container.instance
-
-    @property
-    def name(self) -> str:
-        return self.container.name
-
-    @property
-    def clock(self) -> Clock:
-        return self.container.environment.clock
-
-    @property
-    def errors(self) -> list[BaseException]:
-        """Exceptions raised by this service's handlers so far (not yet taken)."""
-        return [e.exception for e in self._harness.captured if e.where.startswith(f"{self.name}.")]
-
-    def take_errors(self) -> list[BaseException]:
-        """Return this service's captured handler exceptions and mark them as noticed."""
-        return self._harness.take_errors(self.name)
-
-    def expect_errors(self, *exception_types: type[BaseException]) -> None:
-        """Declare exception types this test expects handlers to raise; they will not fail the test."""
-        self._harness.expected.extend(exception_types)
-
-    @property
-    def http(self) -> Any:
-        """An aiohttp ClientSession bound to this service's HTTP server (``await svc.http.get("/path")``)."""
-        if self._http is None:
-            import aiohttp
-
-            transport = self.container.transports.get("http")
-            address = getattr(transport, "bound_address", None)
-            if address is None:
-                raise RuntimeError(f"service {self.name!r} has no running HTTP server")
-            host, port = address[0], address[1]
-            self._http = aiohttp.ClientSession(base_url=f"http://{host}:{port}")
-        return self._http
-
-    async def stop(self) -> None:
-        if self._http is not None:
-            await self._http.close()
-            self._http = None
-        await self.container.stop()
+S = TypeVar("S")
 
 
 class ServiceHarness:
@@ -106,10 +50,10 @@ class ServiceHarness:
             raise ValueError(f"wire must be 'fake' or 'real', not {wire!r}")
         self.wire = wire
         self.wire_options: dict[str, Any] = dict(wire_options or {})
-        self.captured: list[CapturedError] = []
-        self.expected: list[type[BaseException]] = []
-        self.handles: list[ServiceHandle] = []
+        self.ledger = Ledger()
+        self.handles: list[ServiceHandle[Any]] = []
         self._fakes: dict[str, Any] = {}
+        self._brokers: dict[str, Any] = {}
         # tomodachi.exit() while the test runs stops this test's services (no SystemExit); the exit handler, exit
         # code and execution context are restored at stop_all()
         self._saved_exit: tuple[Any, int] | None = None
@@ -123,9 +67,10 @@ class ServiceHarness:
         self.environment = Environment(
             clock=clock,
             broker_factories={bus: self._fake_factory(bus) for bus in MEMORY_BROKERS} if wire == "fake" else {},
-            report_error=self._report_error,
+            report_error=self.ledger.report_error,
             http_bind=http_bind,
             broker_observer=self._observe_broker if wire == "real" else None,
+            observers=[self.ledger],
         )
 
     @property
@@ -133,23 +78,60 @@ class ServiceHarness:
         return self.environment.clock
 
     def _fake_factory(self, bus: str) -> Any:
-        return lambda key: self.fake(bus)
+        return lambda key: self.memory_broker(bus)
 
-    def fake(self, bus: str) -> Any:
-        """The in-memory broker of ``bus`` shared by every service of this test (created on first use).
-
-        On real wires: a probe with the same test API (publish, published, drain) over the real broker."""
-        if bus not in self._fakes and self.wire == "real":
-            from tomodachi.testing.probe import RealWireProbe
-
-            self._fakes[bus] = RealWireProbe(bus, self)
-        if bus not in self._fakes:
+    def memory_broker(self, bus: str) -> Any:
+        """The in-memory broker of ``bus`` shared by every service of this test (created on first use)."""
+        if bus not in self._brokers:
             import importlib
 
             module_name, _, class_name = MEMORY_BROKERS[bus].partition(":")
             broker_class = getattr(importlib.import_module(module_name), class_name)
-            self._fakes[bus] = broker_class(clock=self.clock)
+            self._brokers[bus] = broker_class(clock=self.clock)
+        return self._brokers[bus]
+
+    def fake(self, bus: str) -> Any:
+        """The test API of ``bus`` (``fake_amqp`` / ``fake_sns_sqs``), created on first use: over the in-memory
+        broker, or on real wires a stand-in with the same API over the real brokers."""
+        if bus in self._fakes:
+            return self._fakes[bus]
+        if bus not in MEMORY_BROKERS:
+            raise ValueError(f"unknown bus {bus!r}: use one of {', '.join(MEMORY_BROKERS)}")
+        sender = TestSender(environment=self.environment)
+        if self.wire == "real":
+            from tomodachi.testing.fakes.real import real_wire_fake
+
+            self._fakes[bus] = real_wire_fake(bus, self)
+        elif bus == "amqp":
+            from tomodachi.testing.fakes.amqp import InMemoryAmqp
+
+            self._fakes[bus] = InMemoryAmqp(self.memory_broker(bus), self.clock, self.ledger, sender)
+        else:
+            from tomodachi.testing.fakes.sns_sqs import InMemorySnsSqs
+
+            self._fakes[bus] = InMemorySnsSqs(self.memory_broker(bus), self.clock, self.ledger, sender)
         return self._fakes[bus]
+
+    def _settleable(self) -> list[FakeBase]:
+        if self.wire == "fake":
+            for bus in self._brokers:
+                self.fake(bus)
+        return list(self._fakes.values())
+
+    async def settle(self, timeout: float = DEFAULT_SETTLE_TIMEOUT) -> None:
+        """Deliver on every bus until nothing can progress at the current virtual time (never moves the clock)."""
+        await settle(self._settleable(), self.clock, timeout)
+
+    def pending(self) -> list[Pending]:
+        """What waits on the clock across the buses, earliest first."""
+        return pending_of(self._settleable())
+
+    async def run_until_idle(self, limit: Duration = timedelta(days=1)) -> None:
+        """Advance the virtual clock through back-offs and timeouts until no message work is pending."""
+        if self.wire != "fake":
+            await self.settle()
+            return
+        await run_until_idle(self._settleable(), self.clock, parse_duration(limit))
 
     def _observe_broker(self, bus: str, broker: Any) -> None:
         """Real wires: record every publish the way the memory broker would, for ``fake_*.published``."""
@@ -163,25 +145,45 @@ class ServiceHarness:
 
         broker.publish = recording_publish
 
-    def _report_error(self, exc: BaseException, where: str) -> None:
-        self.captured.append(CapturedError(exc, where))
+    @property
+    def captured(self) -> list[CapturedError]:
+        return self.ledger.errors
 
     def take_errors(self, service_name: str | None = None) -> list[BaseException]:
-        taken = [e for e in self.captured if service_name is None or e.where.startswith(f"{service_name}.")]
-        self.captured = [e for e in self.captured if e not in taken]
-        return [e.exception for e in taken]
+        return self.ledger.take_errors(service_name)
+
+    def expect_errors(self, *exception_types: type[BaseException]) -> None:
+        """Exception types any service of this test may raise without failing it."""
+        self.ledger.expect_errors(None, exception_types)
 
     def unnoticed_errors(self) -> list[CapturedError]:
-        expected = tuple(self.expected)
-        return [e for e in self.captured if not (expected and isinstance(e.exception, expected))]
+        return self.ledger.unnoticed_errors()
 
+    @overload
     async def start(
         self,
-        service: type | str | Path,
+        service: type[S],
         *,
         config: Mapping[str, Any] | None = None,
         options: Mapping[str, Any] | None = None,
-    ) -> ServiceHandle:
+    ) -> ServiceHandle[S]: ...
+
+    @overload
+    async def start(
+        self,
+        service: str | Path,
+        *,
+        config: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> ServiceHandle[Any]: ...
+
+    async def start(
+        self,
+        service: type[Any] | str | Path,
+        *,
+        config: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> ServiceHandle[Any]:
         """Start a service class (or the first service class of a file) and wait until it is ready.
 
         ``options`` is merged key by key over the class options (dotted keys allowed), like a ``-c`` file.
@@ -201,7 +203,7 @@ class ServiceHarness:
             merged_config["options"] = self._layered_options(service, merged_config.get("options"), options)
         self._install_exit_handler()
         container = ServiceContainer(service, self.environment, config=merged_config, file_path=file_path)
-        handle = ServiceHandle(self, container)
+        handle: ServiceHandle[Any] = ServiceHandle(self, container)
         self.handles.append(handle)
         await container.start()
         return handle
@@ -220,7 +222,7 @@ class ServiceHarness:
             options = options.merged({"amqp.queue_name_prefix": test_prefix + (options.amqp.queue_name_prefix or "")})
         return options
 
-    async def start_file(self, path: str | Path, **kwargs: Any) -> list[ServiceHandle]:
+    async def start_file(self, path: str | Path, **kwargs: Any) -> list[ServiceHandle[Any]]:
         """Start every service class of a service file."""
         resolved, classes = self._load_services(path)
         return [await self.start(cls, **kwargs) for cls in classes]
@@ -287,7 +289,7 @@ class ServiceHarness:
     async def _close_environment(self) -> None:
         if self.wire == "real":
             await self.environment.close_brokers()
-        for fake in self._fakes.values():
+        for fake in [*self._brokers.values(), *self._fakes.values()]:
             close = getattr(fake, "close", None)
             if close is not None:
                 result = close()
@@ -297,10 +299,5 @@ class ServiceHarness:
             execution_context._unset_service(handle.name)
 
     def raise_unnoticed(self) -> None:
-        unnoticed = self.unnoticed_errors()
-        if unnoticed:
-            lines = "\n".join(f"  {e.where}: {type(e.exception).__name__}: {e.exception}" for e in unnoticed)
-            raise UnnoticedErrors(
-                f"{len(unnoticed)} handler exception(s) were raised and not noticed by the test:\n{lines}\n"
-                "Take them with svc.take_errors() or declare them with svc.expect_errors(ExcType)."
-            )
+        """Fail (``UnnoticedErrors`` / ``LostMessages``) on handler errors and lost messages nobody noticed."""
+        self.ledger.raise_unnoticed()

@@ -1,23 +1,27 @@
-"""pytest plugin (registered via the pytest11 entry point): tomodachi_service, virtual_clock, fake_amqp, fake_sns_sqs.
+"""pytest plugin (registered via the pytest11 entry point): tomodachi_service, tomodachi_system, virtual_clock,
+fake_amqp, fake_sns_sqs.
 
 Works with pytest-asyncio in auto and strict mode; every fixture lives on the test's own event loop.
 ``--tomodachi-wire=real`` (or ``TOMODACHI_TEST_WIRE=real``) runs the same tests on RabbitMQ and a moto server.
+It is registered for every install of tomodachi: its test dependencies (pytest-asyncio, freezegun, moto) are
+only needed by the fixtures that use them, which name the ``testing`` extra when one is missing.
 """
 
 from __future__ import annotations
 
+import inspect
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-import pytest_asyncio
 
 from tomodachi.runtime.clock import RealClock
 from tomodachi.testing.clock import DEFAULT_START, Instant, VirtualClock, parse_instant
-from tomodachi.testing.harness import ServiceHandle, ServiceHarness
+from tomodachi.testing.fakes.protocols import FakeAmqp, FakeSnsSqs
+from tomodachi.testing.harness import ServiceHarness
+from tomodachi.testing.systems import ServiceFactory, TestSystem
 from tomodachi.testing.wires import (
     MOTO_URL_ENV,
     WIRE_ENV,
@@ -29,7 +33,51 @@ from tomodachi.testing.wires import (
     reset_moto,
 )
 
-ServiceFactory = Callable[..., Awaitable[ServiceHandle]]
+
+def _load_pytest_asyncio() -> Any:
+    try:
+        import pytest_asyncio
+    except ImportError:  # a plain install: the async fixtures say which extra to install
+        return None
+    return pytest_asyncio
+
+
+pytest_asyncio = _load_pytest_asyncio()
+
+EXTRA_HINT = "install the testing extra: pip install 'tomodachi[testing]'"
+
+
+def _missing(what: str, exc: ImportError | None = None) -> str:
+    detail = f" ({exc})" if exc is not None else ""
+    return f"the tomodachi fixtures need {what}{detail}: {EXTRA_HINT}"
+
+
+def _async_fixture(func: Callable[..., Any]) -> Any:
+    """``pytest_asyncio.fixture`` when it is installed, else a fixture that fails naming the extra."""
+    if pytest_asyncio is not None:
+        return pytest_asyncio.fixture(func)
+
+    @pytest.fixture(name=func.__name__)
+    def unavailable() -> None:
+        pytest.fail(_missing("pytest-asyncio"), pytrace=False)
+
+    unavailable.__doc__ = func.__doc__
+    return unavailable
+
+
+def _require_async_test(request: pytest.FixtureRequest) -> None:
+    """The fixtures start services on the test's event loop: a sync test would pass without awaiting them."""
+    function = getattr(request.node, "function", None)
+    if function is None:
+        return
+    inner = getattr(getattr(function, "hypothesis", None), "inner_test", function)
+    if not (inspect.iscoroutinefunction(inner) or inspect.isasyncgenfunction(inner)):
+        pytest.fail(
+            f"{request.node.name} is a sync test but uses the tomodachi fixtures, which run services on the test's "
+            "event loop: make it `async def` (with pytest-asyncio in auto mode, or marked "
+            "@pytest.mark.asyncio). In a sync context, run a system with `async with tomodachi.testing.system(...)`.",
+            pytrace=False,
+        )
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -58,6 +106,10 @@ def tomodachi_moto_url(tomodachi_wire: str) -> Iterator[str]:
     if os.environ.get(MOTO_URL_ENV):
         yield os.environ[MOTO_URL_ENV].rstrip("/")
         return
+    try:
+        import moto  # noqa: F401 - only to name the extra when it is missing
+    except ImportError as exc:
+        pytest.fail(_missing("moto[server] for --tomodachi-wire=real", exc), pytrace=False)
     with moto_server() as url:
         yield url
 
@@ -90,7 +142,10 @@ def virtual_clock(
     if tomodachi_wire == "real":
         pytest.skip("virtual time needs the in-memory wires; this run uses --tomodachi-wire=real")
     clock = VirtualClock(_virtual_clock_start(request, virtual_clock_start))
-    clock.freeze()
+    try:
+        clock.freeze()
+    except ImportError as exc:
+        pytest.fail(_missing("freezegun", exc), pytrace=False)
     try:
         yield clock
     finally:
@@ -119,9 +174,10 @@ def _checked_start(value: Any, source: str) -> datetime:
         pytest.fail(f"{source}: {exc}", pytrace=False)
 
 
-@pytest_asyncio.fixture
+@_async_fixture
 async def tomodachi_harness(request: pytest.FixtureRequest, tomodachi_wire: str) -> AsyncIterator[ServiceHarness]:
     """The harness behind ``tomodachi_service``: one Environment per test, stopped at teardown."""
+    _require_async_test(request)
     if tomodachi_wire == "fake":
         harness = ServiceHarness(request.getfixturevalue("virtual_clock"))
     else:
@@ -147,22 +203,28 @@ def tomodachi_service(tomodachi_harness: ServiceHarness) -> ServiceFactory:
 
     The service starts in-process on the test's virtual clock and in-memory brokers, runs its lifecycle
     hooks, and is stopped gracefully at teardown. Teardown fails the test if a handler raised an exception
-    the test did not take (``svc.take_errors()``) or expect (``svc.expect_errors(ExcType)``).
+    the test did not take (``svc.take_errors()``) or expect (``svc.expect_errors(ExcType)``), or if a message
+    was dead-lettered or dropped and the test did not take (``fake.take_dead_letters()``) or expect it.
     """
-
-    async def start(service: type | str | Path, **kwargs: Any) -> ServiceHandle:
-        return await tomodachi_harness.start(service, **kwargs)
-
-    return start
+    return tomodachi_harness.start
 
 
 @pytest.fixture
-def fake_amqp(tomodachi_harness: ServiceHarness) -> Any:
-    """The in-memory AMQP broker shared by this test's services (inspection and fault-injection hooks)."""
-    return tomodachi_harness.fake("amqp")
+def tomodachi_system(tomodachi_harness: ServiceHarness) -> TestSystem:
+    """This test's whole system: the services started in it, both fakes and the clock, with ``settle()``,
+    ``pending()`` and ``run_until_idle()`` across them."""
+    return TestSystem(tomodachi_harness)
 
 
 @pytest.fixture
-def fake_sns_sqs(tomodachi_harness: ServiceHarness) -> Any:
-    """The in-memory SNS+SQS broker shared by this test's services (inspection and fault-injection hooks)."""
-    return tomodachi_harness.fake("aws_sns_sqs")
+def fake_amqp(tomodachi_harness: ServiceHarness) -> FakeAmqp:
+    """The AMQP bus of this test's services: publish into it, read what was published, queued and
+    dead-lettered, inject faults, settle it."""
+    return cast(FakeAmqp, tomodachi_harness.fake("amqp"))
+
+
+@pytest.fixture
+def fake_sns_sqs(tomodachi_harness: ServiceHarness) -> FakeSnsSqs:
+    """The SNS+SQS bus of this test's services: publish and send into it, read what was published, queued and
+    dead-lettered, inject faults, settle it."""
+    return cast(FakeSnsSqs, tomodachi_harness.fake("aws_sns_sqs"))

@@ -1,5 +1,6 @@
 """A faithful in-memory AMQP broker: topic/direct/fanout exchanges, FIFO queues, competing and fan-out
-consumers, prefetch, requeue with the redelivered flag, a dead-letter exchange, plus test inspection hooks."""
+consumers, prefetch, requeue with the redelivered flag, a dead-letter exchange, and a management view of its
+state. The test-facing API over it is :class:`tomodachi.testing.fakes.amqp.InMemoryAmqp`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import logging
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -18,9 +20,8 @@ from tomodachi.messaging.amqp.exceptions import (
     AmqpChannelClosed,
     AmqpTooManyConsumersException,
 )
-from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, decode_routing_key, encode_routing_key
+from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, decode_routing_key
 from tomodachi.messaging.broker import Delivery, DeliveryCallback
-from tomodachi.messaging.idle import wait_idle
 from tomodachi.runtime.clock import Clock, RealClock
 
 logger = logging.getLogger("tomodachi.amqp")
@@ -157,31 +158,45 @@ class MemoryAmqpDelivery(Delivery):
         self._message = message
 
     async def _ack(self) -> None:
+        self._broker.unsettled.discard(self)
         self._broker._release(self._queue, self._consumer)
 
     async def _retry(self, delay: float) -> None:
         message = self._message
         message.redelivered = True
+        self._broker.unsettled.discard(self)
         self._broker._release(self._queue, self._consumer, dispatch=False)
         if delay <= 0:
             self._broker._requeue(self._queue.name, message)
         else:
-            self._broker._delayed += 1
-            self._broker.clock.call_later(delay, self._broker._requeue_later, self._queue.name, message)
+            token = next(self._broker._ids)
+            due = datetime.fromtimestamp(self._broker.clock.time() + delay, tz=timezone.utc)
+            self._broker.delayed[token] = DelayedRetry(self._queue.name, message.properties.message_id or "", due)
+            self._broker.clock.call_later(delay, self._broker._requeue_later, token, self._queue.name, message)
         self._broker._dispatch(self._queue)
 
     async def _dead_letter(self, reason: str) -> None:
+        self._broker.unsettled.discard(self)
         self._broker._release(self._queue, self._consumer, dispatch=False)
         self._broker._dead_letter(self._queue, self._message, reason)
         self._broker._dispatch(self._queue)
 
 
+@dataclass(frozen=True)
+class DelayedRetry:
+    """A message waiting on the clock for its retry back-off to end before it is requeued."""
+
+    queue_name: str
+    message_id: str
+    due: datetime
+
+
 class MemoryAmqpBroker:
     """In-memory RabbitMQ stand-in with the same Broker interface as the real one.
 
-    Test API: ``await publish(routing_key, data, envelope=JsonBase)``, ``published``, ``dead_letters``,
-    ``queue_depth(name)``, ``consumer_count(name)``, ``queue_names()``, ``fail_next_publish(exc)``,
-    ``await drain()``.
+    Management view (what ``rabbitmqctl`` would show): ``published``, ``dead_letters``, ``queue_depth(name)``,
+    ``consumer_count(name)``, ``queue_names()``, ``messages_in(name)``, ``bindings()``, ``unsettled``,
+    ``delayed``. ``inject_publish_fault(exc)`` makes the next publish raise ``exc``.
     """
 
     def __init__(self, clock: Clock | None = None, *, prefetch_count: int | None = None) -> None:
@@ -193,7 +208,8 @@ class MemoryAmqpBroker:
         self.dead_letters: list[DeadLetter] = []
         self._ids = itertools.count(1)
         self._publish_faults: deque[BaseException] = deque()
-        self._delayed = 0
+        self.delayed: dict[int, DelayedRetry] = {}
+        self.unsettled: set[MemoryAmqpDelivery] = set()
         self._event = asyncio.Event()
         self.closed = False
 
@@ -227,14 +243,7 @@ class MemoryAmqpBroker:
         self._dispatch(queue)
         return consumer
 
-    async def publish(self, publication: AmqpPublication | str, data: Any = None, **kwargs: Any) -> Any:
-        """Broker interface: ``publish(AmqpPublication)``. Test sugar: ``publish(routing_key, data, envelope=…)``
-        is :meth:`publish_message`."""
-        if isinstance(publication, AmqpPublication):
-            return await self._publish(publication)
-        return await self.publish_message(publication, data, **kwargs)
-
-    async def _publish(self, publication: AmqpPublication) -> str | None:
+    async def publish(self, publication: AmqpPublication) -> str | None:
         if self._publish_faults:
             raise self._publish_faults.popleft()
         if self.closed:
@@ -287,40 +296,11 @@ class MemoryAmqpBroker:
         if (binding_key, queue_name) not in exchange.bindings:
             exchange.bindings.append((binding_key, queue_name))
 
-    # ---- test API ---------------------------------------------------------------------------------------
+    # ---- management view and fault injection -----------------------------------------------------------
 
-    async def publish_message(
-        self,
-        routing_key: str,
-        data: Any,
-        *,
-        exchange_name: str = "amq.topic",
-        envelope: Any = None,
-        service: Any = None,
-        properties: AmqpProperties | None = None,
-        **envelope_kwargs: Any,
-    ) -> PublishedMessage:
-        """Publish like another service would: ``data`` wrapped by ``envelope`` (e.g. JsonBase) or raw
-        (str / bytes / JSON-able value). ``routing_key`` is the plain key; it is encoded here."""
-        if envelope is not None:
-            sender = service if service is not None else _TestSender()
-            body: Any = await envelope.build_message(sender, routing_key, data, **envelope_kwargs)
-            content_type = "application/json"
-        elif isinstance(data, (str, bytes)):
-            body, content_type = data, "text/plain" if isinstance(data, str) else "application/octet-stream"
-        else:
-            body, content_type = json.dumps(data), "application/json"
-        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        props = properties or AmqpProperties(
-            content_type=content_type, delivery_mode=2, message_id=f"test-{next(self._ids)}"
-        )
-        await self._publish(AmqpPublication(exchange_name, encode_routing_key(routing_key), raw, props))
-        return self.published[-1]
-
-    def fail_next_publish(self, exc: BaseException | None = None, *, times: int = 1) -> None:
-        """Make the next ``times`` publishes raise ``exc`` (default: a closed channel, like a broker hiccup)."""
-        for _ in range(times):
-            self._publish_faults.append(exc or AmqpChannelClosed("injected publish failure", code=504))
+    def inject_publish_fault(self, exc: BaseException) -> None:
+        """The next publish raises ``exc`` instead of publishing (one fault per call, used in order)."""
+        self._publish_faults.append(exc)
 
     def queue_names(self) -> list[str]:
         return list(self.queues)
@@ -346,24 +326,15 @@ class MemoryAmqpBroker:
     @property
     def delayed_count(self) -> int:
         """Messages waiting on the clock for a retry back-off to end."""
-        return self._delayed
+        return len(self.delayed)
+
+    def changed(self) -> asyncio.Event:
+        """Set on every state change (publish, delivery, settle, requeue); clear it before waiting on it."""
+        return self._event
 
     def is_idle(self) -> bool:
         """No deliverable message is waiting and no delivery is unsettled (delayed retries don't count)."""
         return all(not (q.messages and q.consumers) and q.unacked == 0 for q in self.queues.values())
-
-    async def drain(self, timeout: float = 5.0) -> None:
-        """Wait until every queue with a consumer is empty and every delivery is settled (handlers done).
-
-        Retries waiting for their back-off are not waited for: advance the virtual clock, then drain again.
-        ``timeout`` (real seconds) guards against a handler that never finishes.
-        """
-
-        def busy() -> str:
-            counts = {q.name: (len(q.messages), q.unacked) for q in self.queues.values() if q.unacked or q.messages}
-            return f"fake amqp did not become idle within {timeout}s; (ready, unacked) per queue: {counts}"
-
-        await wait_idle(self.is_idle, self._event, timeout, busy)
 
     # ---- internals --------------------------------------------------------------------------------------
 
@@ -404,8 +375,8 @@ class MemoryAmqpBroker:
         self._dispatch(queue)
         self._changed()
 
-    def _requeue_later(self, queue_name: str, message: _Message) -> None:
-        self._delayed -= 1
+    def _requeue_later(self, token: int, queue_name: str, message: _Message) -> None:
+        self.delayed.pop(token, None)
         self._requeue(queue_name, message)
 
     def _release(self, queue: _Queue, consumer: _Consumer, *, dispatch: bool = True) -> None:
@@ -455,10 +426,12 @@ class MemoryAmqpBroker:
             queue.unacked += 1
             consumer.in_flight += 1
             delivery = MemoryAmqpDelivery(self, queue, consumer, message)
+            self.unsettled.add(delivery)
             try:
                 consumer.callback(delivery)
             except Exception:
                 logger.exception("delivery callback failed; message requeued", extra={"queue": queue.name})
+                self.unsettled.discard(delivery)
                 queue.unacked -= 1
                 consumer.in_flight -= 1
                 message.redelivered = True
@@ -480,12 +453,3 @@ class MemoryAmqpBroker:
 
 def _queue_arguments(ttl: float | None) -> dict[str, Any]:
     return {"x-expires": int(ttl * 1000)} if ttl else {}
-
-
-class _TestSender:
-    """Stands in for the sending service when a test publishes without one."""
-
-    name = "test"
-    uuid = "00000000-0000-0000-0000-000000000000"
-    context: dict[str, Any] = {}
-    options: Any = None

@@ -122,6 +122,16 @@ class SqsReceiver:
         self._polling = False
         self._poll_done = asyncio.Event()
 
+    @property
+    def task(self) -> asyncio.Task[None] | None:
+        """The receive loop's task while it runs."""
+        return self._task
+
+    @property
+    def polling(self) -> bool:
+        """True while a ReceiveMessage call is in progress."""
+        return self._polling
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"sqs-receiver:{self.queue_url}")

@@ -1,5 +1,6 @@
 """A faithful in-memory SNS+SQS: topics, queues, subscriptions with filter policies, visibility timeouts on
-the Clock, FIFO groups and de-duplication, receive counts and redrive — plus test inspection/fault hooks.
+the Clock, FIFO groups and de-duplication, receive counts and redrive — plus a console view of its state.
+The test-facing API over it is :class:`tomodachi.testing.fakes.sns_sqs.InMemorySnsSqs`.
 
 It implements :class:`~tomodachi.messaging.sns_sqs.client.SnsSqsClient` (what AWS offers) and the Broker
 interface on top of the same shared set-up, publish and receive code the real broker uses.
@@ -8,20 +9,17 @@ interface on top of the same shared set-up, publish and receive code the real br
 from __future__ import annotations
 
 import asyncio
-import base64
 import fnmatch
 import hashlib
 import itertools
 import json
 import uuid
-import zlib
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tomodachi.messaging.broker import DeliveryCallback
-from tomodachi.messaging.idle import wait_idle
+from tomodachi.messaging.broker import Delivery, DeliveryCallback
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming, setup
 from tomodachi.messaging.sns_sqs.client import (
@@ -49,19 +47,6 @@ def _timestamp(clock: Clock) -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
-def _envelope_data(payload: str) -> Any:
-    """The ``data`` of a JsonBase payload (for test assertions); the payload itself if it is something else."""
-    try:
-        message = json.loads(payload)
-    except ValueError:
-        return payload
-    if not isinstance(message, dict) or "metadata" not in message:
-        return message
-    if message["metadata"].get("data_encoding") == "base64_gzip_json":
-        return json.loads(zlib.decompress(base64.b64decode(message["data"])).decode("utf-8"))
-    return message.get("data")
-
-
 @dataclass
 class PublishedRecord:
     """One ``sns.Publish`` (``queue`` is set instead of ``topic`` for ``sqs.SendMessage``)."""
@@ -75,10 +60,6 @@ class PublishedRecord:
     deduplication_id: str | None = None
     delivered_to: list[str] = field(default_factory=list)
     queue: str | None = None
-
-    @property
-    def data(self) -> Any:
-        return _envelope_data(self.message)
 
 
 @dataclass
@@ -105,10 +86,6 @@ class MessageRecord:
             return str(body["Message"])
         return self.body
 
-    @property
-    def data(self) -> Any:
-        return _envelope_data(self.payload)
-
 
 @dataclass(frozen=True)
 class SubscriptionRecord:
@@ -131,6 +108,7 @@ class _Message:
     receipt_handle: str | None = None
     visible: bool = True
     timer: TimerHandle | None = None
+    visible_at: float = 0.0  # epoch seconds on the broker's clock at which a hidden message shows again
 
 
 @dataclass
@@ -184,13 +162,17 @@ class _Consumer:
             self.broker._changed()
 
 
+# called when SQS itself moves a message to a dead-letter queue (receive count exhausted): queue, dlq, message
+RedriveListener = Callable[[str, str, "_Message"], None]
+
+
 class MemorySnsSqsBroker:
     """In-memory SNS+SQS with the same Broker interface as the real one, on the given Clock.
 
-    Test API: ``await publish(topic, data, ...)``, ``await send_message(queue, data, ...)``, ``published``,
-    ``sent``, ``dead_letters(queue)``, ``messages(queue)``, ``topics()``, ``queues()``, ``subscriptions()``,
-    ``queue_attributes(queue)``, ``fail_next_receives(n)``, ``fail_next_publishes(n)``, ``await drain()``.
-    Long polls wait for a message (or cancellation) rather than for time, so an idle service keeps no timers.
+    Console view: ``published``, ``sent``, ``messages(queue)``, ``topics()``, ``queues()``, ``subscriptions()``,
+    ``queue_attributes(queue)``, ``dead_letter_queue_of(queue)``, ``unsettled_deliveries()``, ``consumers``.
+    Faults: ``inject_receive_fault(exc)``, ``inject_publish_fault(exc)``. Long polls wait for a message (or
+    cancellation) rather than for time, so an idle service keeps no timers.
     """
 
     def __init__(
@@ -210,6 +192,8 @@ class MemorySnsSqsBroker:
         self._receive_faults: deque[BaseException] = deque()
         self._publish_faults: deque[BaseException] = deque()
         self._unsettled: set[str] = set()  # receipt handles handed out and not yet deleted / re-timed
+        self._deliveries: dict[str, Delivery] = {}  # the consumers' deliveries of those receipt handles
+        self.redrive_listeners: list[RedriveListener] = []
         self._event = asyncio.Event()
         self.closed = False
 
@@ -225,10 +209,16 @@ class MemorySnsSqsBroker:
         async def redeclare() -> str:
             return (await self.declare(subscription)).url
 
+        def on_received(delivery: Delivery) -> None:
+            handle = str(delivery.metadata.get("receipt_handle", ""))
+            if handle in self._unsettled:
+                self._deliveries[handle] = delivery
+            on_delivery(delivery)
+
         receiver = SqsReceiver(
             self,
             queue.url,
-            on_delivery,
+            on_received,
             clock=self.clock,
             max_number_of_messages=1 if queue.fifo else subscription.max_number_of_messages,
             on_missing_queue=redeclare,
@@ -239,14 +229,11 @@ class MemorySnsSqsBroker:
         receiver.start()
         return consumer
 
-    async def publish(self, publication: SnsPublication | SqsPublication | str, data: Any = None, **kwargs: Any) -> Any:
-        """Broker interface: an :class:`SnsPublication` / :class:`SqsPublication`. Test sugar:
-        ``publish(topic, data, envelope=JsonBase, message_attributes=…, group_id=…)``."""
+    async def publish(self, publication: SnsPublication | SqsPublication) -> str:
+        """Broker interface: an :class:`SnsPublication` (SNS Publish) or :class:`SqsPublication` (SQS SendMessage)."""
         if isinstance(publication, SnsPublication):
             return await setup.publish(self, publication, self.topic_arns)
-        if isinstance(publication, SqsPublication):
-            return await setup.send(self, publication)
-        return await self._test_publish(publication, data, **kwargs)
+        return await setup.send(self, publication)
 
     async def close(self) -> None:
         self.closed = True
@@ -307,7 +294,7 @@ class MemorySnsSqsBroker:
 
     async def delete_message(self, queue_url: str, receipt_handle: str) -> None:
         queue = self._queue_by_url(queue_url)
-        self._unsettled.discard(receipt_handle)
+        self._settled(receipt_handle)
         for message in queue.messages:
             if message.receipt_handle == receipt_handle:
                 if message.timer is not None:
@@ -321,7 +308,7 @@ class MemorySnsSqsBroker:
         message = next((m for m in queue.messages if m.receipt_handle == receipt_handle and not m.visible), None)
         if message is None:
             raise AwsApiError("ReceiptHandleIsInvalid", "the receipt handle has expired")
-        self._unsettled.discard(receipt_handle)
+        self._settled(receipt_handle)
         self._hide(queue, message, float(visibility_timeout))
         self._changed()
 
@@ -339,19 +326,19 @@ class MemorySnsSqsBroker:
         queue = self._queue_by_url(queue_url)
         attributes = dict(message_attributes or {})
         message_id = self._enqueue(queue, body, attributes, group_id, deduplication_id, delay_seconds)
-        self.sent.append(
-            PublishedRecord(
-                topic="",
-                message=body,
-                message_attributes=attribute_codec.decode(attributes),
-                message_id=message_id,
-                timestamp=self.clock.time(),
-                group_id=group_id,
-                deduplication_id=deduplication_id,
-                delivered_to=[queue.name],
-                queue=queue.name,
-            )
+        record = PublishedRecord(
+            topic="",
+            message=body,
+            message_attributes=attribute_codec.decode(attributes),
+            message_id=message_id,
+            timestamp=self.clock.time(),
+            group_id=group_id,
+            deduplication_id=deduplication_id,
+            delivered_to=[queue.name],
+            queue=queue.name,
         )
+        self.sent.append(record)
+        self.published.append(record)  # one log of everything sent, in order
         return message_id
 
     # ---- SNS API ----------------------------------------------------------------------------------------
@@ -467,63 +454,7 @@ class MemorySnsSqsBroker:
             record.delivered_to.append(queue.name)
         return record.message_id
 
-    # ---- test API ---------------------------------------------------------------------------------------
-
-    async def _test_publish(
-        self,
-        topic: str,
-        data: Any,
-        *,
-        envelope: Any = "JsonBase",
-        message_attributes: Mapping[str, Any] | None = None,
-        group_id: str | None = None,
-        deduplication_id: str | None = None,
-        topic_prefix: str = "",
-        service: Any = None,
-    ) -> str:
-        """Publish like ``sns_publish`` would from a service (JsonBase envelope unless ``envelope=None``)."""
-        fifo = bool(group_id)
-        message = await self._build(service, topic if not topic.endswith(".fifo") else topic, data, envelope, attrs={})
-        publication = SnsPublication(
-            topic=naming.sns_topic_name(topic, topic_prefix, fifo=fifo),
-            message=message,
-            message_attributes=attribute_codec.encode(message_attributes),
-            group_id=group_id,
-            deduplication_id=deduplication_id,
-        )
-        return await setup.publish(self, publication, self.topic_arns)
-
-    async def send(
-        self,
-        queue: str,
-        data: Any,
-        *,
-        envelope: Any = None,
-        message_attributes: Mapping[str, Any] | None = None,
-        group_id: str | None = None,
-        deduplication_id: str | None = None,
-        delay_seconds: int | None = None,
-    ) -> str:
-        """Send a raw body (``envelope=None``) or an enveloped message straight to a queue."""
-        body = await self._build(None, "", data, envelope, attrs={})
-        publication = SqsPublication(
-            queue=queue,
-            body=body,
-            message_attributes=attribute_codec.encode(message_attributes),
-            group_id=group_id,
-            deduplication_id=deduplication_id,
-            delay_seconds=delay_seconds,
-        )
-        return await setup.send(self, publication)
-
-    async def _build(self, service: Any, topic: str, data: Any, envelope: Any, attrs: dict[str, Any]) -> str:
-        if envelope == "JsonBase":
-            from tomodachi.envelope import JsonBase
-
-            envelope = JsonBase
-        if envelope is None:
-            return data if isinstance(data, str) else json.dumps(data)
-        return str(await envelope.build_message(service or _TestSender(), topic, data, message_attributes=attrs))
+    # ---- console view and fault injection ---------------------------------------------------------------
 
     def topics(self) -> list[str]:
         return list(self._topics)
@@ -551,63 +482,56 @@ class MemorySnsSqsBroker:
 
     def messages(self, queue: str) -> list[MessageRecord]:
         q = self._queue_by_name(queue)
-        return [
-            MessageRecord(
-                q.name,
-                m.message_id,
-                m.body,
-                attribute_codec.decode(m.attributes),
-                m.receive_count,
-                m.group_id,
-                m.deduplication_id,
-                not m.visible,
-            )
-            for m in q.messages
-        ]
+        return [self._record(q, m) for m in q.messages]
+
+    @staticmethod
+    def _record(queue: _Queue, m: _Message) -> MessageRecord:
+        attributes = attribute_codec.decode(m.attributes)
+        in_flight = not m.visible
+        return MessageRecord(
+            queue.name, m.message_id, m.body, attributes, m.receive_count, m.group_id, m.deduplication_id, in_flight
+        )
 
     def dead_letter_queue_of(self, queue: str) -> str | None:
         policy = self._queue_by_name(queue).attributes.get("RedrivePolicy")
         return naming.queue_name_from_arn(json.loads(policy)["deadLetterTargetArn"]) if policy else None
 
-    def dead_letters(self, queue: str) -> list[MessageRecord]:
-        """Messages in the dead-letter queue of ``queue`` (or in ``queue`` itself when it has no redrive)."""
-        return self.messages(self.dead_letter_queue_of(queue) or queue)
+    def unsettled_deliveries(self) -> list[Delivery]:
+        """Deliveries handed to consumers and neither deleted nor re-timed yet."""
+        return [self._deliveries[h] for h in self._unsettled if h in self._deliveries]
 
-    def fail_next_receives(self, times: int = 1, exc: BaseException | None = None) -> None:
-        for _ in range(times):
-            self._receive_faults.append(exc or AwsApiError("ServiceUnavailable", "injected receive failure"))
+    def unsettled_count(self) -> int:
+        return len(self._unsettled)
+
+    def hidden_messages(self, queue: str) -> list[tuple[float, MessageRecord]]:
+        """``(visible_at, message)`` for each message of ``queue`` waiting on the clock to become visible."""
+        q = self._queue_by_name(queue)
+        return [(m.visible_at, self._record(q, m)) for m in q.messages if not m.visible and m.timer is not None]
+
+    def has_deliverable(self, queue: str) -> bool:
+        return self._has_deliverable(self._queue_by_name(queue))
+
+    def inject_receive_fault(self, exc: BaseException) -> None:
+        """The next ReceiveMessage call raises ``exc`` (one fault per call, used in order)."""
+        self._receive_faults.append(exc)
         self._changed()
 
-    def fail_next_publishes(self, times: int = 1, exc: BaseException | None = None) -> None:
-        for _ in range(times):
-            self._publish_faults.append(exc or AwsApiError("InternalError", "injected publish failure"))
+    def inject_publish_fault(self, exc: BaseException) -> None:
+        """The next Publish / SendMessage call raises ``exc`` (one fault per call, used in order)."""
+        self._publish_faults.append(exc)
 
-    def is_idle(self) -> bool:
-        """No visible message waits on a consumed queue and no received message is unsettled."""
-        if self._unsettled:
-            return False
-        return not any(q.consumers and self._has_deliverable(q) for q in self._queues.values())
-
-    async def drain(self, timeout: float = 5.0) -> None:
-        """Wait until consumed queues are idle and every received message is settled (handlers done).
-
-        Messages waiting for a visibility timeout or delay are not waited for: advance the clock, then drain.
-        ``timeout`` (real seconds) guards against a handler that never finishes.
-        """
-
-        def busy() -> str:
-            counts = {q.name: len(q.messages) for q in self._queues.values() if q.messages}
-            return (
-                f"fake sns+sqs did not become idle within {timeout}s; unsettled={len(self._unsettled)}, "
-                f"messages per queue: {counts}"
-            )
-
-        await wait_idle(self.is_idle, self._event, timeout, busy)
+    def changed(self) -> asyncio.Event:
+        """Set on every state change; clear it before waiting on it."""
+        return self._event
 
     # ---- internals --------------------------------------------------------------------------------------
 
     def _changed(self) -> None:
         self._event.set()
+
+    def _settled(self, receipt_handle: str) -> None:
+        self._unsettled.discard(receipt_handle)
+        self._deliveries.pop(receipt_handle, None)
 
     def _publish_fault(self) -> None:
         if self._publish_faults:
@@ -741,6 +665,7 @@ class MemorySnsSqsBroker:
         if message.timer is not None:
             message.timer.cancel()
         message.visible = False
+        message.visible_at = self.clock.time() + max(0.0, seconds)
         handle = message.receipt_handle
         if seconds <= 0:
             self._reveal(queue, message, handle)
@@ -753,7 +678,7 @@ class MemorySnsSqsBroker:
         message.timer = None
         message.visible = True
         if handle is not None:
-            self._unsettled.discard(handle)
+            self._settled(handle)
         self._changed()
 
     def _has_deliverable(self, queue: _Queue) -> bool:
@@ -805,6 +730,8 @@ class MemorySnsSqsBroker:
                         )
                     )
                     moved = True
+                    for listener in self.redrive_listeners:
+                        listener(queue.name, dlq.name, message)
                     self._changed()  # wake the dead-letter queue's consumers
                     continue
                 message.receive_count += 1
@@ -844,11 +771,3 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
-
-
-class _TestSender:
-    """Stands in for the sending service when a test publishes without one."""
-
-    name = "test"
-    uuid = "00000000-0000-0000-0000-000000000000"
-    context: dict[str, Any] = {}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tomodachi.logging import bind_handler_context
 from tomodachi.middleware import execute_middlewares
+from tomodachi.runtime.clock import Clock
+from tomodachi.runtime.observe import Observer, call_handler
 from tomodachi.runtime.transport import BoundHandler
 from tomodachi.transport.http.injection import call_arguments
 
@@ -31,12 +33,17 @@ async def invoke_handler(
     middleware_kwargs: dict[str, Any],
     fixed: Mapping[str, Any] | None = None,
     positional: tuple[Any, ...],
+    observers: Sequence[Observer] = (),
+    clock: Clock | None = None,
 ) -> Any:
     """The handler's return value. ``middleware_kwargs`` travel through the middleware chain (which may override
-    them); ``fixed`` values (e.g. the websocket) are injected into the handler only."""
+    them); ``fixed`` values (e.g. the websocket) are injected into the handler only. ``observers`` (with the
+    ``clock`` that times their records) are told about the call."""
     # logs inside the handler (``get_logger()`` without a name) carry the handler's name and kind
     with bind_handler_context("tomodachi.http.handler", handler=handler.name, type=f"tomodachi.{handler.spec.kind}"):
-        return await _invoke(service, handler, request, groups, middleware_kwargs, fixed, positional)
+        return await _invoke(
+            service, handler, request, groups, middleware_kwargs, fixed, positional, observers if clock else (), clock
+        )
 
 
 async def _invoke(
@@ -47,6 +54,8 @@ async def _invoke(
     middleware_kwargs: dict[str, Any],
     fixed: Mapping[str, Any] | None,
     positional: tuple[Any, ...],
+    observers: Sequence[Observer],
+    clock: Clock | None,
 ) -> Any:
     pre_handler = handler.spec.args.get("pre_handler_func")
     if pre_handler is not None:
@@ -57,10 +66,20 @@ async def _invoke(
     async def call(**current: Any) -> Any:
         named = {**current, **(fixed or {})}
         args, kwargs = call_arguments(handler.func, groups=groups, named=named, positional=positional)
-        result = handler.func(*args, **kwargs)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
+        if not observers or clock is None:
+            result = handler.func(*args, **kwargs)
+            return await result if inspect.isawaitable(result) else result
+        name = str(getattr(service, "name", "service"))
+        return await call_handler(
+            handler.func,
+            args,
+            kwargs,
+            observers=observers,
+            clock=clock,
+            service=name,
+            handler=handler.name,
+            transport=handler.spec.kind,
+        )
 
     middlewares = service_middlewares(service)
     if not middlewares:

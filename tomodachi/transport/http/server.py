@@ -74,7 +74,11 @@ class HttpApp:
         self.state = ServerState()
         self.service_name = str(getattr(service, "name", "") or type(service).__name__)
         self.websockets = WebsocketSessions(
-            service, environment.clock, settings.client_max_size, on_error=self.handler_failed
+            service,
+            environment.clock,
+            settings.client_max_size,
+            on_error=self.handler_failed,
+            observers=environment.observers,
         )
 
     # -- aiohttp hooks ---------------------------------------------------------------------------------------
@@ -201,6 +205,8 @@ class HttpApp:
                 groups=match.groups,
                 middleware_kwargs={"request": request},
                 positional=(request,),
+                observers=self.environment.observers,
+                clock=clock,
             )
             response = to_response(value, self.settings)
         except web.HTTPException as exc:
@@ -237,6 +243,8 @@ class HttpApp:
                     groups={},
                     middleware_kwargs={"request": request, "status_code": status},
                     positional=(request,),
+                    observers=self.environment.observers,
+                    clock=self.environment.clock,
                 )
                 return to_response(value, self.settings, default_status=status)
             except Exception as exc:

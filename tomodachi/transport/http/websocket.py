@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from tomodachi.logging import framework_logger as get_logger  # no structlog import on the start path
 from tomodachi.runtime.clock import Clock
+from tomodachi.runtime.observe import Observer
 from tomodachi.runtime.transport import BoundHandler
 from tomodachi.transport.http.invoke import invoke_handler
 
@@ -40,9 +41,17 @@ async def _call(callback: Callable[..., Any], *args: Any) -> None:
 class WebsocketSessions:
     """The open websockets of one server, so shutdown can close each of them with a proper close frame."""
 
-    def __init__(self, service: Any, clock: Clock, max_msg_size: int, on_error: ErrorSink) -> None:
+    def __init__(
+        self,
+        service: Any,
+        clock: Clock,
+        max_msg_size: int,
+        on_error: ErrorSink,
+        observers: Sequence[Observer] = (),
+    ) -> None:
         self.service = service
         self.clock = clock
+        self.observers = observers
         self.max_msg_size = max_msg_size
         self.on_error = on_error
         self.active: set[web.WebSocketResponse] = set()
@@ -79,6 +88,8 @@ class WebsocketSessions:
                     middleware_kwargs={"request": request},
                     fixed={"websocket": ws},
                     positional=(ws, request),
+                    observers=self.observers,
+                    clock=self.clock,
                 )
                 receive, close = _callbacks(result)
             except Exception as exc:

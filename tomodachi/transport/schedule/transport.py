@@ -6,7 +6,6 @@ Every run is a new task (runs may overlap); at 20 unfinished runs of one functio
 from __future__ import annotations
 
 import asyncio
-import inspect
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -16,6 +15,7 @@ from tomodachi.handlers import handler_parameters
 from tomodachi.logging import bind_handler_context, get_logger
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.clock import Clock, RealClock
+from tomodachi.runtime.observe import call_handler
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 from tomodachi.transport.schedule.fire_times import iter_fire_times
 from tomodachi.transport.schedule.parse import InvalidScheduleError, Schedule, parse_schedule
@@ -133,9 +133,16 @@ class ScheduleTransport:
             with bind_handler_context(
                 "tomodachi.schedule.handler", handler=job.handler.name, type="tomodachi.schedule"
             ):
-                result = job.handler.func(**{name: values[name] for name in job.inject})
-                if inspect.isawaitable(result):
-                    await result
+                await call_handler(
+                    job.handler.func,
+                    (),
+                    {name: values[name] for name in job.inject},
+                    observers=self.context.environment.observers,
+                    clock=self.clock,
+                    service=self.service_name,
+                    handler=job.handler.name,
+                    transport="schedule",
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:

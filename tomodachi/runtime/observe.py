@@ -1,0 +1,103 @@
+"""What a running service tells its Environment's observers: each handler call, and each message it gives up on.
+
+Production runs with no observers (the calls below then cost one truthiness check); the test harness observes
+to keep handler call records and to fail a test that lost a message.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from tomodachi.messaging.broker import Delivery
+    from tomodachi.runtime.clock import Clock
+
+
+@dataclass(frozen=True)
+class HandlerCallEvent:
+    """One finished invocation of a handler (HTTP, websocket, messaging or scheduled)."""
+
+    service: str
+    handler: str
+    transport: str
+    arguments: Mapping[str, Any]
+    result: Any
+    exception: BaseException | None
+    time: datetime
+
+
+@dataclass(frozen=True)
+class MessageLostEvent:
+    """A delivered message the pipeline gave up on: dead-lettered (``kept``) or acknowledged unhandled (dropped)."""
+
+    bus: str
+    service: str
+    handler: str
+    delivery: Delivery
+    reason: str
+    kept: bool
+    time: datetime
+
+
+class Observer(Protocol):
+    def handler_called(self, event: HandlerCallEvent) -> None: ...
+
+    def message_lost(self, event: MessageLostEvent) -> None: ...
+
+
+async def call_handler(
+    func: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    *,
+    observers: Sequence[Observer],
+    clock: Clock,
+    service: str,
+    handler: str,
+    transport: str,
+) -> Any:
+    """Call ``func(*args, **kwargs)`` (awaiting its result) and tell the observers how it went."""
+    if not observers:
+        result = func(*args, **kwargs)
+        return await result if inspect.isawaitable(result) else result
+    started = clock.now()
+    arguments = _arguments_by_name(func, args, kwargs)
+    try:
+        result = func(*args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+    except BaseException as exc:
+        _notify_call(observers, HandlerCallEvent(service, handler, transport, arguments, None, exc, started))
+        raise
+    _notify_call(observers, HandlerCallEvent(service, handler, transport, arguments, result, None, started))
+    return result
+
+
+def report_lost(observers: Sequence[Observer], event: MessageLostEvent) -> None:
+    for observer in observers:
+        observer.message_lost(event)
+
+
+def _notify_call(observers: Sequence[Observer], event: HandlerCallEvent) -> None:
+    for observer in observers:
+        observer.handler_called(event)
+
+
+def _arguments_by_name(func: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The call's arguments keyed by parameter name (positional ones included); ``**kwargs`` extras flattened."""
+    try:
+        bound = inspect.signature(func).bind_partial(*args, **kwargs)
+    except (TypeError, ValueError):
+        return {**{f"arg{index}": value for index, value in enumerate(args)}, **kwargs}
+    named: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        parameter = bound.signature.parameters[name]
+        if parameter.kind is parameter.VAR_KEYWORD:
+            named.update(value)
+        else:
+            named[name] = value
+    return named

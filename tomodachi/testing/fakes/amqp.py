@@ -1,0 +1,171 @@
+"""``fake_amqp`` on the in-memory wire: the test-facing API over :class:`MemoryAmqpBroker`."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
+from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed
+from tomodachi.messaging.amqp.memory import MemoryAmqpBroker
+from tomodachi.messaging.amqp.memory import PublishedMessage as BrokerRecord
+from tomodachi.messaging.amqp.naming import dead_letter_queue_name, decode_routing_key, encode_routing_key
+from tomodachi.runtime.clock import Clock
+from tomodachi.runtime.observe import MessageLostEvent
+from tomodachi.testing.fakes.base import (
+    FakeBase,
+    TestSender,
+    build_body,
+    check_exception,
+    check_times,
+    dead_letter_from_event,
+    default_envelope,
+)
+from tomodachi.testing.ledger import Ledger
+from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, QueuedMessage
+from tomodachi.testing.waiting import clock_wait
+
+_DEFAULT: Any = object()  # publish(envelope=...) not given: JsonBase
+
+
+class InMemoryAmqp(FakeBase):
+    """The in-memory RabbitMQ of one test (see :class:`tomodachi.testing.FakeAmqp` for the API)."""
+
+    bus: Bus = "amqp"
+
+    def __init__(
+        self, broker: MemoryAmqpBroker, clock: Clock, ledger: Ledger, sender: TestSender | None = None
+    ) -> None:
+        super().__init__(clock, ledger)
+        self.broker = broker
+        self.sender = sender or TestSender()
+        self._ids = itertools.count(1)
+
+    # -- publishing ------------------------------------------------------------------------------------------
+
+    async def publish(
+        self,
+        destination: str,
+        data: Any,
+        *,
+        envelope: Any = _DEFAULT,
+        attributes: Mapping[str, Any] | None = None,
+        exchange_name: str = "amq.topic",
+        properties: AmqpProperties | None = None,
+        service: Any = None,
+    ) -> PublishedMessage:
+        """Publish ``data`` with routing key ``destination`` as another service would (JsonBase envelope unless
+        ``envelope`` says otherwise; ``envelope=None`` sends ``data`` as the raw body). ``attributes`` become
+        AMQP headers. ``service`` (a service instance) signs the envelope as that service instead of the test."""
+        if not isinstance(destination, str) or not destination:
+            raise TypeError(f"destination must be a non-empty routing key, not {destination!r}")
+        envelope = default_envelope() if envelope is _DEFAULT else envelope
+        body = await build_body(envelope, service or self.sender, destination, data)
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        if properties is None:
+            content_type = "application/json" if envelope is not None or not isinstance(data, (str, bytes)) else None
+            if content_type is None:
+                content_type = "text/plain" if isinstance(data, str) else "application/octet-stream"
+            properties = AmqpProperties(
+                content_type=content_type,
+                delivery_mode=2,
+                message_id=f"test-{next(self._ids)}",
+                headers=dict(attributes or {}),
+            )
+        await self.broker.publish(AmqpPublication(exchange_name, encode_routing_key(destination), raw, properties))
+        return self._record(self.broker.published[-1])
+
+    def fail_next_publishes(self, times: int = 1, exc: BaseException | type[BaseException] | None = None) -> None:
+        """The next ``times`` publishes (by services or the test) raise ``exc`` (default: a closed channel)."""
+        count = check_times(times)
+        for _ in range(count):
+            default = AmqpChannelClosed("injected publish failure", code=504)
+            self.broker.inject_publish_fault(check_exception(exc, default))
+
+    # -- views -----------------------------------------------------------------------------------------------
+
+    def _published(self) -> list[PublishedMessage]:
+        return [self._record(record) for record in self.broker.published]
+
+    def _record(self, record: BrokerRecord) -> PublishedMessage:
+        return PublishedMessage(
+            bus="amqp",
+            kind="amqp",
+            destination=decode_routing_key(record.routing_key),
+            payload=record.body,
+            attributes=dict(record.properties.headers),
+            message_id=record.properties.message_id or "",
+            time=self._time(record.timestamp),
+            delivered_to=tuple(record.routed_to),
+            exchange_name=record.exchange_name,
+        )
+
+    def queues(self) -> list[str]:
+        """Names of the declared queues (dead-letter queues included)."""
+        return self.broker.queue_names()
+
+    def messages(self, queue: str) -> list[QueuedMessage]:
+        """The ready messages of ``queue`` in delivery order (a dead-letter queue's too)."""
+        found = self.broker.queues.get(queue)
+        if found is None:
+            raise KeyError(f"no queue {queue!r}; declared queues: {', '.join(self.queues()) or 'none'}")
+        return [
+            QueuedMessage(
+                bus="amqp",
+                queue=queue,
+                message_id=m.properties.message_id or "",
+                payload=m.body,
+                body=m.body,
+                attributes=dict(m.properties.headers),
+                receive_count=m.delivery_count,
+            )
+            for m in found.messages
+        ]
+
+    def queue_depth(self, queue: str) -> int:
+        return self.broker.queue_depth(queue)
+
+    def consumer_count(self, queue: str) -> int:
+        return self.broker.consumer_count(queue)
+
+    def bindings(self, exchange_name: str = "amq.topic") -> list[tuple[str, str]]:
+        return self.broker.bindings(exchange_name)
+
+    def _dead_letter(self, event: MessageLostEvent) -> DeadLetter:
+        queue = self.broker.queues.get(str(event.delivery.metadata.get("queue_name", "")))
+        target = queue.dead_letter_queue if queue is not None else None
+        return dead_letter_from_event(event, target or (dead_letter_queue_name(queue.name) if queue else None))
+
+    # -- settling --------------------------------------------------------------------------------------------
+
+    def changed(self) -> Any:
+        return self.broker.changed()
+
+    def busy(self, detail: bool = False) -> list[str]:
+        found: list[str] = []
+        for delivery in self.broker.unsettled:
+            if clock_wait(delivery.handler_task, self.clock) is None:
+                queue = delivery.metadata.get("queue_name")
+                state = "waiting for its handler to start" if delivery.handler_task is None else "being handled"
+                found.append(f"amqp queue {queue}: delivery {delivery.delivery_id} {state}")
+                if not detail:
+                    return found
+        for queue in self.broker.queues.values():
+            if queue.messages and any(c.active and c.in_flight < c.prefetch for c in queue.consumers):
+                found.append(f"amqp queue {queue.name}: {len(queue.messages)} ready message(s) for a free consumer")
+                if not detail:
+                    return found
+        return found
+
+    def pending(self) -> list[Pending]:
+        items = [
+            Pending("amqp", "retry back-off", retry.queue_name, retry.due, retry.message_id)
+            for retry in self.broker.delayed.values()
+        ]
+        for delivery in self.broker.unsettled:
+            due = clock_wait(delivery.handler_task, self.clock)
+            if due is not None:
+                queue = str(delivery.metadata.get("queue_name", ""))
+                items.append(Pending("amqp", "handler sleep", queue, due, delivery.delivery_id))
+        return sorted(items, key=lambda item: item.due)

@@ -1,0 +1,182 @@
+"""What both fakes share: the test's sender stand-in, argument checks for fault methods, envelope building, and
+the dead-letter / settle vocabulary over the test's ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from tomodachi.runtime.clock import Clock
+from tomodachi.runtime.observe import MessageLostEvent
+from tomodachi.testing.clock import Duration, parse_duration
+from tomodachi.testing.ledger import Ledger
+from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage
+from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT, run_until_idle, settle
+
+
+class TestSender:
+    """Stands in for the sending service when a test publishes: what envelopes read from a service."""
+
+    __test__ = False  # not a pytest test class
+    name = "tomodachi-test"
+    uuid = "00000000-0000-0000-0000-000000000000"
+    message_envelope: Any = None
+
+    def __init__(self, options: Any = None, environment: Any = None) -> None:
+        self.options = options
+        self.context: dict[str, Any] = {}
+        if environment is not None:
+            self.context["_tomodachi_environment"] = environment
+
+
+def default_envelope() -> Any:
+    from tomodachi.envelope import JsonBase
+
+    return JsonBase
+
+
+async def build_body(envelope: Any, sender: Any, destination: str, data: Any, **kwargs: Any) -> str | bytes:
+    """``data`` wrapped by ``envelope``; with ``envelope=None`` the raw body: str/bytes as given, else JSON."""
+    if envelope is None:
+        return data if isinstance(data, (str, bytes)) else json.dumps(data)
+    if not hasattr(envelope, "build_message"):
+        raise TypeError(f"envelope must have a build_message() method (e.g. JsonBase) or be None, not {envelope!r}")
+    built = await envelope.build_message(sender, destination, data, **kwargs)
+    return built if isinstance(built, (str, bytes)) else str(built)
+
+
+def check_times(times: object) -> int:
+    if isinstance(times, bool) or not isinstance(times, int):
+        raise TypeError(f"times must be an int (how many), not {times!r}")
+    if times < 1:
+        raise ValueError(f"times must be at least 1, not {times}")
+    return times
+
+
+def check_exception(exc: object, default: BaseException) -> BaseException:
+    """``exc`` as an exception instance to raise (a class is instantiated); ``None`` gives ``default``."""
+    if exc is None:
+        return default
+    if isinstance(exc, BaseException):
+        return exc
+    if isinstance(exc, type) and issubclass(exc, BaseException):
+        return exc()
+    raise TypeError(f"exc must be an exception instance or class, not {exc!r}")
+
+
+def dead_letter_from_event(event: MessageLostEvent, dead_letter_queue: str | None = None) -> DeadLetter:
+    """The test-facing record of a message the pipeline gave up on."""
+    delivery = event.delivery
+    metadata = delivery.metadata
+    if event.bus == "amqp":
+        queue = str(metadata.get("queue_name", ""))
+        message_id = str(getattr(metadata.get("properties"), "message_id", "") or delivery.delivery_id)
+        payload: str | bytes = delivery.body
+    else:
+        queue = str(metadata.get("queue_url", "")).rstrip("/").rsplit("/", 1)[-1]
+        message_id = str(metadata.get("sqs_message_id", "") or delivery.delivery_id)
+        payload = notification_payload(delivery.text())
+    return DeadLetter(
+        bus=_bus(event.bus),
+        queue=queue,
+        handler=f"{event.service}.{event.handler}",
+        reason=event.reason,
+        payload=payload,
+        attributes=dict(delivery.attributes),
+        receive_count=delivery.receive_count,
+        kept=event.kept,
+        time=event.time,
+        message_id=message_id,
+        dead_letter_queue=dead_letter_queue if event.kept else None,
+    )
+
+
+def notification_payload(body: str) -> str:
+    """The SNS ``Message`` of a notification body, else the body itself."""
+    if not body.startswith("{"):
+        return body
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body
+    if isinstance(parsed, dict) and parsed.get("Type") == "Notification" and isinstance(parsed.get("Message"), str):
+        return str(parsed["Message"])
+    return body
+
+
+def _bus(name: str) -> Bus:
+    return "amqp" if name == "amqp" else "aws_sns_sqs"
+
+
+class FakeBase:
+    """The shared half of both fakes: records, dead letters and settling (each bus adds publish and its views)."""
+
+    bus: Bus
+
+    def __init__(self, clock: Clock, ledger: Ledger) -> None:
+        self.clock = clock
+        self.ledger = ledger
+        ledger.dead_letter_factories[self.bus] = self._dead_letter
+
+    # -- records ---------------------------------------------------------------------------------------------
+
+    def published(self, destination: str | None = None) -> list[PublishedMessage]:
+        """Every message published on this bus so far (by services and by the test), oldest first; only those
+        to ``destination`` (routing key, topic, or queue for SQS sends) when given."""
+        records = self._published()
+        return records if destination is None else [r for r in records if r.destination == destination]
+
+    def _published(self) -> list[PublishedMessage]:
+        raise NotImplementedError
+
+    def dead_letters(self, queue: str | None = None) -> list[DeadLetter]:
+        """Messages given up on while the test ran (dead-lettered or dropped), oldest first; only those that
+        failed on ``queue`` when given. Reading them does not count as noticing them: see take_dead_letters()."""
+        return [d for d in self.ledger.losses if d.bus == self.bus and (queue is None or d.queue == queue)]
+
+    def take_dead_letters(self, queue: str | None = None) -> list[DeadLetter]:
+        """Like dead_letters(), and marks them noticed so they do not fail the test at teardown."""
+        return self.ledger.take_losses(self.bus, queue)
+
+    def expect_dead_letters(self, queue: str | None = None) -> None:
+        """Declare that messages on ``queue`` (any queue of this bus when ``None``) may be lost in this test."""
+        if queue is not None and not isinstance(queue, str):
+            raise TypeError(f"queue must be a queue name or None, not {queue!r}")
+        self.ledger.expect_losses(self.bus, queue)
+
+    def _dead_letter(self, event: MessageLostEvent) -> DeadLetter:
+        return dead_letter_from_event(event)
+
+    # -- settling --------------------------------------------------------------------------------------------
+
+    async def settle(self, timeout: float = DEFAULT_SETTLE_TIMEOUT) -> None:
+        """Deliver until no message of this bus is in flight or ready at the current virtual time (follow-up
+        publishes included). Never moves the clock: what waits on it is listed by pending()."""
+        await settle([self], self.clock, timeout)
+
+    async def run_until_idle(self, limit: Duration = timedelta(days=1)) -> None:
+        """Advance the virtual clock through every back-off and timeout of this bus until nothing is pending."""
+        await run_until_idle([self], self.clock, parse_duration(limit))
+
+    def pending(self) -> list[Pending]:
+        """What waits on the clock (retry back-offs, visibility timeouts, delays …), earliest first."""
+        return []
+
+    def busy(self, detail: bool = False) -> list[str]:
+        """What of this bus can still progress at the current virtual time (the first item only, unless detail)."""
+        return []
+
+    def changed(self) -> asyncio.Event:
+        """Set on every change of this bus's state."""
+        raise NotImplementedError
+
+    def is_idle(self) -> bool:
+        """Nothing of this bus can progress at the current virtual time."""
+        return not self.busy()
+
+    def _time(self, epoch_seconds: float) -> datetime:
+        from datetime import timezone
+
+        return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)

@@ -1,0 +1,245 @@
+"""``fake_amqp`` / ``fake_sns_sqs`` on real wires: publish, observe, settle and inspect through RabbitMQ and moto.
+
+The same test API as the in-memory fakes (publish, published, dead letters, settle); what only an in-memory broker
+can offer (fault injection, queue contents, virtual time) skips the test with a reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from tomodachi.messaging.sns_sqs.memory import SubscriptionRecord
+from tomodachi.runtime import context as execution_context
+from tomodachi.testing.clock import Duration
+from tomodachi.testing.fakes.base import FakeBase, TestSender, default_envelope
+from tomodachi.testing.records import Bus, Pending, PublishedMessage
+
+if TYPE_CHECKING:
+    from tomodachi.testing.harness import ServiceHarness
+
+_DEFAULT: Any = object()  # envelope not given: JsonBase
+QUIET_PERIOD = 1.0
+REAL_SETTLE_TIMEOUT = 30.0
+
+
+def real_wire_fake(bus: str, harness: ServiceHarness) -> RealWireFake:
+    return RealWireFake("amqp" if bus == "amqp" else "aws_sns_sqs", harness)
+
+
+class RealWireFake(FakeBase):
+    """The real-wire stand-in of one bus's fake (services' publishes are recorded as they go through)."""
+
+    def __init__(self, bus: Bus, harness: ServiceHarness) -> None:
+        self.bus = bus
+        super().__init__(harness.clock, harness.ledger)
+        self._harness = harness
+        self._records: list[PublishedMessage] = []
+
+    def record(self, publication: Any, result: Any) -> None:
+        self._records.append(to_record(self.bus, publication, result))
+
+    def _published(self) -> list[PublishedMessage]:
+        return list(self._records)
+
+    def _sender(self) -> TestSender:
+        from tomodachi.options import Options
+
+        return TestSender(Options().merged(self._harness.wire_options), self._harness.environment)
+
+    async def publish(
+        self,
+        destination: str,
+        data: Any,
+        *,
+        envelope: Any = _DEFAULT,
+        attributes: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> PublishedMessage:
+        """Publish like a service would: AMQP routing key or SNS topic (unprefixed), through the real broker."""
+        envelope = default_envelope() if envelope is _DEFAULT else envelope
+        before = len(self._records)
+        if self.bus == "amqp":
+            from tomodachi.messaging.amqp.api import amqp_publish
+
+            if attributes:
+                _skip(self.bus, "publish(attributes=...)")
+            await amqp_publish(self._sender(), data, routing_key=destination, message_envelope=envelope, **kwargs)
+        else:
+            from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_publish
+
+            await aws_sns_sqs_publish(
+                self._sender(), data, destination, message_envelope=envelope, message_attributes=attributes, **kwargs
+            )
+        return self._records[before] if len(self._records) > before else self._records[-1]
+
+    async def send(
+        self,
+        queue: str,
+        data: Any,
+        *,
+        envelope: Any = _DEFAULT,
+        attributes: Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> PublishedMessage:
+        """``sqs.SendMessage`` to a queue (unprefixed name); ``envelope=None`` sends ``data`` as the raw body."""
+        if self.bus != "aws_sns_sqs":
+            raise AttributeError("send() is an SNS+SQS operation")
+        from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_send_message
+
+        envelope = default_envelope() if envelope is _DEFAULT else envelope
+        if envelope is None:
+            kwargs.setdefault("message_body_formatter", None)
+        before = len(self._records)
+        await aws_sns_sqs_send_message(
+            self._sender(), data, queue, message_envelope=envelope, message_attributes=attributes, **kwargs
+        )
+        return self._records[before] if len(self._records) > before else self._records[-1]
+
+    async def settle(self, timeout: float = REAL_SETTLE_TIMEOUT) -> None:
+        """Wait until no handler of this bus has run for a quiet period and none is running (real time: a real
+        broker cannot say what is still on its way), bounded by ``timeout``."""
+        await quiet_period(self.bus, timeout)
+
+    async def run_until_idle(self, limit: Duration = timedelta(days=1)) -> None:
+        await self.settle()
+
+    def pending(self) -> list[Pending]:
+        return []
+
+    def changed(self) -> asyncio.Event:
+        return asyncio.Event()
+
+    async def close(self) -> None:
+        """Nothing to release: the services own their real brokers."""
+
+    # -- SNS+SQS inspection, answered by the moto server (read-only calls; messages are never received here) --
+
+    def topics(self) -> list[str]:
+        return [arn.rsplit(":", 1)[-1] for arn in self._aws_list("sns", "list_topics", "Topics", "TopicArn")]
+
+    def queues(self) -> list[str]:
+        return [url.rsplit("/", 1)[-1] for url in self._aws("sqs").list_queues().get("QueueUrls", [])]
+
+    def subscriptions(self, topic: str | None = None) -> list[SubscriptionRecord]:
+        sns = self._aws("sns")
+        records = []
+        for item in self._aws_list("sns", "list_subscriptions", "Subscriptions"):
+            topic_name = item["TopicArn"].rsplit(":", 1)[-1]
+            if item.get("Protocol") != "sqs" or (topic is not None and topic_name != topic):
+                continue
+            attributes = sns.get_subscription_attributes(SubscriptionArn=item["SubscriptionArn"])["Attributes"]
+            policy = attributes.get("FilterPolicy")
+            queue_name = item["Endpoint"].rsplit(":", 1)[-1]
+            records.append(
+                SubscriptionRecord(
+                    item["SubscriptionArn"], topic_name, queue_name, json.loads(policy) if policy else None
+                )
+            )
+        return records
+
+    def queue_attributes(self, queue: str) -> dict[str, str]:
+        sqs = self._aws("sqs")
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        attributes: dict[str, str] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return attributes
+
+    def _aws(self, service: str) -> Any:
+        if self.bus != "aws_sns_sqs":
+            _skip(self.bus, f"{service} inspection")
+        options = self._harness.wire_options
+        import boto3  # installed with moto[server], which real wires need anyway
+
+        return boto3.client(
+            service,
+            endpoint_url=options["aws_endpoint_urls.sns" if service == "sns" else "aws_endpoint_urls.sqs"],
+            region_name=options["aws_sns_sqs.region_name"],
+            aws_access_key_id=options["aws_sns_sqs.aws_access_key_id"],
+            aws_secret_access_key=options["aws_sns_sqs.aws_secret_access_key"],
+        )
+
+    def _aws_list(self, service: str, operation: str, key: str, field: str | None = None) -> list[Any]:
+        paginator = self._aws(service).get_paginator(operation)
+        items = [item for page in paginator.paginate() for item in page.get(key, [])]
+        return [item[field] for item in items] if field else items
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        _skip(self.bus, name)
+
+
+def _skip(bus: str, what: str) -> Any:
+    import pytest
+
+    pytest.skip(f"{bus}.{what} needs the in-memory broker (the test runs with --tomodachi-wire=real)")
+
+
+async def quiet_period(bus: str, timeout: float, quiet: float = QUIET_PERIOD) -> None:
+    """Until no handler of ``bus`` has run for ``quiet`` real seconds and none is running."""
+    values = execution_context.get_execution_context()
+    deadline = time.monotonic() + timeout
+    last_total = values.get(f"{bus}_total_tasks", 0)
+    quiet_since = time.monotonic()
+    while True:
+        now = time.monotonic()
+        total = values.get(f"{bus}_total_tasks", 0)
+        busy = values.get(f"{bus}_current_tasks", 0) > 0
+        if busy or total != last_total:
+            last_total, quiet_since = total, now
+        elif now - quiet_since >= quiet:
+            return
+        if now > deadline:
+            raise TimeoutError(f"{bus} handlers did not become idle within {timeout}s")
+        await asyncio.sleep(0.05)  # real wires: nothing to await but time
+
+
+def to_record(bus: str, publication: Any, result: Any) -> PublishedMessage:
+    """The test-facing record of a publish descriptor that went through a real broker."""
+    now = datetime.now(timezone.utc)
+    if bus == "amqp":
+        from tomodachi.messaging.amqp.naming import decode_routing_key
+
+        return PublishedMessage(
+            bus="amqp",
+            kind="amqp",
+            destination=decode_routing_key(publication.routing_key),
+            payload=publication.body,
+            attributes=dict(publication.properties.headers),
+            message_id=publication.properties.message_id or "",
+            time=now,
+            exchange_name=publication.exchange_name,
+        )
+    from tomodachi.messaging.sns_sqs import naming
+    from tomodachi.messaging.sns_sqs.descriptors import SnsPublication
+
+    if isinstance(publication, SnsPublication):
+        destination = naming.decode_topic(publication.topic)
+        if publication.group_id and destination.endswith(naming.FIFO_SUFFIX):
+            destination = destination[: -len(naming.FIFO_SUFFIX)]
+        return PublishedMessage(
+            bus="aws_sns_sqs",
+            kind="sns",
+            destination=destination,
+            payload=publication.message,
+            attributes=dict(publication.message_attributes),
+            message_id=str(result or ""),
+            time=now,
+            group_id=publication.group_id,
+            deduplication_id=publication.deduplication_id,
+        )
+    return PublishedMessage(
+        bus="aws_sns_sqs",
+        kind="sqs",
+        destination=publication.queue,
+        payload=publication.body,
+        attributes=dict(publication.message_attributes),
+        message_id=str(result or ""),
+        time=now,
+        group_id=publication.group_id,
+        deduplication_id=publication.deduplication_id,
+    )

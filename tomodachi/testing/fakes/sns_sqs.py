@@ -1,0 +1,254 @@
+"""``fake_sns_sqs`` on the in-memory wire: the test-facing API over :class:`MemorySnsSqsBroker`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from tomodachi.messaging.sns_sqs import attributes as attribute_codec
+from tomodachi.messaging.sns_sqs import naming
+from tomodachi.messaging.sns_sqs.client import AwsApiError
+from tomodachi.messaging.sns_sqs.consumer import PARKED_VISIBILITY_TIMEOUT
+from tomodachi.messaging.sns_sqs.descriptors import SnsPublication, SqsPublication
+from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker, MessageRecord, PublishedRecord, SubscriptionRecord
+from tomodachi.runtime.clock import Clock
+from tomodachi.runtime.observe import MessageLostEvent
+from tomodachi.testing.fakes.base import (
+    FakeBase,
+    TestSender,
+    build_body,
+    check_exception,
+    check_times,
+    dead_letter_from_event,
+    default_envelope,
+    notification_payload,
+)
+from tomodachi.testing.ledger import Ledger
+from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, QueuedMessage
+from tomodachi.testing.waiting import clock_wait
+
+_DEFAULT: Any = object()  # envelope not given: JsonBase
+
+
+class InMemorySnsSqs(FakeBase):
+    """The in-memory SNS+SQS of one test (see :class:`tomodachi.testing.FakeSnsSqs` for the API)."""
+
+    bus: Bus = "aws_sns_sqs"
+
+    def __init__(
+        self, broker: MemorySnsSqsBroker, clock: Clock, ledger: Ledger, sender: TestSender | None = None
+    ) -> None:
+        super().__init__(clock, ledger)
+        self.broker = broker
+        self.sender = sender or TestSender()
+        broker.redrive_listeners.append(self._redriven)
+
+    # -- publishing ------------------------------------------------------------------------------------------
+
+    async def publish(
+        self,
+        destination: str,
+        data: Any,
+        *,
+        envelope: Any = _DEFAULT,
+        attributes: Mapping[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        topic_prefix: str = "",
+        service: Any = None,
+    ) -> PublishedMessage:
+        """SNS Publish to topic ``destination`` as another service would (JsonBase envelope unless ``envelope``
+        says otherwise; ``envelope=None`` sends ``data`` as the raw message). ``attributes`` are SNS message
+        attributes (what filter policies match); ``group_id`` makes it a FIFO publish."""
+        if not isinstance(destination, str) or not destination:
+            raise TypeError(f"destination must be a non-empty topic name, not {destination!r}")
+        envelope = default_envelope() if envelope is _DEFAULT else envelope
+        message = await build_body(envelope, service or self.sender, destination, data, message_attributes={})
+        publication = SnsPublication(
+            topic=naming.sns_topic_name(destination, topic_prefix, fifo=bool(group_id)),
+            message=message if isinstance(message, str) else message.decode("utf-8"),
+            message_attributes=attribute_codec.encode(attributes),
+            group_id=group_id,
+            deduplication_id=deduplication_id,
+        )
+        await self.broker.publish(publication)
+        return self._record(self.broker.published[-1])
+
+    async def send(
+        self,
+        queue: str,
+        data: Any,
+        *,
+        envelope: Any = _DEFAULT,
+        attributes: Mapping[str, Any] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        delay_seconds: int | None = None,
+    ) -> PublishedMessage:
+        """SQS SendMessage straight to ``queue`` (JsonBase envelope unless ``envelope`` says otherwise)."""
+        envelope = default_envelope() if envelope is _DEFAULT else envelope
+        body = await build_body(envelope, self.sender, "", data, message_attributes={})
+        publication = SqsPublication(
+            queue=queue,
+            body=body if isinstance(body, str) else body.decode("utf-8"),
+            message_attributes=attribute_codec.encode(attributes),
+            group_id=group_id,
+            deduplication_id=deduplication_id,
+            delay_seconds=delay_seconds,
+        )
+        await self.broker.publish(publication)
+        return self._record(self.broker.published[-1])
+
+    def fail_next_publishes(self, times: int = 1, exc: BaseException | type[BaseException] | None = None) -> None:
+        """The next ``times`` Publish / SendMessage calls (by services or the test) raise ``exc``."""
+        for _ in range(check_times(times)):
+            default = AwsApiError("InternalError", "injected publish failure")
+            self.broker.inject_publish_fault(check_exception(exc, default))
+
+    def fail_next_receives(self, times: int = 1, exc: BaseException | type[BaseException] | None = None) -> None:
+        """The next ``times`` ReceiveMessage calls raise ``exc``; consumers back off on the clock and retry."""
+        for _ in range(check_times(times)):
+            default = AwsApiError("ServiceUnavailable", "injected receive failure")
+            self.broker.inject_receive_fault(check_exception(exc, default))
+
+    # -- views -----------------------------------------------------------------------------------------------
+
+    def _published(self) -> list[PublishedMessage]:
+        dead_letter_queues = {self.broker.dead_letter_queue_of(q) for q in self.broker.queues()}
+        return [
+            self._record(record)
+            for record in self.broker.published
+            if record.queue is None or record.queue not in dead_letter_queues
+        ]
+
+    def _record(self, record: PublishedRecord) -> PublishedMessage:
+        if record.queue is not None:
+            kind, destination = "sqs", record.queue
+        else:
+            kind, destination = "sns", naming.decode_topic(record.topic)
+            if record.group_id and destination.endswith(naming.FIFO_SUFFIX):
+                destination = destination[: -len(naming.FIFO_SUFFIX)]
+        return PublishedMessage(
+            bus="aws_sns_sqs",
+            kind="sqs" if kind == "sqs" else "sns",
+            destination=destination,
+            payload=record.message,
+            attributes=dict(record.message_attributes),
+            message_id=record.message_id,
+            time=self._time(record.timestamp),
+            delivered_to=tuple(record.delivered_to),
+            group_id=record.group_id,
+            deduplication_id=record.deduplication_id,
+        )
+
+    def queues(self) -> list[str]:
+        return self.broker.queues()
+
+    def topics(self) -> list[str]:
+        return self.broker.topics()
+
+    def subscriptions(self, topic: str | None = None) -> list[SubscriptionRecord]:
+        return self.broker.subscriptions(topic)
+
+    def queue_attributes(self, queue: str) -> dict[str, str]:
+        return self.broker.queue_attributes(queue)
+
+    def dead_letter_queue_of(self, queue: str) -> str | None:
+        return self.broker.dead_letter_queue_of(queue)
+
+    def messages(self, queue: str) -> list[QueuedMessage]:
+        """Every message on ``queue``: visible, in flight, or delayed (``in_flight`` says which are hidden)."""
+        return [_queued(record) for record in self.broker.messages(queue)]
+
+    def _dead_letter(self, event: MessageLostEvent) -> DeadLetter:
+        queue = str(event.delivery.metadata.get("queue_url", "")).rstrip("/").rsplit("/", 1)[-1]
+        try:
+            target = self.broker.dead_letter_queue_of(queue)
+        except AwsApiError:
+            target = None
+        return dead_letter_from_event(event, target)
+
+    def _redriven(self, queue: str, dead_letter_queue: str, message: Any) -> None:
+        self.ledger.record_loss(
+            DeadLetter(
+                bus="aws_sns_sqs",
+                queue=queue,
+                handler=None,
+                reason=f"received {message.receive_count} time(s) without being deleted: SQS moved it (redrive)",
+                payload=notification_payload(message.body),
+                attributes=attribute_codec.decode(message.attributes),
+                receive_count=message.receive_count,
+                kept=True,
+                time=self.clock.now(),
+                message_id=message.message_id,
+                dead_letter_queue=dead_letter_queue,
+            )
+        )
+
+    # -- settling --------------------------------------------------------------------------------------------
+
+    def changed(self) -> asyncio.Event:
+        return self.broker.changed()
+
+    def busy(self, detail: bool = False) -> list[str]:
+        found: list[str] = []
+        deliveries = self.broker.unsettled_deliveries()
+        if self.broker.unsettled_count() > len(deliveries):
+            found.append("sns+sqs: received messages on their way to a consumer")
+            if not detail:
+                return found
+        busy_queues: set[str] = set()
+        for delivery in deliveries:
+            queue = naming.queue_name_from_url(str(delivery.metadata.get("queue_url", "")))
+            busy_queues.add(queue)
+            if clock_wait(delivery.handler_task, self.clock) is None:
+                state = "waiting for its handler to start" if delivery.handler_task is None else "being handled"
+                found.append(f"sqs queue {queue}: message {delivery.delivery_id} {state}")
+                if not detail:
+                    return found
+        for consumer in list(self.broker.consumers):
+            queue = consumer.queue.name
+            if queue in busy_queues or not consumer.active or not self.broker.has_deliverable(queue):
+                continue
+            if clock_wait(consumer.receiver.task, self.clock) is None:
+                found.append(f"sqs queue {queue}: visible messages for a receiving consumer")
+                if not detail:
+                    return found
+        return found
+
+    def pending(self) -> list[Pending]:
+        items: list[Pending] = []
+        consumed = {consumer.queue.name for consumer in self.broker.consumers if consumer.active}
+        now = self.clock.time()
+        for queue in consumed:
+            for visible_at, record in self.broker.hidden_messages(queue):
+                if visible_at - now >= PARKED_VISIBILITY_TIMEOUT - 1:
+                    continue  # parked after a failure with no dead-letter queue: a loss, not pending work
+                kind = "visibility timeout" if record.receive_count else "message delay"
+                items.append(Pending("aws_sns_sqs", kind, queue, self._time(visible_at), record.message_id))
+        for consumer in list(self.broker.consumers):
+            due = clock_wait(consumer.receiver.task, self.clock)
+            if due is not None and consumer.active:
+                items.append(Pending("aws_sns_sqs", "consumer back-off", consumer.queue.name, due))
+        for delivery in self.broker.unsettled_deliveries():
+            due = clock_wait(delivery.handler_task, self.clock)
+            if due is not None:
+                queue = naming.queue_name_from_url(str(delivery.metadata.get("queue_url", "")))
+                items.append(Pending("aws_sns_sqs", "handler sleep", queue, due, delivery.delivery_id))
+        return sorted(items, key=lambda item: item.due)
+
+
+def _queued(record: MessageRecord) -> QueuedMessage:
+    return QueuedMessage(
+        bus="aws_sns_sqs",
+        queue=record.queue,
+        message_id=record.message_id,
+        payload=record.payload,
+        body=record.body,
+        attributes=dict(record.message_attributes),
+        receive_count=record.receive_count,
+        in_flight=record.in_flight,
+        group_id=record.group_id,
+        deduplication_id=record.deduplication_id,
+    )

@@ -1,0 +1,139 @@
+"""``ServiceHandle``: what a test holds for one running service — its instance, HTTP client, errors and calls."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import time
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from tomodachi.handlers import specs_of
+from tomodachi.runtime.clock import Clock
+from tomodachi.runtime.container import ServiceContainer
+from tomodachi.testing.records import HandlerCall
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from tomodachi.testing.harness import ServiceHarness
+
+S = TypeVar("S")
+
+DEFAULT_CALL_TIMEOUT = 10.0
+
+
+class ServiceHandle(Generic[S]):
+    """What ``await tomodachi_service(MyService)`` returns: ``svc.instance`` is the running ``MyService``."""
+
+    def __init__(self, harness: ServiceHarness, container: ServiceContainer) -> None:
+        self._harness = harness
+        self.container = container
+        self._http: aiohttp.ClientSession | None = None
+
+    @property
+    def instance(self) -> S:
+        """The service instance (its attributes hold whatever the handlers stored)."""
+        return cast(S, self.container.instance)
+
+    @property
+    def name(self) -> str:
+        return self.container.name
+
+    @property
+    def clock(self) -> Clock:
+        return self.container.environment.clock
+
+    # -- errors ----------------------------------------------------------------------------------------------
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions raised by this service's handlers so far (not yet taken)."""
+        return [e.exception for e in self._harness.ledger.errors if e.where.rsplit(".", 1)[0] == self.name]
+
+    def take_errors(self) -> list[BaseException]:
+        """This service's captured handler exceptions, marked noticed (they no longer fail the test)."""
+        return self._harness.ledger.take_errors(self.name)
+
+    def expect_errors(self, *exception_types: type[BaseException]) -> None:
+        """Exception types this service's handlers may raise in this test without failing it."""
+        self._harness.ledger.expect_errors(self.name, exception_types)
+
+    # -- handler calls ---------------------------------------------------------------------------------------
+
+    def calls(self, handler: str) -> list[HandlerCall]:
+        """Every finished call of the handler method ``handler`` (HTTP, messaging or scheduled), oldest first."""
+        self._check_handler(handler)
+        return [c for c in self._harness.ledger.calls if c.service == self.name and c.handler == handler]
+
+    async def wait_for_call(
+        self, handler: str, count: int = 1, *, timeout: float = DEFAULT_CALL_TIMEOUT
+    ) -> list[HandlerCall]:
+        """Settle the fakes until ``handler`` was called ``count`` times in all; returns its calls.
+
+        Never moves the virtual clock. Raises ``TimeoutError`` after ``timeout`` real seconds, saying how many
+        calls happened and what still waits on the clock."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be a positive int, not {count!r}")
+        deadline = time.monotonic() + timeout
+        signal = self._harness.ledger.call_signal()
+        while True:
+            calls = self.calls(handler)
+            if len(calls) >= count:
+                return calls
+            await self._harness.settle(timeout=max(0.0, deadline - time.monotonic()))
+            calls = self.calls(handler)
+            if len(calls) >= count:
+                return calls
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(self._not_called(handler, count, len(calls), timeout))
+            signal.clear()
+            try:
+                await asyncio.wait_for(signal.wait(), min(remaining, 0.05))
+            except asyncio.TimeoutError:
+                pass
+
+    def _not_called(self, handler: str, count: int, seen: int, timeout: float) -> str:
+        pending = self._harness.pending()
+        message = f"{self.name}.{handler} was called {seen} time(s) within {timeout:g} s of real time, not {count}"
+        if pending:
+            lines = "\n".join(f"  {item}" for item in pending)
+            message += (
+                f"; waiting on the virtual clock (at {self.clock.now().isoformat()}):\n{lines}\n"
+                "advance the clock or use run_until_idle() to let them happen"
+            )
+        return message
+
+    def _check_handler(self, handler: str) -> None:
+        service_class = type(self.container.instance) if self.container.instance is not None else None
+        if service_class is None:
+            return
+        names = [name for name in dir(service_class) if specs_of(getattr(service_class, name, None))]
+        if handler not in names:
+            close = difflib.get_close_matches(handler, names, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ValueError(
+                f"{service_class.__name__} has no handler {handler!r} (handlers: {', '.join(sorted(names))}).{hint}"
+            )
+
+    # -- http ------------------------------------------------------------------------------------------------
+
+    @property
+    def http(self) -> aiohttp.ClientSession:
+        """An aiohttp ClientSession bound to this service's HTTP server (``await svc.http.get("/path")``)."""
+        if self._http is None:
+            import aiohttp
+
+            transport = self.container.transports.get("http")
+            address: Any = getattr(transport, "bound_address", None)
+            if address is None:
+                raise RuntimeError(f"service {self.name!r} has no running HTTP server")
+            host, port = address[0], address[1]
+            self._http = aiohttp.ClientSession(base_url=f"http://{host}:{port}")
+        return self._http
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+        await self.container.stop()

@@ -1,0 +1,172 @@
+"""The records tests read from the fakes and handles: published, queued and dead-lettered messages, handler
+calls and pending work — one shape for AMQP and SNS+SQS alike."""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+Bus = Literal["amqp", "aws_sns_sqs"]
+
+
+def decode_payload(body: str | bytes) -> tuple[Any, dict[str, Any]]:
+    """``(data, envelope metadata)`` of a payload: a JsonBase envelope is opened (compressed data included); any
+    other JSON is its parsed value with no metadata; anything else is the text (or the bytes, if not UTF-8)."""
+    if isinstance(body, bytes):
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return body, {}
+    else:
+        text = body
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return text, {}
+    if not (isinstance(message, dict) and isinstance(message.get("metadata"), dict) and "data" in message):
+        return message, {}
+    metadata: dict[str, Any] = dict(message["metadata"])
+    data = message["data"]
+    if metadata.get("data_encoding") == "base64_gzip_json" and isinstance(data, str):
+        data = json.loads(zlib.decompress(base64.b64decode(data)).decode("utf-8"))
+    return data, metadata
+
+
+class _Decoded:
+    """``data`` and ``metadata`` decoded from ``payload`` on first access."""
+
+    payload: str | bytes
+
+    @property
+    def data(self) -> Any:
+        """The message as the consumer's handler sees it: a JsonBase envelope's ``data``, else the parsed JSON or
+        the raw text."""
+        return decode_payload(self.payload)[0]
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The envelope's ``metadata`` (``message_uuid``, ``timestamp``, ``topic`` …); empty for raw messages."""
+        return decode_payload(self.payload)[1]
+
+    def text(self) -> str:
+        """The payload as text (bytes decoded as UTF-8)."""
+        payload = self.payload
+        return payload if isinstance(payload, str) else payload.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The payload parsed as JSON: the whole envelope (``service``, ``metadata``, ``data``) for JsonBase."""
+        return json.loads(self.payload)
+
+
+@dataclass(frozen=True)
+class PublishedMessage(_Decoded):
+    """One message published into a bus, by a service or by the test.
+
+    ``destination`` is the AMQP routing key, the SNS topic or (for an SQS send) the queue name, as the services'
+    code names it (no prefix). ``delivered_to`` lists the queues it reached (empty: nobody subscribed).
+    """
+
+    bus: Bus
+    kind: Literal["amqp", "sns", "sqs"]
+    destination: str
+    payload: str | bytes
+    attributes: Mapping[str, Any]
+    message_id: str
+    time: datetime
+    delivered_to: tuple[str, ...] = ()
+    exchange_name: str | None = None
+    group_id: str | None = None
+    deduplication_id: str | None = None
+
+    @property
+    def routing_key(self) -> str | None:
+        return self.destination if self.kind == "amqp" else None
+
+    @property
+    def topic(self) -> str | None:
+        return self.destination if self.kind == "sns" else None
+
+
+@dataclass(frozen=True)
+class QueuedMessage(_Decoded):
+    """A message sitting on a queue: ready, in flight (delivered, not yet settled) or waiting to become visible."""
+
+    bus: Bus
+    queue: str
+    message_id: str
+    payload: str | bytes  # what the consumer's envelope reads (an SNS notification's Message)
+    body: str | bytes  # the raw body on the queue
+    attributes: Mapping[str, Any]
+    receive_count: int
+    in_flight: bool = False
+    group_id: str | None = None
+    deduplication_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DeadLetter(_Decoded):
+    """A message a handler's pipeline gave up on while the test ran.
+
+    ``kept`` is True when it went to a dead-letter queue (``dead_letter_queue``, or parked on its own queue when
+    there is none) and False when it was dropped (acknowledged unhandled, as ``message_error_policy="upstream"``
+    does). ``handler`` is ``"<service>.<handler>"``, or ``None`` when the broker itself moved it (SQS redrive).
+    """
+
+    bus: Bus
+    queue: str
+    handler: str | None
+    reason: str
+    payload: str | bytes
+    attributes: Mapping[str, Any]
+    receive_count: int
+    kept: bool
+    time: datetime
+    message_id: str = ""
+    dead_letter_queue: str | None = None
+
+    def describe(self) -> str:
+        where = f"{self.handler} on {self.queue}" if self.handler else self.queue
+        fate = f"dead-lettered to {self.dead_letter_queue}" if self.dead_letter_queue else "dead-lettered"
+        if not self.kept:
+            fate = "dropped"
+        return f"{self.bus}: {where}: {fate} after {self.receive_count} receive(s): {self.reason}"
+
+
+@dataclass(frozen=True)
+class HandlerCall:
+    """One call of a handler: the arguments it was given by name, and its result or exception."""
+
+    service: str
+    handler: str
+    transport: str
+    arguments: Mapping[str, Any]
+    result: Any
+    exception: BaseException | None
+    time: datetime
+
+    @property
+    def data(self) -> Any:
+        """``arguments["data"]``: what a JsonBase messaging handler received (``None`` if it took no ``data``)."""
+        return self.arguments.get("data")
+
+
+@dataclass(frozen=True)
+class Pending:
+    """Work that waits on the clock: what, where, and the virtual time at which it can go on."""
+
+    bus: str
+    kind: str  # "retry back-off" | "visibility timeout" | "message delay" | "consumer back-off" | "handler sleep"
+    queue: str
+    due: datetime
+    message_id: str = ""
+    detail: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        message = f" message {self.message_id}" if self.message_id else ""
+        detail = f" ({self.detail})" if self.detail else ""
+        return f"{self.bus} {self.queue}:{message} {self.kind} until {self.due.isoformat()}{detail}"

@@ -1,0 +1,147 @@
+"""``TestSystem``: one test's whole system (services, fakes, clock) — the ``tomodachi_system`` fixture, and
+``system(...)``, the same outside pytest fixtures (hypothesis examples, scripts, notebooks)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, cast, overload
+
+from tomodachi.testing.clock import Duration, Instant, VirtualClock
+from tomodachi.testing.fakes.protocols import FakeAmqp, FakeSnsSqs
+from tomodachi.testing.handle import ServiceHandle
+from tomodachi.testing.harness import ServiceHarness
+from tomodachi.testing.records import HandlerCall, Pending
+from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT
+
+S = TypeVar("S")
+
+
+class ServiceFactory(Protocol):
+    """The ``tomodachi_service`` fixture: ``svc = await tomodachi_service(MyService, options={...})``."""
+
+    @overload
+    def __call__(
+        self, service: type[S], *, config: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None
+    ) -> Awaitable[ServiceHandle[S]]: ...
+
+    @overload
+    def __call__(
+        self, service: str | Path, *, config: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None
+    ) -> Awaitable[ServiceHandle[Any]]: ...
+
+
+class TestSystem:
+    """The services of one test, the fakes they talk over and the clock they run on."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, harness: ServiceHarness) -> None:
+        self.harness = harness
+
+    @overload
+    async def start(
+        self, service: type[S], *, config: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None
+    ) -> ServiceHandle[S]: ...
+
+    @overload
+    async def start(
+        self, service: str | Path, *, config: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None
+    ) -> ServiceHandle[Any]: ...
+
+    async def start(
+        self,
+        service: type[Any] | str | Path,
+        *,
+        config: Mapping[str, Any] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> ServiceHandle[Any]:
+        """Start one more service in this system (a class, or a service file with one class)."""
+        return await self.harness.start(service, config=config, options=options)
+
+    @property
+    def services(self) -> list[ServiceHandle[Any]]:
+        return list(self.harness.handles)
+
+    def service(self, name: str) -> ServiceHandle[Any]:
+        """The handle of the running service called ``name`` (its ``name`` attribute or its class name)."""
+        for handle in self.harness.handles:
+            if name in (handle.name, type(handle.container.instance).__name__):
+                return handle
+        names = [handle.name for handle in self.harness.handles]
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise KeyError(f"no service {name!r} in this system (services: {', '.join(names) or 'none'}).{hint}")
+
+    @property
+    def fake_amqp(self) -> FakeAmqp:
+        return cast(FakeAmqp, self.harness.fake("amqp"))
+
+    @property
+    def fake_sns_sqs(self) -> FakeSnsSqs:
+        return cast(FakeSnsSqs, self.harness.fake("aws_sns_sqs"))
+
+    @property
+    def clock(self) -> VirtualClock:
+        """The virtual clock every service runs on (in-memory wires only)."""
+        clock = self.harness.clock
+        if not isinstance(clock, VirtualClock):
+            raise RuntimeError("this system runs on real wires and the real clock; virtual time is not available")
+        return clock
+
+    async def settle(self, timeout: float = DEFAULT_SETTLE_TIMEOUT) -> None:
+        """Deliver on both buses until no message is in flight or ready at the current virtual time, follow-up
+        publishes included. Never moves the clock; what waits on it is listed by pending()."""
+        await self.harness.settle(timeout)
+
+    def pending(self) -> list[Pending]:
+        """What waits on the clock (retry back-offs, visibility timeouts, delays, consumer back-offs)."""
+        return self.harness.pending()
+
+    async def run_until_idle(self, limit: Duration = timedelta(days=1)) -> None:
+        """Advance the virtual clock through every pending back-off and timeout until no message is pending
+        (scheduled functions fire on the way); ``IdleTimeout`` if work is still pending after ``limit``."""
+        await self.harness.run_until_idle(limit)
+
+    def calls(self, service: str, handler: str) -> list[HandlerCall]:
+        return self.service(service).calls(handler)
+
+    def take_errors(self) -> list[BaseException]:
+        """Every service's captured handler exceptions, marked noticed."""
+        return self.harness.take_errors()
+
+    def expect_errors(self, *exception_types: type[BaseException]) -> None:
+        """Exception types any service of this system may raise without failing the test."""
+        self.harness.expect_errors(*exception_types)
+
+
+@asynccontextmanager
+async def system(
+    *services: type[Any] | str | Path,
+    options: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | None = None,
+    start: Instant | None = None,
+    clock: VirtualClock | None = None,
+) -> AsyncIterator[TestSystem]:
+    """Run ``services`` in-process on in-memory brokers and a virtual clock (frozen wall clock included) for the
+    body of the ``async with``; stops them at exit and then, like the fixtures, raises ``UnnoticedErrors`` /
+    ``LostMessages`` for handler errors or lost messages the body did not take or expect."""
+    clock = clock if clock is not None else VirtualClock(start)
+    froze = not clock.frozen
+    if froze:
+        clock.freeze()
+    harness = ServiceHarness(clock)
+    try:
+        try:
+            for service in services:
+                await harness.start(service, config=config, options=options)
+            yield TestSystem(harness)
+        finally:
+            await harness.stop_all()
+    finally:
+        if froze:
+            clock.unfreeze()
+    harness.raise_unnoticed()
