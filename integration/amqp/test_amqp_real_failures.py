@@ -57,6 +57,8 @@ async def test_failing_handler_is_retried_with_delay_then_dead_lettered(
     assert "RuntimeError: cannot handle" in headers["x-tomodachi-dead-letter-reason"]
     assert properties.delivery_mode == 2
     assert await probe.message_count(f"{names.queue_prefix}fail") == 0
+    [lost] = real_harness.fake("amqp").take_dead_letters()  # taken, so teardown does not fail on it
+    assert (lost.queue, lost.receive_count, lost.data) == (f"{names.queue_prefix}fail", 3, {"order": 7})
 
 
 async def test_handler_that_recovers_sees_the_original_routing_key_and_no_dead_letter(
