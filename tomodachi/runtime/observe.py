@@ -19,15 +19,23 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class HandlerCallEvent:
-    """One finished invocation of a handler (HTTP, websocket, messaging or scheduled)."""
+    """One finished invocation of a handler (HTTP, websocket, messaging or scheduled).
+
+    The call's ``args`` / ``kwargs`` are kept as given; :meth:`arguments` maps them to parameter names on demand
+    (binding a signature per call would cost more than many handlers do)."""
 
     service: str
     handler: str
     transport: str
-    arguments: Mapping[str, Any]
+    func: Callable[..., Any]
+    args: Sequence[Any]
+    kwargs: Mapping[str, Any]
     result: Any
     exception: BaseException | None
     time: datetime
+
+    def arguments(self) -> dict[str, Any]:
+        return arguments_by_name(self.func, self.args, self.kwargs)
 
 
 @dataclass(frozen=True)
@@ -65,15 +73,15 @@ async def call_handler(
         result = func(*args, **kwargs)
         return await result if inspect.isawaitable(result) else result
     started = clock.now()
-    arguments = _arguments_by_name(func, args, kwargs)
     try:
         result = func(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
     except BaseException as exc:
-        _notify_call(observers, HandlerCallEvent(service, handler, transport, arguments, None, exc, started))
+        event = HandlerCallEvent(service, handler, transport, func, args, kwargs, None, exc, started)
+        _notify_call(observers, event)
         raise
-    _notify_call(observers, HandlerCallEvent(service, handler, transport, arguments, result, None, started))
+    _notify_call(observers, HandlerCallEvent(service, handler, transport, func, args, kwargs, result, None, started))
     return result
 
 
@@ -87,7 +95,7 @@ def _notify_call(observers: Sequence[Observer], event: HandlerCallEvent) -> None
         observer.handler_called(event)
 
 
-def _arguments_by_name(func: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def arguments_by_name(func: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """The call's arguments keyed by parameter name (positional ones included); ``**kwargs`` extras flattened."""
     try:
         bound = inspect.signature(func).bind_partial(*args, **kwargs)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -137,22 +137,46 @@ class DeadLetter(_Decoded):
         return f"{self.bus}: {where}: {fate} after {self.receive_count} receive(s): {self.reason}"
 
 
-@dataclass(frozen=True)
 class HandlerCall:
     """One call of a handler: the arguments it was given by name, and its result or exception."""
 
-    service: str
-    handler: str
-    transport: str
-    arguments: Mapping[str, Any]
-    result: Any
-    exception: BaseException | None
-    time: datetime
+    __slots__ = ("service", "handler", "transport", "result", "exception", "time", "_bind", "_arguments")
+
+    def __init__(
+        self,
+        service: str,
+        handler: str,
+        transport: str,
+        arguments: Mapping[str, Any] | Callable[[], Mapping[str, Any]],
+        result: Any,
+        exception: BaseException | None,
+        time: datetime,
+    ) -> None:
+        self.service = service
+        self.handler = handler
+        self.transport = transport
+        self.result = result
+        self.exception = exception
+        self.time = time
+        self._bind = arguments if callable(arguments) else None
+        self._arguments: Mapping[str, Any] | None = None if callable(arguments) else arguments
+
+    @property
+    def arguments(self) -> Mapping[str, Any]:
+        """The handler's arguments by parameter name (``data``, ``request``, route groups …), ``self`` excluded."""
+        if self._arguments is None:
+            assert self._bind is not None
+            self._arguments = self._bind()
+        return self._arguments
 
     @property
     def data(self) -> Any:
         """``arguments["data"]``: what a JsonBase messaging handler received (``None`` if it took no ``data``)."""
         return self.arguments.get("data")
+
+    def __repr__(self) -> str:
+        outcome = f"exception={self.exception!r}" if self.exception is not None else f"result={self.result!r}"
+        return f"HandlerCall({self.service}.{self.handler}, arguments={dict(self.arguments)!r}, {outcome})"
 
 
 @dataclass(frozen=True)
