@@ -131,9 +131,12 @@ class DeadLetter(_Decoded):
 
     def describe(self) -> str:
         where = f"{self.handler} on {self.queue}" if self.handler else self.queue
-        fate = f"dead-lettered to {self.dead_letter_queue}" if self.dead_letter_queue else "dead-lettered"
         if not self.kept:
             fate = "dropped"
+        elif self.dead_letter_queue:
+            fate = f"dead-lettered to {self.dead_letter_queue}"
+        else:
+            fate = "dead-lettered with no dead-letter queue to hold it"
         return f"{self.bus}: {where}: {fate} after {self.receive_count} receive(s): {self.reason}"
 
 

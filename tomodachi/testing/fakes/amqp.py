@@ -10,7 +10,7 @@ from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed
 from tomodachi.messaging.amqp.memory import MemoryAmqpBroker
 from tomodachi.messaging.amqp.memory import PublishedMessage as BrokerRecord
-from tomodachi.messaging.amqp.naming import dead_letter_queue_name, decode_routing_key, encode_routing_key
+from tomodachi.messaging.amqp.naming import decode_routing_key, encode_routing_key
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.observe import MessageLostEvent
 from tomodachi.testing.fakes.base import (
@@ -134,8 +134,7 @@ class InMemoryAmqp(FakeBase):
 
     def _dead_letter(self, event: MessageLostEvent) -> DeadLetter:
         queue = self.broker.queues.get(str(event.delivery.metadata.get("queue_name", "")))
-        target = queue.dead_letter_queue if queue is not None else None
-        return dead_letter_from_event(event, target or (dead_letter_queue_name(queue.name) if queue else None))
+        return dead_letter_from_event(event, queue.dead_letter_queue if queue is not None else None)
 
     # -- settling --------------------------------------------------------------------------------------------
 
