@@ -18,7 +18,15 @@ import tomodachi.testing
 from examples.shop.digest import Digest
 from examples.shop.orders import Orders
 from examples.shop.payments import PaymentDeclined, Payments
-from tomodachi.testing import DEFAULT_START, FakeAmqp, FakeSnsSqs, ServiceFactory, ServiceHandle, TestSystem, VirtualClock
+from tomodachi.testing import (
+    DEFAULT_START,
+    FakeAmqp,
+    FakeSnsSqs,
+    ServiceFactory,
+    ServiceHandle,
+    TestSystem,
+    VirtualClock,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOP_FILES = sorted((ROOT / "examples" / "shop").glob("*.py"))
@@ -43,7 +51,7 @@ async def order_status(orders: ServiceHandle[Orders], order_id: str) -> Any:
 
 
 async def test_an_order_placed_over_http_is_paid_and_counted_today(
-    tomodachi_service: ServiceFactory, fake_sns_sqs: FakeSnsSqs, fake_amqp: FakeAmqp
+    tomodachi_service: ServiceFactory, fake_sns_sqs: FakeSnsSqs, fake_amqp: FakeAmqp, tomodachi_wire: str
 ) -> None:
     orders, payments, digest = await start_shop(tomodachi_service)
 
@@ -54,12 +62,13 @@ async def test_an_order_placed_over_http_is_paid_and_counted_today(
 
     [placed] = fake_sns_sqs.published("order.placed")
     assert placed.data == {"order_id": "o-1", "amount": 1250, "card": "4242"}
-    assert placed.delivered_to == ("shop-payments-orders",)
+    in_memory = tomodachi_wire == "fake"  # real brokers do not say which queues a message reached
+    assert placed.delivered_to == (("shop-payments-orders",) if in_memory else ())
     assert charge.data == placed.data and charge.exception is None
 
     [completed] = fake_amqp.published("payment.completed")
     assert completed.data == {"order_id": "o-1", "amount": 1250}  # the card stays with payments
-    assert sorted(completed.delivered_to) == ["shop-digest-payments", "shop-orders-payments"]
+    assert sorted(completed.delivered_to) == (["shop-digest-payments", "shop-orders-payments"] if in_memory else [])
     assert counted.data == completed.data
 
     assert await order_status(orders, "o-1") == {"order_id": "o-1", "amount": 1250, "status": "paid"}
@@ -67,7 +76,7 @@ async def test_an_order_placed_over_http_is_paid_and_counted_today(
     assert (digest.instance.today.count, digest.instance.today.amount) == (1, 1250)
 
 
-async def test_orders_refuses_malformed_duplicate_and_unknown_orders(
+async def test_orders_rejects_malformed_and_duplicate_orders_and_404s_unknown_ones(
     tomodachi_service: ServiceFactory, tomodachi_system: TestSystem, fake_sns_sqs: FakeSnsSqs
 ) -> None:
     orders, _, _ = await start_shop(tomodachi_service)
@@ -109,11 +118,7 @@ async def test_a_declined_payment_is_retried_then_dead_lettered(
     charges = payments.calls("charge")
     assert [type(call.exception) for call in charges] == [PaymentDeclined] * 3
     # retried with back-off on the virtual clock: 1 s, then 2 s
-    assert [call.time - charges[0].time for call in charges] == [
-        timedelta(0),
-        timedelta(seconds=1),
-        timedelta(seconds=3),
-    ]
+    assert [call.time - charges[0].time for call in charges] == [timedelta(seconds=s) for s in (0, 1, 3)]
     assert [str(e) for e in payments.take_errors()] == ["card declined for order o-2 (999 cents)"] * 3
 
     assert fake_amqp.published("payment.completed") == [] and payments.instance.charged == {}
@@ -166,7 +171,7 @@ async def test_todays_totals_start_over_at_midnight(
 
 # hypothesis cannot use function-scoped async fixtures: each example runs its own system on its own event loop
 @settings(max_examples=5, deadline=None)
-@example([(1250, "4242"), (999, "declined"), (5, "4242")])  # always one paid and one declined mix
+@example([(1250, "4242"), (999, "declined"), (5, "4242")])  # paid and declined together, whatever hypothesis draws
 @given(
     st.lists(st.tuples(st.integers(min_value=1, max_value=100_000), st.sampled_from(["4242", "declined"])), max_size=4)
 )

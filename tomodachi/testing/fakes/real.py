@@ -10,14 +10,16 @@ import asyncio
 import json
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from tomodachi.messaging.sns_sqs.memory import SubscriptionRecord
 from tomodachi.runtime import context as execution_context
+from tomodachi.runtime.observe import MessageLostEvent
 from tomodachi.testing.clock import Duration
-from tomodachi.testing.fakes.base import FakeBase, TestSender, default_envelope
-from tomodachi.testing.records import Bus, Pending, PublishedMessage
+from tomodachi.testing.fakes.base import FakeBase, TestSender, dead_letter_from_event, default_envelope
+from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage
 
 if TYPE_CHECKING:
     from tomodachi.testing.harness import ServiceHarness
@@ -45,6 +47,21 @@ class RealWireFake(FakeBase):
 
     def _published(self) -> list[PublishedMessage]:
         return list(self._records)
+
+    def _dead_letter(self, event: MessageLostEvent) -> DeadLetter:
+        record = dead_letter_from_event(event)
+        if not record.kept:
+            return record
+        if self.bus == "amqp":
+            from tomodachi.messaging.amqp.naming import dead_letter_queue_name
+
+            return replace(record, dead_letter_queue=dead_letter_queue_name(record.queue))
+        try:
+            policy = self.queue_attributes(record.queue).get("RedrivePolicy")
+        except Exception:  # inspection is best effort: the record is still the loss
+            return record
+        target = json.loads(policy).get("deadLetterTargetArn", "") if policy else ""
+        return replace(record, dead_letter_queue=target.rsplit(":", 1)[-1] or None)
 
     def _sender(self) -> TestSender:
         from tomodachi.options import Options
