@@ -1,4 +1,5 @@
-"""Every ```python block of README.md and docs/README-tour.md runs (the README is executable documentation).
+"""Every ```python block of README.md, docs/README-tour.md and docs/testing.md runs (they are executable
+documentation).
 
 Conventions for the documents:
 
@@ -29,7 +30,7 @@ import pytest
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = ("README.md", "docs/README-tour.md")
+DOCUMENTS = ("README.md", "docs/README-tour.md", "docs/testing.md")
 SKIP_MARKER = "<!-- not-executed -->"
 FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", flags=re.DOTALL | re.MULTILINE)
 FUTURE_IMPORT = re.compile(r"^from __future__ import [^\n]+\n", flags=re.MULTILINE)

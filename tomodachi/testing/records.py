@@ -67,8 +67,10 @@ class _Decoded:
 class PublishedMessage(_Decoded):
     """One message published into a bus, by a service or by the test.
 
-    ``destination`` is the AMQP routing key, the SNS topic or (for an SQS send) the queue name, as the services'
-    code names it (no prefix). ``delivered_to`` lists the queues it reached (empty: nobody subscribed).
+    ``destination`` is the AMQP routing key, the SNS topic or (for an SQS send) the queue name, decoded, with the
+    prefix the publisher's options added (``routing_key_prefix`` / ``topic_prefix``) and without a FIFO topic's
+    ``.fifo``. ``delivered_to`` lists the queues it reached (empty: nobody subscribed; always empty on real
+    wires, where the broker does not say).
     """
 
     bus: Bus
