@@ -74,8 +74,20 @@ def _parameters(func: Callable[..., Any]) -> tuple[inspect.Parameter, ...]:
     return tuple(inspect.signature(func).parameters.values())
 
 
+_BINDABLE = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+
+
 def handler_parameters(func: Callable[..., Any]) -> tuple[inspect.Parameter, ...]:
-    """Parameters of a (bound) handler, ``self`` excluded; cached per function."""
+    """Parameters of a (bound) handler, ``self`` excluded; cached per function.
+
+    A bound method is looked up by its class function, never by itself: a cache entry holding the bound method
+    would keep its service instance (and, through it, a whole test's system) alive."""
+    if inspect.ismethod(func):
+        try:
+            params = _parameters(func.__func__)
+        except TypeError:
+            return tuple(inspect.signature(func).parameters.values())
+        return params[1:] if params and params[0].kind in _BINDABLE else params
     try:
         return _parameters(func)
     except TypeError:  # unhashable callable objects

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -234,6 +235,7 @@ class AmqpTransport:
 _TASK_KEYS = ("amqp_current_tasks", "amqp_total_tasks")
 
 
+@functools.cache  # reading package metadata costs more than starting a service in a test
 def _aioamqp_version() -> str:
     from importlib import metadata
 

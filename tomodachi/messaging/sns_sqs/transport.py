@@ -4,6 +4,7 @@ delivery through the shared message pipeline (spec §13)."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import json
 import logging
@@ -279,6 +280,7 @@ class SnsSqsTransport:
                 logger.exception("failed to hand an in-flight sqs message back")
 
 
+@functools.cache  # reading package metadata costs more than starting a service in a test
 def _version(package: str) -> str:
     try:
         return metadata.version(package)
