@@ -20,6 +20,7 @@ from typing import Any
 from tomodachi.handlers import handler_parameters
 from tomodachi.messaging.broker import Delivery
 from tomodachi.middleware import execute_middlewares
+from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.observe import MessageLostEvent, call_handler, report_lost
 
 DEFAULT_MAX_ATTEMPTS = 3
@@ -178,6 +179,7 @@ class MessagePipeline:
             await self._give_up(delivery, f"message pipeline failed: {type(exc).__name__}: {exc}", kept=True)
         finally:
             self._count(-1)
+            delivery.handler_task = None  # the task holds the delivery: no reference cycle once it is done
 
     async def _handle(self, delivery: Delivery) -> None:
         try:
@@ -216,7 +218,6 @@ class MessagePipeline:
             return
 
         values: dict[str, Any] = {"message": message, "message_uuid": message_uuid, **unwrapped.values}
-        positional = (message, *(values.get(name) for name in self.profile.positional), {})
         envelope_values = message if self.envelope is not None and isinstance(message, dict) else {}
         handled = False
 
@@ -231,7 +232,11 @@ class MessagePipeline:
         middlewares = [*_as_list(getattr(self.service, self.profile.pre_middleware_attribute, None))]
         middlewares += _as_list(getattr(self.service, "message_middleware", None))
         try:
-            await execute_middlewares(innermost, middlewares, self.service, positional, values)
+            if middlewares:
+                positional = (message, *(values.get(name) for name in self.profile.positional), {})
+                await execute_middlewares(innermost, middlewares, self.service, positional, values)
+            else:  # the chain's recursive closure would be a reference cycle per message, left to the GC
+                await innermost(**values)
         except Exception as exc:
             self._report(exc, delivery, message_uuid)
             if handled:
@@ -372,12 +377,10 @@ class MessagePipeline:
             self._seen.popitem(last=False)
 
     def _count(self, delta: int) -> None:
-        from tomodachi.runtime import context
-
         prefix = self.profile.transport
-        context.increase_execution_context_value(f"{prefix}_current_tasks", delta)
+        execution_context.increase_execution_context_value(f"{prefix}_current_tasks", delta)
         if delta > 0:
-            context.increase_execution_context_value(f"{prefix}_total_tasks")
+            execution_context.increase_execution_context_value(f"{prefix}_total_tasks")
 
 
 def _raw_body(payload: str | bytes) -> str | bytes:

@@ -275,10 +275,11 @@ class VirtualClock(Clock):
         if self._freezer is None:
             from freezegun import freeze_time  # a test dependency: imported only when freezing
 
-            freezer = freeze_time(self._naive_utc(), real_asyncio=True, ignore=["_pytest."])
+            freezer = freeze_time(self._naive_utc(), real_asyncio=True)
             self._frozen_factory = freezer.start()
             self._freezer = freezer
             self._faked_duration_clocks = _restore_real_duration_clocks(freezer)
+            _read_wall_clock_without_stack_inspection()
         return self
 
     def unfreeze(self) -> None:
@@ -368,6 +369,16 @@ class VirtualClock(Clock):
             await self.settle()
         finally:
             self._advancing = False
+
+
+def _read_wall_clock_without_stack_inspection() -> None:
+    """freezegun walks the caller's stack on every ``time.time()`` / ``datetime.now()`` to let a list of modules
+    see real time, costing more than building a message; those modules time with ``monotonic`` /
+    ``perf_counter``, which stay real here anyway, so the newest freeze ignores no module."""
+    from freezegun import api
+
+    if api.ignore_lists:
+        api.ignore_lists[-1] = ()
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
