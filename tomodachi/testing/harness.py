@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -15,7 +15,7 @@ from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.container import ServiceContainer
 from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.importer import load_services
-from tomodachi.testing.clock import Duration, parse_duration
+from tomodachi.testing.clock import Duration, VirtualClock, parse_duration
 from tomodachi.testing.fakes.base import FakeBase, TestSender
 from tomodachi.testing.handle import ServiceHandle
 from tomodachi.testing.ledger import CapturedError, Ledger, LostMessages, UnnoticedErrors
@@ -31,6 +31,9 @@ MEMORY_BROKERS: dict[str, str] = {
 }
 
 S = TypeVar("S")
+
+# how long (real seconds) a teardown step may make no progress before a VirtualClock is moved to its next timer
+TEARDOWN_POLL_SECONDS = 0.05
 
 
 class ServiceHarness:
@@ -270,11 +273,33 @@ class ServiceHarness:
         for handle in reversed(self.handles):
             await handle.stop()
 
+    async def _stop_services(self) -> None:
+        if self._exit_task is not None:
+            await self._exit_task
+        await self._stop_handles()
+
+    async def _on_virtual_time(self, step: Awaitable[None]) -> None:
+        """Await a teardown ``step``. Nobody moves a VirtualClock at teardown, so while the step makes no progress
+        the clock is moved to its next timer: a grace period for a handler still running (or a cancel timeout)
+        passes in virtual time instead of hanging the test."""
+        task = asyncio.ensure_future(step)
+        clock = self.clock
+        try:
+            while not task.done():
+                await asyncio.wait({task}, timeout=TEARDOWN_POLL_SECONDS)
+                if task.done() or not isinstance(clock, VirtualClock):
+                    continue
+                due = clock.pending_until()
+                if due is not None:
+                    await clock.advance_to(due)
+        except BaseException:
+            task.cancel()
+            raise
+        task.result()
+
     async def stop_all(self) -> None:
         try:
-            if self._exit_task is not None:
-                await self._exit_task
-            await self._stop_handles()
+            await self._on_virtual_time(self._stop_services())
             await self._close_environment()
         finally:
             self._forget_service_files()

@@ -72,6 +72,9 @@ async def run_until_idle(
     """Settle, then advance ``clock`` (a VirtualClock) to the earliest pending item, until nothing is pending.
 
     Raises :class:`IdleTimeout` if work is still pending once ``limit`` of virtual time has passed."""
+    if limit < timedelta(0):
+        seconds = f"{limit.total_seconds():g} s"
+        raise ValueError(f"run_until_idle(limit={seconds}): the limit must not be negative (time only moves forward)")
     horizon = clock.now() + limit
     while True:
         await settle(parts, clock, timeout)

@@ -74,17 +74,22 @@ def dead_letter_from_event(event: MessageLostEvent, dead_letter_queue: str | Non
         queue = str(metadata.get("queue_name", ""))
         message_id = str(getattr(metadata.get("properties"), "message_id", "") or delivery.delivery_id)
         payload: str | bytes = delivery.body
+        attributes = dict(delivery.attributes)
     else:
+        from tomodachi.messaging.sns_sqs import attributes as attribute_codec
+
         queue = str(metadata.get("queue_url", "")).rstrip("/").rsplit("/", 1)[-1]
         message_id = str(metadata.get("sqs_message_id", "") or delivery.delivery_id)
         payload = notification_payload(delivery.text())
+        # plain values, as the handler's message_attributes: the SQS message's own, else its SNS notification's
+        attributes = attribute_codec.decode(delivery.attributes) or notification_attributes(delivery.text())
     return DeadLetter(
         bus=_bus(event.bus),
         queue=queue,
         handler=f"{event.service}.{event.handler}",
         reason=event.reason,
         payload=payload,
-        attributes=dict(delivery.attributes),
+        attributes=attributes,
         receive_count=delivery.receive_count,
         kept=event.kept,
         time=event.time,
@@ -104,6 +109,22 @@ def notification_payload(body: str) -> str:
     if isinstance(parsed, dict) and parsed.get("Type") == "Notification" and isinstance(parsed.get("Message"), str):
         return str(parsed["Message"])
     return body
+
+
+def notification_attributes(body: str) -> dict[str, Any]:
+    """The SNS message attributes of a notification body as plain values (``{}`` for any other body)."""
+    if not body.startswith("{"):
+        return {}
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return {}
+    if not (isinstance(parsed, dict) and parsed.get("Type") == "Notification"):
+        return {}
+    from tomodachi.messaging.sns_sqs import attributes as attribute_codec
+
+    encoded = parsed.get("MessageAttributes")
+    return attribute_codec.decode(encoded) if isinstance(encoded, dict) else {}
 
 
 def _bus(name: str) -> Bus:

@@ -22,6 +22,7 @@ from tomodachi.testing.fakes.base import (
     check_times,
     dead_letter_from_event,
     default_envelope,
+    notification_attributes,
     notification_payload,
 )
 from tomodachi.testing.ledger import Ledger
@@ -159,6 +160,8 @@ class InMemorySnsSqs(FakeBase):
 
     def messages(self, queue: str) -> list[QueuedMessage]:
         """Every message on ``queue``: visible, in flight, or delayed (``in_flight`` says which are hidden)."""
+        if queue not in self.queues():  # the same error as fake_amqp.messages(), not the SQS API's
+            raise KeyError(f"no queue {queue!r}; declared queues: {', '.join(self.queues()) or 'none'}")
         return [_queued(record) for record in self.broker.messages(queue)]
 
     def _dead_letter(self, event: MessageLostEvent) -> DeadLetter:
@@ -177,7 +180,7 @@ class InMemorySnsSqs(FakeBase):
                 handler=None,
                 reason=f"received {message.receive_count} time(s) without being deleted: SQS moved it (redrive)",
                 payload=notification_payload(message.body),
-                attributes=attribute_codec.decode(message.attributes),
+                attributes=attribute_codec.decode(message.attributes) or notification_attributes(message.body),
                 receive_count=message.receive_count,
                 kept=True,
                 time=self.clock.now(),
@@ -246,7 +249,7 @@ def _queued(record: MessageRecord) -> QueuedMessage:
         message_id=record.message_id,
         payload=record.payload,
         body=record.body,
-        attributes=dict(record.message_attributes),
+        attributes=dict(record.message_attributes) or notification_attributes(record.body),
         receive_count=record.receive_count,
         in_flight=record.in_flight,
         group_id=record.group_id,
