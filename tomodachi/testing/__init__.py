@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from tomodachi.testing.clock import DEFAULT_START, Duration, Instant, VirtualClock
     from tomodachi.testing.fakes.protocols import FakeAmqp, FakeBus, FakeSnsSqs
     from tomodachi.testing.handle import ServiceHandle
+    from tomodachi.testing.harness import ServiceHarness
     from tomodachi.testing.ledger import LostMessages, UnnoticedErrors
     from tomodachi.testing.records import DeadLetter, HandlerCall, Pending, PublishedMessage, QueuedMessage
     from tomodachi.testing.settle import IdleTimeout, SettleTimeout
@@ -28,6 +29,7 @@ _EXPORTS = {
     "FakeBus": "tomodachi.testing.fakes.protocols",
     "FakeSnsSqs": "tomodachi.testing.fakes.protocols",
     "ServiceHandle": "tomodachi.testing.handle",
+    "ServiceHarness": "tomodachi.testing.harness",
     "LostMessages": "tomodachi.testing.ledger",
     "UnnoticedErrors": "tomodachi.testing.ledger",
     "DeadLetter": "tomodachi.testing.records",
@@ -58,6 +60,7 @@ __all__ = [
     "QueuedMessage",
     "ServiceFactory",
     "ServiceHandle",
+    "ServiceHarness",
     "SettleTimeout",
     "TestSystem",
     "UnnoticedErrors",
