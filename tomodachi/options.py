@@ -5,6 +5,7 @@ Also holds the JSON config-file loader used by ``tomodachi run -c``, which merge
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -378,9 +379,16 @@ class OptionsInterface:
     # --- copies and merging ----------------------------------------------------------------------------------------
 
     def copy(self: _S) -> _S:
-        """An independent deep copy."""
-        new = type(self)()
-        new._apply(_collect(self._PATH, self), defer=True)
+        """An independent deep copy (values were checked when set: they are copied, not checked again)."""
+        new = object.__new__(type(self))
+        object.__setattr__(new, "_values", {})
+        object.__setattr__(new, "_deferred", list(self._deferred))
+        for name, member in self._MEMBERS.items():
+            value = self._values[name]
+            if isinstance(member, _Section):
+                new._values[name] = value.copy()
+            else:
+                new._values[name] = copy.copy(value) if isinstance(value, (list, dict, set)) else value
         return new
 
     def __copy__(self: _S) -> _S:
