@@ -10,7 +10,7 @@ from amqp_rig import PlainService, Rig
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.amqp.api import amqp
 from tomodachi.messaging.amqp.exceptions import AmqpTooManyConsumersException
-from tomodachi.messaging.amqp.memory import topic_matches
+from tomodachi.messaging.amqp.memory_records import topic_matches
 
 
 @pytest.mark.parametrize(

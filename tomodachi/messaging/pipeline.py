@@ -223,7 +223,7 @@ class MessagePipeline:
 
         async def innermost(**current: Any) -> Any:
             nonlocal handled
-            result = await self._call_handler(message, envelope_values, current)
+            result = await self._call_handler(message, envelope_values, current, delivery.injected_fault)
             handled = True
             if message_uuid:
                 self._remember(str(message_uuid))
@@ -247,7 +247,13 @@ class MessagePipeline:
             return
         await delivery.ack()
 
-    async def _call_handler(self, message: Any, envelope_values: Mapping[str, Any], current: Mapping[str, Any]) -> Any:
+    async def _call_handler(
+        self,
+        message: Any,
+        envelope_values: Mapping[str, Any],
+        current: Mapping[str, Any],
+        fault: BaseException | None = None,
+    ) -> Any:
         params = handler_parameters(self.handler)
         available: dict[str, Any] = {**envelope_values, **current}
         args: list[Any] = []
@@ -291,6 +297,7 @@ class MessagePipeline:
             service=getattr(self.service, "name", "service"),
             handler=self.handler_name,
             transport=self.profile.transport,
+            fault=fault,
         )
 
     async def _handler_failed(self, delivery: Delivery, exc: Exception) -> None:

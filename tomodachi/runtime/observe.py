@@ -67,13 +67,17 @@ async def call_handler(
     service: str,
     handler: str,
     transport: str,
+    fault: BaseException | None = None,
 ) -> Any:
-    """Call ``func(*args, **kwargs)`` (awaiting its result) and tell the observers how it went."""
-    if not observers:
+    """Call ``func(*args, **kwargs)`` (awaiting its result) and tell the observers how it went. A ``fault`` (a
+    test's injected failure) is raised in place of the call, and recorded like the handler had raised it."""
+    if not observers and fault is None:
         result = func(*args, **kwargs)
         return await result if inspect.isawaitable(result) else result
     started = clock.now()
     try:
+        if fault is not None:
+            raise fault
         result = func(*args, **kwargs)
         if inspect.isawaitable(result):
             result = await result

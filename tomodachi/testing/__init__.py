@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tomodachi.testing.clock import DEFAULT_START, Duration, Instant, VirtualClock
+    from tomodachi.testing.fakes.faults import InjectedFailure
     from tomodachi.testing.fakes.protocols import FakeAmqp, FakeBus, FakeSnsSqs
     from tomodachi.testing.handle import ServiceHandle
     from tomodachi.testing.harness import ServiceHarness
@@ -25,6 +26,7 @@ _EXPORTS = {
     "Duration": "tomodachi.testing.clock",
     "Instant": "tomodachi.testing.clock",
     "VirtualClock": "tomodachi.testing.clock",
+    "InjectedFailure": "tomodachi.testing.fakes.faults",
     "FakeAmqp": "tomodachi.testing.fakes.protocols",
     "FakeBus": "tomodachi.testing.fakes.protocols",
     "FakeSnsSqs": "tomodachi.testing.fakes.protocols",
@@ -53,6 +55,7 @@ __all__ = [
     "FakeSnsSqs",
     "HandlerCall",
     "IdleTimeout",
+    "InjectedFailure",
     "Instant",
     "LostMessages",
     "Pending",

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import logging
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Any
 
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication, AmqpSubscription
@@ -20,71 +18,15 @@ from tomodachi.messaging.amqp.exceptions import (
     AmqpChannelClosed,
     AmqpTooManyConsumersException,
 )
+from tomodachi.messaging.amqp.memory_records import DeadLetter, PublishedMessage, topic_matches
 from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, decode_routing_key
 from tomodachi.messaging.broker import Delivery, DeliveryCallback
+from tomodachi.messaging.faults import FaultTable
 from tomodachi.runtime.clock import Clock, RealClock
 
 logger = logging.getLogger("tomodachi.amqp")
 
 PREDECLARED_EXCHANGES = {"": "direct", "amq.topic": "topic", "amq.direct": "direct", "amq.fanout": "fanout"}
-
-
-def topic_matches(pattern: str, routing_key: str) -> bool:
-    """AMQP topic matching: words split on ``.``, ``*`` = exactly one word, ``#`` = zero or more words."""
-    return _match(tuple(pattern.split(".")), tuple(routing_key.split(".")))
-
-
-@lru_cache(maxsize=8192)
-def _match(pattern: tuple[str, ...], words: tuple[str, ...]) -> bool:
-    if not pattern:
-        return not words
-    head, rest = pattern[0], pattern[1:]
-    if head == "#":
-        return any(_match(rest, words[i:]) for i in range(len(words) + 1))
-    if not words:
-        return False
-    return (head == "*" or head == words[0]) and _match(rest, words[1:])
-
-
-@dataclass
-class PublishedMessage:
-    """One message as it went through ``publish`` (the test-facing record)."""
-
-    exchange_name: str
-    routing_key: str  # as on the wire (encoded, prefixed)
-    body: bytes
-    properties: AmqpProperties
-    timestamp: float
-    routed_to: list[str] = field(default_factory=list)  # queue names; empty = unroutable (dropped, as RabbitMQ)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
-
-    @property
-    def decoded_routing_key(self) -> str:
-        return decode_routing_key(self.routing_key)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-@dataclass
-class DeadLetter:
-    """A message moved to a dead-letter queue, with why and from where."""
-
-    queue_name: str  # the queue it failed in
-    dead_letter_queue: str | None  # where it went (None: no dead-letter queue was declared — kept here only)
-    body: bytes
-    routing_key: str
-    exchange_name: str
-    properties: AmqpProperties
-    reason: str
-    delivery_count: int
-
-    @property
-    def text(self) -> str:
-        return self.body.decode("utf-8")
 
 
 @dataclass
@@ -156,12 +98,17 @@ class MemoryAmqpDelivery(Delivery):
         self._queue = queue
         self._consumer = consumer
         self._message = message
+        self.orphaned = False  # its channel closed under it: the message was requeued, settling does nothing
 
     async def _ack(self) -> None:
+        if self.orphaned:
+            return
         self._broker.unsettled.discard(self)
         self._broker._release(self._queue, self._consumer)
 
     async def _retry(self, delay: float) -> None:
+        if self.orphaned:
+            return
         message = self._message
         message.redelivered = True
         self._broker.unsettled.discard(self)
@@ -169,13 +116,12 @@ class MemoryAmqpDelivery(Delivery):
         if delay <= 0:
             self._broker._requeue(self._queue.name, message)
         else:
-            token = next(self._broker._ids)
-            due = datetime.fromtimestamp(self._broker.clock.time() + delay, tz=timezone.utc)
-            self._broker.delayed[token] = DelayedRetry(self._queue.name, message.properties.message_id or "", due)
-            self._broker.clock.call_later(delay, self._broker._requeue_later, token, self._queue.name, message)
+            self._broker._hold(self._queue.name, message, delay, "retry back-off")
         self._broker._dispatch(self._queue)
 
     async def _dead_letter(self, reason: str) -> None:
+        if self.orphaned:
+            return
         self._broker.unsettled.discard(self)
         self._broker._release(self._queue, self._consumer, dispatch=False)
         self._broker._dead_letter(self._queue, self._message, reason)
@@ -184,11 +130,12 @@ class MemoryAmqpDelivery(Delivery):
 
 @dataclass(frozen=True)
 class DelayedRetry:
-    """A message waiting on the clock for its retry back-off to end before it is requeued."""
+    """A message waiting on the clock before it is (re)queued: a retry back-off, or injected latency."""
 
     queue_name: str
     message_id: str
     due: datetime
+    kind: str = "retry back-off"
 
 
 class MemoryAmqpBroker:
@@ -210,6 +157,10 @@ class MemoryAmqpBroker:
         self._publish_faults: deque[BaseException] = deque()
         self.delayed: dict[int, DelayedRetry] = {}
         self.unsettled: set[MemoryAmqpDelivery] = set()
+        self.orphans: list[MemoryAmqpDelivery] = []  # deliveries whose channel was closed under their handler
+        self.faults = FaultTable()
+        self._shuffling: set[str] = set()  # queues being dispatched in shuffled order right now
+        self._shuffle_due: set[str] = set()  # queues with a shuffled dispatch scheduled
         self._event = asyncio.Event()
         self.closed = False
 
@@ -248,6 +199,8 @@ class MemoryAmqpBroker:
             raise self._publish_faults.popleft()
         if self.closed:
             raise AmqpChannelClosed("broker is closed", code=504)
+        if self.faults.outage:
+            raise AmqpChannelClosed("broker unreachable (injected outage)", code=504)
         exchange = self.exchanges.get(publication.exchange_name)
         if exchange is None:
             raise AmqpChannelClosed(f"no exchange {publication.exchange_name!r} (NOT_FOUND)", code=404)
@@ -364,8 +317,44 @@ class MemoryAmqpBroker:
 
     def _enqueue(self, queue_name: str, message: _Message) -> None:
         queue = self.queues[queue_name]
-        queue.messages.append(message)
+        faults = self.faults.of(queue_name)
+        messages = [message]
+        if faults is not None:
+            messages += [replace(message) for _ in range(faults.take_copies() - 1)]
+            if faults.latency > 0:
+                for held in messages:
+                    self._hold(queue_name, held, faults.latency, "latency", head=False)
+                return
+        queue.messages.extend(messages)
         self._dispatch(queue)
+
+    def _hold(self, queue_name: str, message: _Message, delay: float, kind: str, *, head: bool = True) -> None:
+        """Queue ``message`` after ``delay`` seconds of the clock (at the head, as a requeue, unless ``head``)."""
+        token = next(self._ids)
+        due = datetime.fromtimestamp(self.clock.time() + delay, tz=timezone.utc)
+        self.delayed[token] = DelayedRetry(queue_name, message.properties.message_id or "", due, kind)
+        self.clock.call_later(delay, self._requeue_later, token, queue_name, message, head)
+
+    def close_channel_under(self, queue_name: str) -> int:
+        """The channel of the deliveries being handled on ``queue_name`` closes: their messages are requeued
+        with the redelivered flag (the handlers run on; their settling does nothing). Returns how many."""
+        queue = self._queue(queue_name)
+        cut = [d for d in self.unsettled if d._queue is queue]
+        for delivery in cut:
+            delivery.orphaned = True
+            self.unsettled.discard(delivery)
+            self.orphans.append(delivery)
+            delivery._message.redelivered = True
+            self._release(queue, delivery._consumer, dispatch=False)
+            queue.messages.appendleft(delivery._message)
+        self._dispatch(queue)
+        return len(cut)
+
+    def resume(self) -> None:
+        """After an outage: deliver what waited."""
+        for queue in list(self.queues.values()):
+            self._dispatch(queue)
+        self._changed()
 
     def _requeue(self, queue_name: str, message: _Message) -> None:
         queue = self.queues.get(queue_name)
@@ -375,9 +364,14 @@ class MemoryAmqpBroker:
         self._dispatch(queue)
         self._changed()
 
-    def _requeue_later(self, token: int, queue_name: str, message: _Message) -> None:
+    def _requeue_later(self, token: int, queue_name: str, message: _Message, head: bool = True) -> None:
         self.delayed.pop(token, None)
-        self._requeue(queue_name, message)
+        if head:
+            self._requeue(queue_name, message)
+        elif queue_name in self.queues:
+            self.queues[queue_name].messages.append(message)
+            self._dispatch(self.queues[queue_name])
+            self._changed()
 
     def _release(self, queue: _Queue, consumer: _Consumer, *, dispatch: bool = True) -> None:
         queue.unacked -= 1
@@ -417,6 +411,15 @@ class MemoryAmqpBroker:
         self._changed()
 
     def _dispatch(self, queue: _Queue) -> None:
+        if self.faults.outage:
+            return
+        faults = self.faults.of(queue.name)
+        if faults is not None and faults.shuffle is not None and queue.name not in self._shuffling:
+            # gather what arrives in this turn of the event loop, then hand it out in a seeded order
+            if queue.messages and queue.name not in self._shuffle_due:
+                self._shuffle_due.add(queue.name)
+                asyncio.get_running_loop().call_soon(self._dispatch_shuffled, queue)
+            return
         while queue.messages:
             consumer = self._next_consumer(queue)
             if consumer is None:
@@ -426,6 +429,8 @@ class MemoryAmqpBroker:
             queue.unacked += 1
             consumer.in_flight += 1
             delivery = MemoryAmqpDelivery(self, queue, consumer, message)
+            if faults is not None:
+                delivery.injected_fault = faults.take_failure()
             self.unsettled.add(delivery)
             try:
                 consumer.callback(delivery)
@@ -437,6 +442,20 @@ class MemoryAmqpBroker:
                 message.redelivered = True
                 queue.messages.appendleft(message)
                 return
+        self._changed()
+
+    def _dispatch_shuffled(self, queue: _Queue) -> None:
+        self._shuffle_due.discard(queue.name)
+        faults = self.faults.of(queue.name)
+        if faults is not None and faults.shuffle is not None:
+            ready = list(queue.messages)
+            faults.shuffle.shuffle(ready)
+            queue.messages = deque(ready)
+        self._shuffling.add(queue.name)
+        try:
+            self._dispatch(queue)
+        finally:
+            self._shuffling.discard(queue.name)
         self._changed()
 
     def _next_consumer(self, queue: _Queue) -> _Consumer | None:

@@ -16,10 +16,11 @@ import json
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tomodachi.messaging.broker import Delivery, DeliveryCallback
+from tomodachi.messaging.faults import FaultTable
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming, setup
 from tomodachi.messaging.sns_sqs.client import (
@@ -194,6 +195,8 @@ class MemorySnsSqsBroker:
         self._unsettled: set[str] = set()  # receipt handles handed out and not yet deleted / re-timed
         self._deliveries: dict[str, Delivery] = {}  # the consumers' deliveries of those receipt handles
         self.redrive_listeners: list[RedriveListener] = []
+        self.faults = FaultTable()
+        self.orphans: list[Delivery] = []  # deliveries whose message became visible again under their handler
         self._event = asyncio.Event()
         self.closed = False
 
@@ -213,6 +216,9 @@ class MemorySnsSqsBroker:
             handle = str(delivery.metadata.get("receipt_handle", ""))
             if handle in self._unsettled:
                 self._deliveries[handle] = delivery
+            faults = self.faults.of(queue.name)
+            if faults is not None:
+                delivery.injected_fault = faults.take_failure()
             on_delivery(delivery)
 
         receiver = SqsReceiver(
@@ -285,6 +291,8 @@ class MemorySnsSqsBroker:
         while True:
             if self._receive_faults:
                 raise self._receive_faults.popleft()
+            if self.faults.outage:
+                raise AwsApiError("ServiceUnavailable", "SQS unreachable (injected outage)")
             queue = self._queue_by_url(queue_url)
             batch = self._take(queue, max(1, min(10, max_number_of_messages)))
             if batch or wait_time_seconds <= 0:
@@ -536,6 +544,8 @@ class MemorySnsSqsBroker:
     def _publish_fault(self) -> None:
         if self._publish_faults:
             raise self._publish_faults.popleft()
+        if self.faults.outage:
+            raise AwsApiError("ServiceUnavailable", "SNS+SQS unreachable (injected outage)")
 
     def _queue_by_name(self, name: str) -> _Queue:
         queue = self._queues.get(name)
@@ -656,10 +666,31 @@ class MemorySnsSqsBroker:
             )
         queue.messages.append(message)
         delay = float(delay_seconds if delay_seconds is not None else queue.attributes.get("DelaySeconds", "0"))
+        faults = self.faults.of(queue.name)
+        copies = [message]
+        if faults is not None:
+            copies += [replace(message, sequence=next(self._sequence)) for _ in range(faults.take_copies() - 1)]
+            queue.messages.extend(copies[1:])  # at-least-once: the same message (same MessageId) again
+            delay += faults.latency
         if delay > 0:
-            self._hide(queue, message, delay)
+            for copy in copies:
+                self._hide(queue, copy, delay)
         self._changed()
         return message.message_id
+
+    def expire_visibility(self, queue_name: str) -> int:
+        """Messages of ``queue_name`` being handled become visible again now, as when a handler outlives the
+        visibility timeout: they are delivered again, their handlers run on. Returns how many."""
+        queue = self._queue_by_name(queue_name)
+        expired = [m for m in queue.messages if not m.visible and m.receipt_handle in self._unsettled]
+        for message in expired:
+            delivery = self._deliveries.get(str(message.receipt_handle))
+            if delivery is not None:
+                self.orphans.append(delivery)
+            if message.timer is not None:
+                message.timer.cancel()
+            self._reveal(queue, message, message.receipt_handle)
+        return len(expired)
 
     def _hide(self, queue: _Queue, message: _Message, seconds: float) -> None:
         if message.timer is not None:
@@ -708,8 +739,14 @@ class MemorySnsSqsBroker:
     def _take(self, queue: _Queue, limit: int) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = []
         max_receives, dlq = self._redrive(queue)
+        faults = self.faults.of(queue.name)
         while len(result) < limit:
-            candidates = self._deliverable(queue, limit - len(result))
+            if faults is not None and faults.shuffle is not None and not queue.fifo:
+                candidates = self._deliverable(queue, len(queue.messages))
+                faults.shuffle.shuffle(candidates)
+                del candidates[limit - len(result) :]
+            else:
+                candidates = self._deliverable(queue, limit - len(result))
             if not candidates:
                 break
             moved = False

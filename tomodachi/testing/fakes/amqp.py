@@ -9,8 +9,9 @@ from typing import Any
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed
 from tomodachi.messaging.amqp.memory import MemoryAmqpBroker
-from tomodachi.messaging.amqp.memory import PublishedMessage as BrokerRecord
+from tomodachi.messaging.amqp.memory_records import PublishedMessage as BrokerRecord
 from tomodachi.messaging.amqp.naming import decode_routing_key, encode_routing_key
+from tomodachi.messaging.faults import FaultTable
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.observe import MessageLostEvent
 from tomodachi.testing.fakes.base import (
@@ -22,6 +23,7 @@ from tomodachi.testing.fakes.base import (
     dead_letter_from_event,
     default_envelope,
 )
+from tomodachi.testing.fakes.faults import FaultInjection
 from tomodachi.testing.ledger import Ledger
 from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, QueuedMessage
 from tomodachi.testing.waiting import clock_wait
@@ -29,7 +31,7 @@ from tomodachi.testing.waiting import clock_wait
 _DEFAULT: Any = object()  # publish(envelope=...) not given: JsonBase
 
 
-class InMemoryAmqp(FakeBase):
+class InMemoryAmqp(FaultInjection, FakeBase):
     """The in-memory RabbitMQ of one test (see :class:`tomodachi.testing.FakeAmqp` for the API)."""
 
     bus: Bus = "amqp"
@@ -82,6 +84,22 @@ class InMemoryAmqp(FakeBase):
         for _ in range(count):
             default = AmqpChannelClosed("injected publish failure", code=504)
             self.broker.inject_publish_fault(check_exception(exc, default))
+
+    def close_channel(self, queue: str) -> int:
+        """The channel under the handlers running on ``queue`` closes: their messages are requeued with the
+        redelivered flag and delivered again while those handlers run on. Returns how many."""
+        self._faults(queue)
+        return self.broker.close_channel_under(queue)
+
+    def redeliver_in_flight(self, queue: str) -> int:
+        """The messages being handled on ``queue`` are delivered again (here: :meth:`close_channel`)."""
+        return self.close_channel(queue)
+
+    def _fault_table(self) -> FaultTable:
+        return self.broker.faults
+
+    def _resume(self) -> None:
+        self.broker.resume()
 
     # -- views -----------------------------------------------------------------------------------------------
 
@@ -143,7 +161,8 @@ class InMemoryAmqp(FakeBase):
 
     def busy(self, detail: bool = False) -> list[str]:
         found: list[str] = []
-        for delivery in self.broker.unsettled:
+        self.broker.orphans[:] = [d for d in self.broker.orphans if d.handler_task and not d.handler_task.done()]
+        for delivery in [*self.broker.unsettled, *self.broker.orphans]:
             if clock_wait(delivery.handler_task, self.clock) is None:
                 queue = delivery.metadata.get("queue_name")
                 state = "waiting for its handler to start" if delivery.handler_task is None else "being handled"
@@ -159,7 +178,7 @@ class InMemoryAmqp(FakeBase):
 
     def pending(self) -> list[Pending]:
         items = [
-            Pending("amqp", "retry back-off", retry.queue_name, retry.due, retry.message_id)
+            Pending("amqp", retry.kind, retry.queue_name, retry.due, retry.message_id)
             for retry in self.broker.delayed.values()
         ]
         for delivery in self.broker.unsettled:

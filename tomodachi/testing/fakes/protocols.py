@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -56,6 +57,34 @@ class FakeBus(Protocol):
 
     def is_idle(self) -> bool: ...
 
+    # -- faults (in-memory wire only; on real wires they skip the test) -----------------------------------------
+
+    def duplicate_next(self, queue: str, copies: int = 2) -> None:
+        """The next message on ``queue`` is delivered ``copies`` times."""
+        ...
+
+    def fail_next_deliveries(
+        self, queue: str, times: int = 1, exc: BaseException | type[BaseException] | None = None
+    ) -> None:
+        """The next ``times`` delivery attempts on ``queue`` fail as if the handler had raised."""
+        ...
+
+    def reorder(self, queue: str, seed: int | None = None) -> None:
+        """``queue`` hands out its messages in a seeded shuffled order."""
+        ...
+
+    def latency(self, queue: str, seconds: float) -> None:
+        """New messages on ``queue`` become deliverable ``seconds`` later on the clock."""
+        ...
+
+    def outage(self) -> AbstractAsyncContextManager[None]:
+        """``async with fake.outage():`` the broker is unreachable inside the block."""
+        ...
+
+    def redeliver_in_flight(self, queue: str) -> int:
+        """The messages being handled on ``queue`` are delivered again while their handlers run on."""
+        ...
+
 
 class FakeAmqp(FakeBus, Protocol):
     """``fake_amqp``: the RabbitMQ of the test."""
@@ -74,6 +103,10 @@ class FakeAmqp(FakeBus, Protocol):
         ...
 
     def queue_depth(self, queue: str) -> int: ...
+
+    def close_channel(self, queue: str) -> int:
+        """The channel under the running handlers of ``queue`` closes: their messages are requeued (redelivered)."""
+        ...
 
     def consumer_count(self, queue: str) -> int: ...
 
@@ -111,6 +144,10 @@ class FakeSnsSqs(FakeBus, Protocol):
         ...
 
     def fail_next_receives(self, times: int = 1, exc: BaseException | type[BaseException] | None = None) -> None: ...
+
+    def expire_visibility(self, queue: str) -> int:
+        """Messages being handled on ``queue`` become visible again and are delivered a second time."""
+        ...
 
     def topics(self) -> list[str]: ...
 

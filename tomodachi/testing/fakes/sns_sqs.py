@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from tomodachi.messaging.faults import FaultTable
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming
 from tomodachi.messaging.sns_sqs.client import AwsApiError
@@ -25,6 +26,7 @@ from tomodachi.testing.fakes.base import (
     notification_attributes,
     notification_payload,
 )
+from tomodachi.testing.fakes.faults import FaultInjection
 from tomodachi.testing.ledger import Ledger
 from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, QueuedMessage
 from tomodachi.testing.waiting import clock_wait
@@ -32,7 +34,7 @@ from tomodachi.testing.waiting import clock_wait
 _DEFAULT: Any = object()  # envelope not given: JsonBase
 
 
-class InMemorySnsSqs(FakeBase):
+class InMemorySnsSqs(FaultInjection, FakeBase):
     """The in-memory SNS+SQS of one test (see :class:`tomodachi.testing.FakeSnsSqs` for the API)."""
 
     bus: Bus = "aws_sns_sqs"
@@ -112,6 +114,22 @@ class InMemorySnsSqs(FakeBase):
         for _ in range(check_times(times)):
             default = AwsApiError("ServiceUnavailable", "injected receive failure")
             self.broker.inject_receive_fault(check_exception(exc, default))
+
+    def expire_visibility(self, queue: str) -> int:
+        """The messages being handled on ``queue`` become visible again now, as when a handler outlives the
+        visibility timeout: they are delivered a second time while those handlers run on. Returns how many."""
+        self._faults(queue)
+        return self.broker.expire_visibility(queue)
+
+    def redeliver_in_flight(self, queue: str) -> int:
+        """The messages being handled on ``queue`` are delivered again (here: :meth:`expire_visibility`)."""
+        return self.expire_visibility(queue)
+
+    def _fault_table(self) -> FaultTable:
+        return self.broker.faults
+
+    def _resume(self) -> None:
+        self.broker.changed().set()
 
     # -- views -----------------------------------------------------------------------------------------------
 
@@ -202,7 +220,8 @@ class InMemorySnsSqs(FakeBase):
             if not detail:
                 return found
         busy_queues: set[str] = set()
-        for delivery in deliveries:
+        self.broker.orphans[:] = [d for d in self.broker.orphans if d.handler_task and not d.handler_task.done()]
+        for delivery in [*deliveries, *self.broker.orphans]:
             queue = naming.queue_name_from_url(str(delivery.metadata.get("queue_url", "")))
             busy_queues.add(queue)
             if clock_wait(delivery.handler_task, self.clock) is None:
