@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from tomodachi.testing.handle import ServiceHandle
     from tomodachi.testing.harness import ServiceHarness
     from tomodachi.testing.ledger import LostMessages, UnnoticedErrors
+    from tomodachi.testing.plans import Fault, FaultPlan
     from tomodachi.testing.records import DeadLetter, HandlerCall, Pending, PublishedMessage, QueuedMessage
     from tomodachi.testing.settle import IdleTimeout, SettleTimeout
     from tomodachi.testing.systems import ServiceFactory, TestSystem, system
@@ -33,6 +34,8 @@ _EXPORTS = {
     "ServiceHandle": "tomodachi.testing.handle",
     "ServiceHarness": "tomodachi.testing.harness",
     "LostMessages": "tomodachi.testing.ledger",
+    "Fault": "tomodachi.testing.plans",
+    "FaultPlan": "tomodachi.testing.plans",
     "UnnoticedErrors": "tomodachi.testing.ledger",
     "DeadLetter": "tomodachi.testing.records",
     "HandlerCall": "tomodachi.testing.records",
@@ -53,6 +56,8 @@ __all__ = [
     "FakeAmqp",
     "FakeBus",
     "FakeSnsSqs",
+    "Fault",
+    "FaultPlan",
     "HandlerCall",
     "IdleTimeout",
     "InjectedFailure",

@@ -19,6 +19,7 @@ from tomodachi.testing.clock import Duration, VirtualClock, parse_duration
 from tomodachi.testing.fakes.base import FakeBase, TestSender
 from tomodachi.testing.handle import ServiceHandle
 from tomodachi.testing.ledger import CapturedError, Ledger, LostMessages, UnnoticedErrors
+from tomodachi.testing.plans import FaultPlan, Planner, TraceEvent, failure_report
 from tomodachi.testing.records import Pending
 from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT, pending_of, run_until_idle, settle
 
@@ -57,6 +58,9 @@ class ServiceHarness:
         self.handles: list[ServiceHandle[Any]] = []
         self._fakes: dict[str, Any] = {}
         self._brokers: dict[str, Any] = {}
+        self.plan: FaultPlan | None = None
+        self.trace: list[TraceEvent] = []
+        self.seed_override: int | None = None  # --tomodachi-seed / @pytest.mark.tomodachi_seed
         # tomodachi.exit() while the test runs stops this test's services (no SystemExit); the exit handler, exit
         # code and execution context are restored at stop_all()
         self._saved_exit: tuple[Any, int] | None = None
@@ -114,6 +118,25 @@ class ServiceHarness:
 
             self._fakes[bus] = InMemorySnsSqs(self.memory_broker(bus), self.clock, self.ledger, sender)
         return self._fakes[bus]
+
+    def apply_plan(self, plan: FaultPlan, seed: int | None = None) -> FaultPlan:
+        """Inject ``plan``'s faults on both in-memory buses from now on; its random choices come from ``seed``,
+        else the session's ``--tomodachi-seed``, else the plan's own seed. Returns the plan as applied."""
+        if self.wire != "fake":
+            import pytest
+
+            pytest.skip("fault plans need the in-memory wires; this run uses --tomodachi-wire=real")
+        chosen = seed if seed is not None else self.seed_override
+        applied = plan if chosen is None else plan.with_seed(chosen)
+        for bus in MEMORY_BROKERS:
+            planner = Planner(applied, bus, self.clock, self.ledger, self.trace)
+            self.memory_broker(bus).faults.plan(planner)
+        self.plan = applied
+        return applied
+
+    def failure_report(self) -> str | None:
+        """Seed, plan and delivery trace, when a fault plan is applied."""
+        return failure_report(self.plan, self.trace, self.ledger) if self.plan is not None else None
 
     def _settleable(self) -> list[FakeBase]:
         if self.wire == "fake":

@@ -89,6 +89,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="run tomodachi services on in-memory fakes (default) or on real RabbitMQ + moto "
         f"(environment: {WIRE_ENV})",
     )
+    group.addoption(
+        "--tomodachi-seed",
+        type=int,
+        default=None,
+        help=f"the seed of every fault plan applied in the tests (replays a reported failure; environment: {SEED_ENV})",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -115,6 +121,9 @@ def tomodachi_moto_url(tomodachi_wire: str) -> Iterator[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "tomodachi_seed(seed): the seed of the fault plans this test applies (overrides --tomodachi-seed)"
+    )
     config.addinivalue_line(
         "markers",
         "virtual_clock(start): start the test's virtual_clock at start (a datetime, naive means UTC, "
@@ -190,11 +199,48 @@ async def tomodachi_harness(request: pytest.FixtureRequest, tomodachi_wire: str)
         reset_moto(moto_url)
         options = real_wire_options(moto_url, new_test_prefix())
         harness = ServiceHarness(RealClock(), wire="real", wire_options=options)
+    harness.seed_override = _seed(request)
+    request.node.stash[HARNESS_KEY] = harness
     try:
         yield harness
     finally:
         await harness.stop_all()
     harness.raise_unnoticed()
+
+
+HARNESS_KEY = pytest.StashKey[ServiceHarness]()
+SEED_ENV = "TOMODACHI_SEED"
+
+
+def _seed(request: pytest.FixtureRequest) -> int | None:
+    marker = request.node.get_closest_marker("tomodachi_seed")
+    if marker is not None:
+        value = marker.args[0] if marker.args else marker.kwargs.get("seed")
+        if isinstance(value, bool) or not isinstance(value, int):
+            pytest.fail(f"@pytest.mark.tomodachi_seed takes an int seed, not {value!r}", pytrace=False)
+        return value
+    option = request.config.getoption("--tomodachi-seed")
+    if option is not None:
+        return int(option)
+    raw = os.environ.get(SEED_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise pytest.UsageError(f"{SEED_ENV} must be an int seed, not {raw!r}") from None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A failed test that applied a fault plan reports the seed, the plan and the delivery trace."""
+    outcome = yield
+    report = outcome.get_result()
+    harness = item.stash.get(HARNESS_KEY, None)
+    if report.failed and harness is not None:
+        text = harness.failure_report()
+        if text is not None:
+            report.sections.append(("tomodachi fault plan", text))
 
 
 @pytest.fixture

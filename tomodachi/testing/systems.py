@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from contextlib import asynccontextmanager
@@ -14,6 +15,7 @@ from tomodachi.testing.clock import Duration, Instant, VirtualClock
 from tomodachi.testing.fakes.protocols import FakeAmqp, FakeSnsSqs
 from tomodachi.testing.handle import ServiceHandle
 from tomodachi.testing.harness import ServiceHarness
+from tomodachi.testing.plans import FaultPlan, trace_lines
 from tomodachi.testing.records import HandlerCall, Pending
 from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT
 
@@ -106,6 +108,16 @@ class TestSystem:
         (scheduled functions fire on the way); ``IdleTimeout`` if work is still pending after ``limit``."""
         await self.harness.run_until_idle(limit)
 
+    def apply(self, plan: FaultPlan, seed: int | None = None) -> FaultPlan:
+        """Run the rest of the test under ``plan`` (faults decided message by message from its seed; ``seed``
+        or ``pytest --tomodachi-seed=N`` overrides it). A failing test then reports the seed, the plan and the
+        delivery trace. Returns the plan as applied."""
+        return self.harness.apply_plan(plan, seed)
+
+    def trace(self) -> list[str]:
+        """The delivery trace so far: injected faults, handler calls and their outcome, lost messages."""
+        return trace_lines(self.harness.trace, self.harness.ledger, limit=10_000)
+
     def calls(self, service: str, handler: str) -> list[HandlerCall]:
         return self.service(service).calls(handler)
 
@@ -125,15 +137,20 @@ async def system(
     config: Mapping[str, Any] | None = None,
     start: Instant | None = None,
     clock: VirtualClock | None = None,
+    plan: FaultPlan | None = None,
+    seed: int | None = None,
 ) -> AsyncIterator[TestSystem]:
     """Run ``services`` in-process on in-memory brokers and a virtual clock (frozen wall clock included) for the
     body of the ``async with``; stops them at exit and then, like the fixtures, raises ``UnnoticedErrors`` /
-    ``LostMessages`` for handler errors or lost messages the body did not take or expect."""
+    ``LostMessages`` for handler errors or lost messages the body did not take or expect. Under a fault ``plan``
+    (``seed`` overrides its seed) a failure carries the seed, the plan and the delivery trace as a note."""
     clock = clock if clock is not None else VirtualClock(start)
     froze = not clock.frozen
     if froze:
         clock.freeze()
     harness = ServiceHarness(clock)
+    if plan is not None:
+        harness.apply_plan(plan, seed)
     try:
         try:
             for service in services:
@@ -141,7 +158,20 @@ async def system(
             yield TestSystem(harness)
         finally:
             await harness.stop_all()
+        harness.raise_unnoticed()
+    except BaseException as exc:
+        add_report(exc, harness)
+        raise
     finally:
         if froze:
             clock.unfreeze()
-    harness.raise_unnoticed()
+
+
+def add_report(exc: BaseException, harness: ServiceHarness) -> None:
+    """Attach the fault plan's failure report to ``exc`` (shown under its traceback)."""
+    report = harness.failure_report()
+    if report is not None and not isinstance(exc, (GeneratorExit, asyncio.CancelledError)):
+        if hasattr(exc, "add_note"):
+            exc.add_note(report)
+        else:  # Python 3.10: no notes on exceptions
+            exc.__notes__ = [*getattr(exc, "__notes__", []), report]  # type: ignore[attr-defined]

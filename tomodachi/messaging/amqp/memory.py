@@ -321,9 +321,10 @@ class MemoryAmqpBroker:
         messages = [message]
         if faults is not None:
             messages += [replace(message) for _ in range(faults.take_copies() - 1)]
-            if faults.latency > 0:
+            latency = faults.take_latency()
+            if latency > 0:
                 for held in messages:
-                    self._hold(queue_name, held, faults.latency, "latency", head=False)
+                    self._hold(queue_name, held, latency, "latency", head=False)
                 return
         queue.messages.extend(messages)
         self._dispatch(queue)

@@ -671,7 +671,7 @@ class MemorySnsSqsBroker:
         if faults is not None:
             copies += [replace(message, sequence=next(self._sequence)) for _ in range(faults.take_copies() - 1)]
             queue.messages.extend(copies[1:])  # at-least-once: the same message (same MessageId) again
-            delay += faults.latency
+            delay += faults.take_latency()
         if delay > 0:
             for copy in copies:
                 self._hide(queue, copy, delay)
