@@ -169,16 +169,17 @@ class ServiceContainer:
         except (AttributeError, TypeError, ValueError):
             return 30.0
 
-    async def stop(self, *, run_stopping_hook: bool = True) -> None:
+    async def stop(self, *, run_stopping_hook: bool = True, grace_period: float | None = None) -> None:
         """Graceful stop: ``_stopping_service`` completes, transports stop in reverse order, ``_stop_service``.
 
         Runs once; every caller waits for that one stop, and a caller being cancelled (e.g. the watcher in the
-        middle of a restart) does not cut it short for the others."""
+        middle of a restart) does not cut it short for the others. ``grace_period`` overrides the service's
+        ``termination_grace_period_seconds`` (0: cut running handlers off at once)."""
         if self._stop_task is None:
-            self._stop_task = asyncio.ensure_future(self._stop(run_stopping_hook))
+            self._stop_task = asyncio.ensure_future(self._stop(run_stopping_hook, grace_period))
         await asyncio.shield(self._stop_task)
 
-    async def _stop(self, run_stopping_hook: bool) -> None:
+    async def _stop(self, run_stopping_hook: bool, grace_period: float | None = None) -> None:
         log = _logger("tomodachi.lifecycle")
         if self.instance is None:
             self.stopped.set()
@@ -187,7 +188,7 @@ class ServiceContainer:
         if run_stopping_hook:
             await self._run_stop_hook("_stopping_service")
         await discovery.deregister(self.instance)  # only registries that were registered; never raises
-        grace = self.grace_period()
+        grace = self.grace_period() if grace_period is None else max(0.0, grace_period)
         for name, transport in reversed(list(self.transports.items())):
             try:
                 await transport.stop(grace)

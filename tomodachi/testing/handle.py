@@ -29,6 +29,8 @@ class ServiceHandle(Generic[S]):
         self._harness = harness
         self.container = container
         self._http: aiohttp.ClientSession | None = None
+        # (service, config, options) as given to the harness: what a restart starts again
+        self.started_with: tuple[Any, Any, Any] | None = None
 
     @property
     def instance(self) -> S:
@@ -132,8 +134,9 @@ class ServiceHandle(Generic[S]):
             self._http = aiohttp.ClientSession(base_url=f"http://{host}:{port}")
         return self._http
 
-    async def stop(self) -> None:
+    async def stop(self, grace_period: float | None = None) -> None:
+        """Stop the service gracefully (``grace_period`` overrides its termination grace period)."""
         if self._http is not None:
             await self._http.close()
             self._http = None
-        await self.container.stop()
+        await self.container.stop(grace_period=grace_period)

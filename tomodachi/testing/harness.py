@@ -97,6 +97,10 @@ class ServiceHarness:
             self._brokers[bus] = broker_class(clock=self.clock)
         return self._brokers[bus]
 
+    def memory_brokers(self) -> dict[str, Any]:
+        """The in-memory brokers created so far, by bus."""
+        return dict(self._brokers)
+
     def fake(self, bus: str) -> Any:
         """The test API of ``bus`` (``fake_amqp`` / ``fake_sns_sqs``), created on first use: over the in-memory
         broker, or on real wires a stand-in with the same API over the real brokers."""
@@ -234,6 +238,7 @@ class ServiceHarness:
         self._install_exit_handler()
         container = ServiceContainer(service, self.environment, config=merged_config, file_path=file_path)
         handle: ServiceHandle[Any] = ServiceHandle(self, container)
+        handle.started_with = (service, config, options)
         self.handles.append(handle)
         await container.start()
         return handle

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast, overload
 
 from tomodachi.testing.clock import Duration, Instant, VirtualClock
+from tomodachi.testing.crash import abandon, in_flight
 from tomodachi.testing.fakes.protocols import FakeAmqp, FakeSnsSqs
 from tomodachi.testing.handle import ServiceHandle
 from tomodachi.testing.harness import ServiceHarness
@@ -117,6 +118,25 @@ class TestSystem:
     def trace(self) -> list[str]:
         """The delivery trace so far: injected faults, handler calls and their outcome, lost messages."""
         return trace_lines(self.harness.trace, self.harness.ledger, limit=10_000)
+
+    async def restart(self, service: ServiceHandle[S] | str) -> ServiceHandle[S]:
+        """Crash ``service`` and start it again: the messages it was handling are not acknowledged and come back
+        (AMQP: requeued with the redelivered flag; SQS: after their visibility timeout), its running handlers are
+        cut off at once, then a fresh instance of the same class starts with the same options. Returns the new
+        handle (the old one's instance is stopped)."""
+        old = self.service(service) if isinstance(service, str) else service
+        if old.started_with is None or old not in self.harness.handles:
+            raise ValueError(f"{old.name!r} is not a running service of this system")
+        if self.harness.wire != "fake":
+            import pytest
+
+            pytest.skip("restart() needs the in-memory wires; this run uses --tomodachi-wire=real")
+        brokers = self.harness.memory_brokers()
+        abandon(in_flight(old), brokers.get("amqp"), brokers.get("aws_sns_sqs"))
+        await old.stop(grace_period=0)
+        self.harness.handles.remove(old)
+        service_class, config, options = old.started_with
+        return cast(ServiceHandle[S], await self.harness.start(service_class, config=config, options=options))
 
     def calls(self, service: str, handler: str) -> list[HandlerCall]:
         return self.service(service).calls(handler)

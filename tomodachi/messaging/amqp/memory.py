@@ -340,15 +340,28 @@ class MemoryAmqpBroker:
         """The channel of the deliveries being handled on ``queue_name`` closes: their messages are requeued
         with the redelivered flag (the handlers run on; their settling does nothing). Returns how many."""
         queue = self._queue(queue_name)
-        cut = [d for d in self.unsettled if d._queue is queue]
+        return self.close_channel_of([d for d in self.unsettled if d._queue is queue])
+
+    def close_channel_of(self, deliveries: list[MemoryAmqpDelivery], *, consumers_gone: bool = False) -> int:
+        """The channel of ``deliveries`` closes: their messages are requeued with the redelivered flag; settling
+        them later does nothing. With ``consumers_gone`` (their process died) their consumers stop receiving
+        first. Returns how many were still unsettled."""
+        cut = [d for d in deliveries if d in self.unsettled]
+        if consumers_gone:
+            for consumer in {id(d._consumer): d._consumer for d in cut}.values():
+                consumer.active = False
+                if consumer in consumer.queue.consumers:
+                    consumer.queue.consumers.remove(consumer)
         for delivery in cut:
+            queue = delivery._queue
             delivery.orphaned = True
             self.unsettled.discard(delivery)
             self.orphans.append(delivery)
             delivery._message.redelivered = True
             self._release(queue, delivery._consumer, dispatch=False)
             queue.messages.appendleft(delivery._message)
-        self._dispatch(queue)
+        for queue in {id(d._queue): d._queue for d in cut}.values():
+            self._dispatch(queue)
         return len(cut)
 
     def resume(self) -> None:

@@ -508,6 +508,11 @@ class MemorySnsSqsBroker:
         """Deliveries handed to consumers and neither deleted nor re-timed yet."""
         return [self._deliveries[h] for h in self._unsettled if h in self._deliveries]
 
+    def forget_receipt(self, receipt_handle: str) -> None:
+        """A consumer died holding ``receipt_handle``: nobody will settle it; the message shows again once its
+        visibility timeout runs out."""
+        self._settled(receipt_handle)
+
     def unsettled_count(self) -> int:
         return len(self._unsettled)
 
