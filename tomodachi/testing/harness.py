@@ -19,7 +19,7 @@ from tomodachi.testing.clock import Duration, VirtualClock, parse_duration
 from tomodachi.testing.fakes.base import FakeBase, TestSender
 from tomodachi.testing.handle import ServiceHandle
 from tomodachi.testing.ledger import CapturedError, Ledger, LostMessages, UnnoticedErrors
-from tomodachi.testing.plans import FaultPlan, Planner, TraceEvent, failure_report
+from tomodachi.testing.plans import FaultPlan, Planner, failure_report
 from tomodachi.testing.records import Pending
 from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT, pending_of, run_until_idle, settle
 
@@ -59,7 +59,6 @@ class ServiceHarness:
         self._fakes: dict[str, Any] = {}
         self._brokers: dict[str, Any] = {}
         self.plan: FaultPlan | None = None
-        self.trace: list[TraceEvent] = []
         self.seed_override: int | None = None  # --tomodachi-seed / @pytest.mark.tomodachi_seed
         # tomodachi.exit() while the test runs stops this test's services (no SystemExit); the exit handler, exit
         # code and execution context are restored at stop_all()
@@ -133,14 +132,14 @@ class ServiceHarness:
         chosen = seed if seed is not None else self.seed_override
         applied = plan if chosen is None else plan.with_seed(chosen)
         for bus in MEMORY_BROKERS:
-            planner = Planner(applied, bus, self.clock, self.ledger, self.trace)
+            planner = Planner(applied, bus, self.clock, self.ledger)
             self.memory_broker(bus).faults.plan(planner)
         self.plan = applied
         return applied
 
     def failure_report(self) -> str | None:
         """Seed, plan and delivery trace, when a fault plan is applied."""
-        return failure_report(self.plan, self.trace, self.ledger) if self.plan is not None else None
+        return failure_report(self.plan, self.ledger) if self.plan is not None else None
 
     def _settleable(self) -> list[FakeBase]:
         if self.wire == "fake":

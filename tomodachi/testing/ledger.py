@@ -36,6 +36,8 @@ class Ledger:
 
     def __init__(self) -> None:
         self.calls: list[HandlerCall] = []
+        # calls, losses and injected faults in the order they happened (a fault plan's delivery trace)
+        self.timeline: list[object] = []
         self.errors: list[CapturedError] = []
         self.expected_errors: dict[str | None, list[type[BaseException]]] = {}
         self.losses: list[DeadLetter] = []
@@ -49,17 +51,12 @@ class Ledger:
     # -- Observer --------------------------------------------------------------------------------------------
 
     def handler_called(self, event: HandlerCallEvent) -> None:
-        self.calls.append(
-            HandlerCall(
-                event.service,
-                event.handler,
-                event.transport,
-                event.arguments,
-                event.result,
-                event.exception,
-                event.time,
-            )
+        # arguments are bound to names only when a test reads them
+        call = HandlerCall(
+            event.service, event.handler, event.transport, event.arguments, event.result, event.exception, event.time
         )
+        self.calls.append(call)
+        self.timeline.append(call)
         if self._call_signal is not None:
             self._call_signal.set()
 
@@ -69,11 +66,14 @@ class Ledger:
             from tomodachi.testing.fakes.base import dead_letter_from_event
 
             factory = dead_letter_from_event
-        self.losses.append(factory(event))
+        loss = factory(event)
+        self.losses.append(loss)
+        self.timeline.append(loss)
 
     def record_loss(self, record: DeadLetter) -> None:
         """A loss the broker itself caused (e.g. SQS redrive after too many receives)."""
         self.losses.append(record)
+        self.timeline.append(record)
 
     # -- calls -----------------------------------------------------------------------------------------------
 

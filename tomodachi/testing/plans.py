@@ -12,6 +12,7 @@ from typing import Literal
 from tomodachi.runtime.clock import Clock
 from tomodachi.testing.fakes.faults import InjectedFailure
 from tomodachi.testing.ledger import Ledger
+from tomodachi.testing.records import DeadLetter, HandlerCall
 
 FaultKind = Literal["duplicate", "fail", "latency", "reorder"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("duplicate", "fail", "latency", "reorder")
@@ -90,7 +91,6 @@ class Planner:
     bus: str
     clock: Clock
     ledger: Ledger
-    trace: list[TraceEvent]
     _rngs: dict[tuple[str, str], random.Random] = field(default_factory=dict)
     _steps: Counter[tuple[str, str]] = field(default_factory=Counter)
 
@@ -148,29 +148,30 @@ class Planner:
         return self._rngs[key]
 
     def _log(self, text: str) -> None:
-        self.trace.append(TraceEvent(self.clock.now(), text))
+        self.ledger.timeline.append(TraceEvent(self.clock.now(), text))
 
 
-def trace_lines(events: list[TraceEvent], ledger: Ledger, limit: int = 60) -> list[str]:
-    """The delivery trace, oldest first: injected faults, handler calls (who received what, how it ended) and
-    lost messages; the last ``limit`` lines."""
-    lines: list[tuple[datetime, int, str]] = [(e.time, 0, e.text) for e in events]
-    for call in ledger.calls:
-        data = call.arguments.get("data", call.arguments.get("message"))
-        outcome = "ok" if call.exception is None else f"raised {type(call.exception).__name__}: {call.exception}"
-        lines.append((call.time, 1, f"{call.service}.{call.handler}({_short(data)}) {outcome}"))
-    lines.extend((loss.time, 2, loss.describe()) for loss in ledger.losses)
-    lines.sort(key=lambda line: (line[0], line[1]))
-    shown = lines[-limit:]
-    text = [f"{time.isoformat()} {line}" for time, _, line in shown]
+def trace_lines(ledger: Ledger, limit: int = 60) -> list[str]:
+    """The delivery trace in the order things happened: injected faults, handler calls (who received what, how
+    it ended) and lost messages; the last ``limit`` lines."""
+    lines: list[str] = []
+    for entry in ledger.timeline:
+        if isinstance(entry, TraceEvent):
+            lines.append(f"{entry.time.isoformat()} {entry.text}")
+        elif isinstance(entry, HandlerCall):
+            data = entry.arguments.get("data", entry.arguments.get("message"))
+            outcome = "ok" if entry.exception is None else f"raised {type(entry.exception).__name__}"
+            lines.append(f"{entry.time.isoformat()} {entry.service}.{entry.handler}({_short(data)}) {outcome}")
+        elif isinstance(entry, DeadLetter):
+            lines.append(f"{entry.time.isoformat()} {entry.describe()}")
     if len(lines) > limit:
-        text.insert(0, f"... {len(lines) - limit} earlier line(s)")
-    return text
+        return [f"... {len(lines) - limit} earlier line(s)", *lines[-limit:]]
+    return lines
 
 
-def failure_report(plan: FaultPlan, events: list[TraceEvent], ledger: Ledger) -> str:
+def failure_report(plan: FaultPlan, ledger: Ledger) -> str:
     """What a failed test under a fault plan prints: the seed, the plan, the trace, and how to rerun it."""
-    trace = "\n".join(f"  {line}" for line in trace_lines(events, ledger)) or "  (nothing was delivered)"
+    trace = "\n".join(f"  {line}" for line in trace_lines(ledger)) or "  (nothing was delivered)"
     return (
         f"tomodachi fault plan: {plan}\n"
         f"rerun exactly with: pytest --tomodachi-seed={plan.seed} (or @pytest.mark.tomodachi_seed({plan.seed}))\n"

@@ -117,7 +117,7 @@ class TestSystem:
 
     def trace(self) -> list[str]:
         """The delivery trace so far: injected faults, handler calls and their outcome, lost messages."""
-        return trace_lines(self.harness.trace, self.harness.ledger, limit=10_000)
+        return trace_lines(self.harness.ledger, limit=10_000)
 
     async def restart(self, service: ServiceHandle[S] | str) -> ServiceHandle[S]:
         """Crash ``service`` and start it again: the messages it was handling are not acknowledged and come back
