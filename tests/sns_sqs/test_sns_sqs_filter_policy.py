@@ -81,9 +81,10 @@ def test_numeric(numeric: list[Any], inside: list[float], outside: list[float]) 
 def test_exists() -> None:
     assert ok({"k": [{"exists": True}]}, k="anything")
     assert not ok({"k": [{"exists": True}]})
-    assert ok({"k": [{"exists": False}]})
+    assert ok({"k": [{"exists": False}]}, other="x")
+    assert not ok({"k": [{"exists": False}]})  # a message with no attributes matches no policy (as on SNS)
     assert not ok({"k": [{"exists": False}]}, k="x")
-    assert ok({"k": ["a", {"exists": False}]})  # OR with absence
+    assert ok({"k": ["a", {"exists": False}]}, other="x")  # OR with absence
 
 
 def test_or() -> None:
@@ -92,7 +93,7 @@ def test_or() -> None:
     assert ok(policy, source="aws.cloudwatch", namespace="AWS/EC2")
     assert not ok(policy, source="aws.cloudwatch", metric="Mem")
     assert not ok(policy, source="other", metric="CPU")
-    assert ok({"$or": [{"a": [1]}, {"b": [{"exists": False}]}]})
+    assert ok({"$or": [{"a": [1]}, {"b": [{"exists": False}]}]}, c="x")
 
 
 def test_string_array_matches_any_element() -> None:

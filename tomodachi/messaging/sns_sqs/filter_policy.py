@@ -246,6 +246,8 @@ class FilterPolicy:
             for name, item in (message_attributes or {}).items()
             if (attribute := _attribute(item)) is not None
         }
+        if not attributes:  # SNS delivers a message without attributes to no subscription that has a policy
+            return False
         return self._compiled.matches(attributes)
 
     def __repr__(self) -> str:
