@@ -3,6 +3,7 @@ system with a seed, so the same seed and plan replay the same deliveries, orders
 
 from __future__ import annotations
 
+import os
 import random
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -14,6 +15,7 @@ from tomodachi.testing.fakes.faults import InjectedFailure
 from tomodachi.testing.ledger import Ledger
 from tomodachi.testing.records import DeadLetter, HandlerCall
 
+SEED_ENV = "TOMODACHI_SEED"
 FaultKind = Literal["duplicate", "fail", "latency", "reorder"]
 FAULT_KINDS: tuple[FaultKind, ...] = ("duplicate", "fail", "latency", "reorder")
 BUSES = ("amqp", "aws_sns_sqs")
@@ -73,6 +75,32 @@ class FaultPlan:
     def __str__(self) -> str:
         faults = "; ".join(str(fault) for fault in self.faults) or "no faults"
         return f"FaultPlan(seed={self.seed}: {faults})"
+
+
+class _SessionSeed:
+    """The seed a pytest session was started with (``--tomodachi-seed``), set by the plugin."""
+
+    value: int | None = None
+
+
+def session_seed() -> int | None:
+    """The seed every fault plan of this run uses instead of its own: ``pytest --tomodachi-seed=N``, else
+    ``TOMODACHI_SEED``, else ``None``."""
+    if _SessionSeed.value is not None:
+        return _SessionSeed.value
+    raw = os.environ.get(SEED_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{SEED_ENV} must be an int seed, not {raw!r}") from None
+
+
+def set_session_seed(seed: int | None) -> int | None:
+    """Set the session's seed; returns the one it replaces."""
+    before, _SessionSeed.value = _SessionSeed.value, seed
+    return before
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from tomodachi.runtime.clock import RealClock
 from tomodachi.testing.clock import DEFAULT_START, Instant, VirtualClock, parse_instant
 from tomodachi.testing.fakes.protocols import FakeAmqp, FakeSnsSqs
 from tomodachi.testing.harness import ServiceHarness
+from tomodachi.testing.plans import SEED_ENV, session_seed, set_session_seed
 from tomodachi.testing.systems import ServiceFactory, TestSystem
 from tomodachi.testing.wires import (
     MOTO_URL_ENV,
@@ -97,6 +98,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+SEED_BEFORE_KEY = pytest.StashKey[int | None]()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # an inner pytest run (pytester) must not leave its seed to the outer session
+    set_session_seed(config.stash.get(SEED_BEFORE_KEY, None))
+
+
 @pytest.fixture(scope="session")
 def tomodachi_wire(pytestconfig: pytest.Config) -> str:
     """``"fake"`` or ``"real"``: which wires this session's services run on."""
@@ -121,6 +130,7 @@ def tomodachi_moto_url(tomodachi_wire: str) -> Iterator[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.stash[SEED_BEFORE_KEY] = set_session_seed(config.getoption("--tomodachi-seed", None))
     config.addinivalue_line(
         "markers", "tomodachi_seed(seed): the seed of the fault plans this test applies (overrides --tomodachi-seed)"
     )
@@ -209,7 +219,6 @@ async def tomodachi_harness(request: pytest.FixtureRequest, tomodachi_wire: str)
 
 
 HARNESS_KEY = pytest.StashKey[ServiceHarness]()
-SEED_ENV = "TOMODACHI_SEED"
 
 
 def _seed(request: pytest.FixtureRequest) -> int | None:
@@ -219,16 +228,10 @@ def _seed(request: pytest.FixtureRequest) -> int | None:
         if isinstance(value, bool) or not isinstance(value, int):
             pytest.fail(f"@pytest.mark.tomodachi_seed takes an int seed, not {value!r}", pytrace=False)
         return value
-    option = request.config.getoption("--tomodachi-seed")
-    if option is not None:
-        return int(option)
-    raw = os.environ.get(SEED_ENV, "").strip()
-    if not raw:
-        return None
     try:
-        return int(raw)
-    except ValueError:
-        raise pytest.UsageError(f"{SEED_ENV} must be an int seed, not {raw!r}") from None
+        return session_seed()
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -16,7 +16,7 @@ from tomodachi.testing.crash import abandon, in_flight
 from tomodachi.testing.fakes.protocols import FakeAmqp, FakeSnsSqs
 from tomodachi.testing.handle import ServiceHandle
 from tomodachi.testing.harness import ServiceHarness
-from tomodachi.testing.plans import FaultPlan, trace_lines
+from tomodachi.testing.plans import FaultPlan, session_seed, trace_lines
 from tomodachi.testing.records import HandlerCall, Pending
 from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT
 
@@ -169,6 +169,7 @@ async def system(
     if froze:
         clock.freeze()
     harness = ServiceHarness(clock)
+    harness.seed_override = session_seed()
     if plan is not None:
         harness.apply_plan(plan, seed)
     try:
