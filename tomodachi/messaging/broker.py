@@ -69,6 +69,7 @@ class Delivery(ABC):
         # raised in place of the handler (a test's in-memory broker injecting a failed attempt)
         self.injected_fault: BaseException | None = None
         self._settled: asyncio.Event | None = None
+        self._completed = False
 
     @property
     def settled(self) -> bool:
@@ -80,19 +81,34 @@ class Delivery(ABC):
 
     async def ack(self) -> None:
         if self._claim("ack"):
-            await self._ack()
+            try:
+                await self._ack()
+            finally:
+                self._complete()
 
     async def retry(self, delay: float = 0.0) -> None:
         if self._claim("retry"):
-            await self._retry(max(0.0, delay))
+            try:
+                await self._retry(max(0.0, delay))
+            finally:
+                self._complete()
 
     async def dead_letter(self, reason: str) -> None:
         if self._claim("dead_letter"):
-            await self._dead_letter(reason)
+            try:
+                await self._dead_letter(reason)
+            finally:
+                self._complete()
+
+    def abandon(self) -> None:
+        """Never settle this delivery (its consumer died): later settle calls do nothing."""
+        if self._claim("abandoned"):
+            self._complete()
 
     async def wait_settled(self) -> str:
-        """Wait until some settle method was called; returns the outcome."""
-        if self.outcome is None:
+        """Wait until a settle call has completed (the broker's request included, failed or not); returns the
+        outcome."""
+        if not self._completed:
             if self._settled is None:
                 self._settled = asyncio.Event()
             await self._settled.wait()
@@ -103,9 +119,12 @@ class Delivery(ABC):
         if self.outcome is not None:
             return False
         self.outcome = outcome
+        return True
+
+    def _complete(self) -> None:
+        self._completed = True
         if self._settled is not None:
             self._settled.set()
-        return True
 
     @abstractmethod
     async def _ack(self) -> None: ...

@@ -34,6 +34,6 @@ def abandon(deliveries: list[Delivery], amqp: MemoryAmqpBroker | None, sqs: Memo
             channel.append(delivery)
         elif sqs is not None:
             sqs.forget_receipt(str(delivery.metadata.get("receipt_handle", "")))
-        delivery.outcome = "abandoned"  # first settle wins: the dying transport's hand-back is ignored
+        delivery.abandon()  # first settle wins: the dying transport's hand-back is ignored
     if channel and amqp is not None:
         amqp.close_channel_of(channel, consumers_gone=True)

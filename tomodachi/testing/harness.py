@@ -147,13 +147,13 @@ class ServiceHarness:
                 self.fake(bus)
         return list(self._fakes.values())
 
-    async def settle(self, timeout: float = DEFAULT_SETTLE_TIMEOUT) -> None:
+    async def settle(self, timeout: float | None = None) -> None:
         """Deliver on every bus until nothing can progress at the current virtual time (never moves the clock)."""
         if self.wire == "real":  # real brokers cannot say what is in transit: each fake waits for a quiet period
-            for bus in MEMORY_BROKERS:
-                await self.fake(bus).settle()
+            fakes = [self.fake(bus) for bus in MEMORY_BROKERS]
+            await asyncio.gather(*(fake.settle() if timeout is None else fake.settle(timeout) for fake in fakes))
             return
-        await settle(self._settleable(), self.clock, timeout)
+        await settle(self._settleable(), self.clock, DEFAULT_SETTLE_TIMEOUT if timeout is None else timeout)
 
     def pending(self) -> list[Pending]:
         """What waits on the clock across the buses, earliest first."""

@@ -18,7 +18,6 @@ from tomodachi.testing.handle import ServiceHandle
 from tomodachi.testing.harness import ServiceHarness
 from tomodachi.testing.plans import FaultPlan, session_seed, trace_lines
 from tomodachi.testing.records import HandlerCall, Pending
-from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT
 
 S = TypeVar("S")
 
@@ -95,9 +94,10 @@ class TestSystem:
             raise RuntimeError("this system runs on real wires and the real clock; virtual time is not available")
         return clock
 
-    async def settle(self, timeout: float = DEFAULT_SETTLE_TIMEOUT) -> None:
+    async def settle(self, timeout: float | None = None) -> None:
         """Deliver on both buses until no message is in flight or ready at the current virtual time, follow-up
-        publishes included. Never moves the clock; what waits on it is listed by pending()."""
+        publishes included. Never moves the clock; what waits on it is listed by pending(). ``timeout``: real
+        seconds (default 10; on real wires, where this is a quiet-period wait, 30)."""
         await self.harness.settle(timeout)
 
     def pending(self) -> list[Pending]:

@@ -50,12 +50,17 @@ class RealWireFake(FakeBase):
 
     def _dead_letter(self, event: MessageLostEvent) -> DeadLetter:
         record = dead_letter_from_event(event)
-        if not record.kept:
-            return record
         if self.bus == "amqp":
             from tomodachi.messaging.amqp.naming import dead_letter_queue_name
 
-            return replace(record, dead_letter_queue=dead_letter_queue_name(record.queue))
+            # the per-test queue prefix isolates tests on the shared RabbitMQ: records name queues as the code does
+            prefix = str(self._harness.wire_options.get("amqp.queue_name_prefix") or "")
+            queue = record.queue[len(prefix) :] if prefix and record.queue.startswith(prefix) else record.queue
+            return replace(
+                record, queue=queue, dead_letter_queue=dead_letter_queue_name(queue) if record.kept else None
+            )
+        if not record.kept:
+            return record
         try:
             policy = self.queue_attributes(record.queue).get("RedrivePolicy")
         except Exception:  # inspection is best effort: the record is still the loss

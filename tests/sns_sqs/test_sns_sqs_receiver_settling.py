@@ -1,0 +1,55 @@
+"""The SQS receive loop asks for the next batch only once the previous batch's settle requests have completed
+(a long poll that starts while a DeleteMessage is still on its way can stall a FIFO group for the whole poll)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tomodachi.messaging.broker import Delivery
+from tomodachi.messaging.sns_sqs.consumer import SqsReceiver
+from tomodachi.testing import VirtualClock
+
+
+class SlowDeleteSqs:
+    """Hands out one message, then long-polls forever; its DeleteMessage completes only when released."""
+
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.delete_started = asyncio.Event()
+        self.release_delete = asyncio.Event()
+        self.delivered = False
+
+    async def receive_messages(self, queue_url: str, max_messages: int, wait_seconds: float) -> list[dict[str, Any]]:
+        self.log.append("receive")
+        if not self.delivered:
+            self.delivered = True
+            return [{"MessageId": "m-1", "ReceiptHandle": "r-1", "Body": "x", "Attributes": {}}]
+        await asyncio.Event().wait()
+        return []
+
+    async def delete_message(self, queue_url: str, receipt_handle: str) -> None:
+        self.log.append("delete started")
+        self.delete_started.set()
+        await self.release_delete.wait()
+        self.log.append("delete done")
+
+
+async def test_the_next_receive_waits_until_the_batch_is_deleted() -> None:
+    client = SlowDeleteSqs()
+    clock = VirtualClock()
+    acks: list[asyncio.Task[None]] = []
+
+    def on_delivery(delivery: Delivery) -> None:
+        acks.append(asyncio.get_running_loop().create_task(delivery.ack()))
+
+    receiver = SqsReceiver(client, "https://sqs/q", on_delivery, clock=clock)  # type: ignore[arg-type]
+    receiver.start()
+    await asyncio.wait_for(client.delete_started.wait(), timeout=5)
+    await clock.settle()  # every ready callback runs: a receive started now would be logged
+    assert client.log == ["receive", "delete started"]
+    client.release_delete.set()
+    await asyncio.gather(*acks)
+    await clock.settle()
+    await receiver.cancel()
+    assert client.log == ["receive", "delete started", "delete done", "receive"]
