@@ -1,5 +1,6 @@
-"""The SQS receive loop asks for the next batch only once the previous batch's settle requests have completed
-(a long poll that starts while a DeleteMessage is still on its way can stall a FIFO group for the whole poll)."""
+"""On a FIFO queue the SQS receive loop asks for the next batch only once the previous batch's settle requests
+have completed (a long poll that starts while a DeleteMessage is still on its way can stall the group for the
+whole poll); on a standard queue it goes on as soon as the batch is settled, the delete still in flight."""
 
 from __future__ import annotations
 
@@ -35,7 +36,8 @@ class SlowDeleteSqs:
         self.log.append("delete done")
 
 
-async def test_the_next_receive_waits_until_the_batch_is_deleted() -> None:
+async def receive_log(queue_url: str) -> list[str]:
+    """What the receiver did, in order, around one message whose DeleteMessage is held until checked."""
     client = SlowDeleteSqs()
     clock = VirtualClock()
     acks: list[asyncio.Task[None]] = []
@@ -43,13 +45,23 @@ async def test_the_next_receive_waits_until_the_batch_is_deleted() -> None:
     def on_delivery(delivery: Delivery) -> None:
         acks.append(asyncio.get_running_loop().create_task(delivery.ack()))
 
-    receiver = SqsReceiver(client, "https://sqs/q", on_delivery, clock=clock)  # type: ignore[arg-type]
+    receiver = SqsReceiver(client, queue_url, on_delivery, clock=clock)  # type: ignore[arg-type]
     receiver.start()
     await asyncio.wait_for(client.delete_started.wait(), timeout=5)
     await clock.settle()  # every ready callback runs: a receive started now would be logged
-    assert client.log == ["receive", "delete started"]
+    client.log.append("delete released")
     client.release_delete.set()
     await asyncio.gather(*acks)
     await clock.settle()
     await receiver.cancel()
-    assert client.log == ["receive", "delete started", "delete done", "receive"]
+    return client.log
+
+
+async def test_on_a_fifo_queue_the_next_receive_waits_until_the_batch_is_deleted() -> None:
+    log = await receive_log("https://sqs/orders.fifo")
+    assert log == ["receive", "delete started", "delete released", "delete done", "receive"]
+
+
+async def test_on_a_standard_queue_the_next_receive_does_not_wait_for_the_delete_request() -> None:
+    log = await receive_log("https://sqs/orders")
+    assert log == ["receive", "delete started", "receive", "delete released", "delete done"]

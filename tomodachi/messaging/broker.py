@@ -105,13 +105,15 @@ class Delivery(ABC):
         if self._claim("abandoned"):
             self._complete()
 
-    async def wait_settled(self) -> str:
-        """Wait until a settle call has completed (the broker's request included, failed or not); returns the
-        outcome."""
-        if not self._completed:
+    async def wait_settled(self, completed: bool = False) -> str:
+        """Wait until a settle method was called — with ``completed``, until its request to the broker has
+        completed too (failed or not); returns the outcome."""
+        if not (self._completed if completed else self.outcome is not None):
             if self._settled is None:
                 self._settled = asyncio.Event()
-            await self._settled.wait()
+            while not (self._completed if completed else self.outcome is not None):
+                self._settled.clear()
+                await self._settled.wait()
         assert self.outcome is not None
         return self.outcome
 
@@ -119,6 +121,8 @@ class Delivery(ABC):
         if self.outcome is not None:
             return False
         self.outcome = outcome
+        if self._settled is not None:
+            self._settled.set()
         return True
 
     def _complete(self) -> None:

@@ -1,7 +1,8 @@
 """The SQS receive loop and SQS deliveries, shared by the real and the memory broker.
 
 A batch (up to ``max_number_of_messages``) is handed to the transport one delivery at a time; the next
-receive waits until the whole batch is settled, as upstream does. Settling: ``ack`` deletes the message,
+receive waits until the whole batch is settled, as upstream does (on a FIFO queue, until the settle requests
+have completed, so the next receive finds the message group free). Settling: ``ack`` deletes the message,
 ``retry(delay)`` changes its visibility so it returns after ``delay`` seconds, ``dead_letter`` moves it to
 the queue's redrive dead-letter queue (or, without one, parks it invisible for 11 hours — never lost).
 """
@@ -221,4 +222,7 @@ class SqsReceiver:
                 self.on_delivery(delivery)
             self._poll_done.set()
             if deliveries:
-                await asyncio.gather(*(delivery.wait_settled() for delivery in deliveries))
+                # FIFO: the next receive must find the group free, so wait for the delete itself (a receive that
+                # reaches SQS first would see the group in flight); a standard queue need not wait for it
+                fifo = self.queue_url.endswith(".fifo")
+                await asyncio.gather(*(delivery.wait_settled(completed=fifo) for delivery in deliveries))
