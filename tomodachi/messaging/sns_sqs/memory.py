@@ -9,14 +9,13 @@ interface on top of the same shared set-up, publish and receive code the real br
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import hashlib
 import itertools
 import json
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from tomodachi.messaging.broker import Delivery, DeliveryCallback
@@ -26,125 +25,23 @@ from tomodachi.messaging.sns_sqs import naming, setup
 from tomodachi.messaging.sns_sqs.client import (
     INVALID_PARAMETER,
     NON_EXISTENT_QUEUE,
-    NOT_FOUND,
     AwsApiError,
 )
 from tomodachi.messaging.sns_sqs.consumer import SqsReceiver
 from tomodachi.messaging.sns_sqs.descriptors import SnsPublication, SnsSqsSubscription, SqsPublication
-from tomodachi.messaging.sns_sqs.filter_policy import FilterPolicy
-from tomodachi.runtime.clock import Clock, RealClock, TimerHandle
-
-DEDUP_WINDOW_SECONDS = 300.0
-DEFAULT_QUEUE_ATTRIBUTES = {
-    "VisibilityTimeout": "30",
-    "MessageRetentionPeriod": "345600",
-    "DelaySeconds": "0",
-    "ReceiveMessageWaitTimeSeconds": "0",
-}
-
-
-def _timestamp(clock: Clock) -> str:
-    now = clock.now()
-    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
-
-
-@dataclass
-class PublishedRecord:
-    """One ``sns.Publish`` (``queue`` is set instead of ``topic`` for ``sqs.SendMessage``)."""
-
-    topic: str
-    message: str
-    message_attributes: dict[str, Any]
-    message_id: str
-    timestamp: float
-    group_id: str | None = None
-    deduplication_id: str | None = None
-    delivered_to: list[str] = field(default_factory=list)
-    queue: str | None = None
-
-
-@dataclass
-class MessageRecord:
-    """A message sitting on a queue (visible, in flight or delayed), for inspection."""
-
-    queue: str
-    message_id: str
-    body: str
-    message_attributes: dict[str, Any]
-    receive_count: int
-    group_id: str | None
-    deduplication_id: str | None
-    in_flight: bool
-
-    @property
-    def payload(self) -> str:
-        """The SNS ``Message`` for notifications, else the body."""
-        try:
-            body = json.loads(self.body)
-        except ValueError:
-            return self.body
-        if isinstance(body, dict) and isinstance(body.get("Message"), str):
-            return str(body["Message"])
-        return self.body
-
-
-@dataclass(frozen=True)
-class SubscriptionRecord:
-    arn: str
-    topic: str
-    queue: str
-    filter_policy: Any
-
-
-@dataclass
-class _Message:
-    message_id: str
-    body: str
-    attributes: dict[str, Any]  # botocore form
-    group_id: str | None
-    deduplication_id: str | None
-    sent_at: float
-    sequence: int
-    receive_count: int = 0
-    receipt_handle: str | None = None
-    visible: bool = True
-    timer: TimerHandle | None = None
-    visible_at: float = 0.0  # epoch seconds on the broker's clock at which a hidden message shows again
-
-
-@dataclass
-class _Queue:
-    name: str
-    url: str
-    arn: str
-    attributes: dict[str, str]
-    messages: list[_Message] = field(default_factory=list)
-    dedup: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
-    consumers: int = 0
-
-    @property
-    def fifo(self) -> bool:
-        return self.attributes.get("FifoQueue") == "true"
-
-
-@dataclass
-class _Topic:
-    name: str
-    arn: str
-    attributes: dict[str, str]
-    dedup: dict[str, tuple[float, str]] = field(default_factory=dict)
-
-    @property
-    def fifo(self) -> bool:
-        return self.attributes.get("FifoTopic") == "true"
-
-
-@dataclass
-class _Subscription:
-    arn: str
-    topic_arn: str
-    queue_arn: str
-    attributes: dict[str, str]
+from tomodachi.messaging.sns_sqs.memory_sns import MemorySns
+from tomodachi.messaging.sns_sqs.memory_state import (
+    DEDUP_WINDOW_SECONDS,
+    DEFAULT_QUEUE_ATTRIBUTES,
+    MessageRecord,
+    PublishedRecord,
+    _Message,
+    _Queue,
+    _Subscription,
+    _Topic,
+    deliverable,
+)
+from tomodachi.runtime.clock import Clock, RealClock
 
 
 class _Consumer:
@@ -167,7 +64,7 @@ class _Consumer:
 RedriveListener = Callable[[str, str, "_Message"], None]
 
 
-class MemorySnsSqsBroker:
+class MemorySnsSqsBroker(MemorySns):
     """In-memory SNS+SQS with the same Broker interface as the real one, on the given Clock.
 
     Console view: ``published``, ``sent``, ``messages(queue)``, ``topics()``, ``queues()``, ``subscriptions()``,
@@ -349,140 +246,10 @@ class MemorySnsSqsBroker:
         self.published.append(record)  # one log of everything sent, in order
         return message_id
 
-    # ---- SNS API ----------------------------------------------------------------------------------------
-
-    async def find_topic(self, topic_name: str) -> str | None:
-        topic = self._topics.get(topic_name)
-        return topic.arn if topic else None
-
-    async def create_topic(self, topic_name: str, attributes: Mapping[str, str]) -> str:
-        naming.validate_topic_name(topic_name)
-        fifo = attributes.get("FifoTopic") == "true"
-        if fifo != topic_name.endswith(naming.FIFO_SUFFIX):
-            raise AwsApiError(INVALID_PARAMETER, "Fifo Topic names must end with .fifo and Standard Topic cannot")
-        existing = self._topics.get(topic_name)
-        if existing is not None:
-            if any(existing.attributes.get(k) != v for k, v in attributes.items()):
-                raise AwsApiError(INVALID_PARAMETER, "Topic already exists with different attributes")
-            return existing.arn
-        arn = f"arn:aws:sns:{self.region}:{self.account_id}:{topic_name}"
-        self._topics[topic_name] = _Topic(topic_name, arn, dict(attributes))
-        return arn
-
-    async def get_topic_attributes(self, topic_arn: str) -> dict[str, str]:
-        topic = self._topic_by_arn(topic_arn)
-        return {**topic.attributes, "TopicArn": topic.arn}
-
-    async def set_topic_attributes(self, topic_arn: str, name: str, value: str) -> None:
-        self._topic_by_arn(topic_arn).attributes[name] = value
-
-    async def list_topics(self) -> list[str]:
-        return [topic.arn for topic in self._topics.values()]
-
-    async def list_subscriptions_by_topic(self, topic_arn: str) -> list[dict[str, str]]:
-        self._topic_by_arn(topic_arn)
-        return [
-            {"SubscriptionArn": s.arn, "TopicArn": s.topic_arn, "Protocol": "sqs", "Endpoint": s.queue_arn}
-            for s in self._subscriptions.values()
-            if s.topic_arn == topic_arn
-        ]
-
-    async def subscribe(self, topic_arn: str, queue_arn: str, attributes: Mapping[str, str]) -> str:
-        topic = self._topic_by_arn(topic_arn)
-        queue = self._queue_by_arn(queue_arn)
-        if queue.fifo and not topic.fifo:
-            raise AwsApiError(INVALID_PARAMETER, "a standard topic cannot deliver to a FIFO queue")
-        if "FilterPolicy" in attributes and attributes["FilterPolicy"] not in ("", "{}"):
-            FilterPolicy(attributes["FilterPolicy"])  # invalid policies are refused, as SNS does
-        for existing in self._subscriptions.values():
-            if existing.topic_arn == topic_arn and existing.queue_arn == queue_arn:
-                return existing.arn
-        arn = f"{topic_arn}:{uuid.uuid4()}"
-        self._subscriptions[arn] = _Subscription(arn, topic_arn, queue_arn, dict(attributes))
-        return arn
-
-    async def get_subscription_attributes(self, subscription_arn: str) -> dict[str, str]:
-        return dict(self._subscription(subscription_arn).attributes)
-
-    async def set_subscription_attributes(self, subscription_arn: str, name: str, value: str) -> None:
-        subscription = self._subscription(subscription_arn)
-        if name == "FilterPolicy" and value not in ("", "{}"):
-            FilterPolicy(value)
-        if name == "FilterPolicy" and value in ("", "{}"):
-            subscription.attributes.pop(name, None)
-        else:
-            subscription.attributes[name] = value
-
-    async def sns_publish(
-        self,
-        topic_arn: str,
-        message: str,
-        *,
-        message_attributes: Mapping[str, Any] | None = None,
-        group_id: str | None = None,
-        deduplication_id: str | None = None,
-    ) -> str:
-        self._publish_fault()
-        topic = self._topic_by_arn(topic_arn)
-        attributes = dict(message_attributes or {})
-        if topic.fifo and not group_id:
-            raise AwsApiError(INVALID_PARAMETER, "The MessageGroupId parameter is required for FIFO topics")
-        if topic.fifo and not deduplication_id:
-            raise AwsApiError(INVALID_PARAMETER, "a FIFO topic without content-based deduplication needs an id")
-        if not topic.fifo and group_id:
-            raise AwsApiError(INVALID_PARAMETER, "MessageGroupId is only valid for FIFO topics")
-        now = self.clock.monotonic()
-        record = PublishedRecord(
-            topic=topic.name,
-            message=message,
-            message_attributes=attribute_codec.decode(attributes),
-            message_id=str(uuid.uuid4()),
-            timestamp=self.clock.time(),
-            group_id=group_id,
-            deduplication_id=deduplication_id,
-        )
-        self.published.append(record)
-        if topic.fifo and deduplication_id:
-            topic.dedup = {k: v for k, v in topic.dedup.items() if v[0] > now}
-            if deduplication_id in topic.dedup:
-                record.message_id = topic.dedup[deduplication_id][1]
-                return record.message_id  # duplicate within 5 minutes: accepted, not delivered again
-            topic.dedup[deduplication_id] = (now + DEDUP_WINDOW_SECONDS, record.message_id)
-        for subscription in list(self._subscriptions.values()):
-            if subscription.topic_arn != topic.arn:
-                continue
-            policy = subscription.attributes.get("FilterPolicy")
-            if policy and policy != "{}" and not FilterPolicy(policy).matches(attributes):
-                continue
-            queue = self._queue_by_arn_or_none(subscription.queue_arn)
-            if queue is None or not self._policy_allows(queue, topic.arn):
-                continue  # SNS drops deliveries the queue policy refuses
-            body = self._notification(topic, record, attributes, subscription)
-            self._enqueue(queue, body, {}, group_id, deduplication_id, None)
-            record.delivered_to.append(queue.name)
-        return record.message_id
-
     # ---- console view and fault injection ---------------------------------------------------------------
-
-    def topics(self) -> list[str]:
-        return list(self._topics)
 
     def queues(self) -> list[str]:
         return list(self._queues)
-
-    def subscriptions(self, topic: str | None = None) -> list[SubscriptionRecord]:
-        records = []
-        for s in self._subscriptions.values():
-            topic_name = naming.topic_from_arn(s.topic_arn)
-            if topic is not None and topic_name != topic:
-                continue
-            policy = s.attributes.get("FilterPolicy")
-            records.append(
-                SubscriptionRecord(
-                    s.arn, topic_name, naming.queue_name_from_arn(s.queue_arn), json.loads(policy) if policy else None
-                )
-            )
-        return records
 
     def queue_attributes(self, queue: str) -> dict[str, str]:
         q = self._queue_by_name(queue)
@@ -522,7 +289,7 @@ class MemorySnsSqsBroker:
         return [(m.visible_at, self._record(q, m)) for m in q.messages if not m.visible and m.timer is not None]
 
     def has_deliverable(self, queue: str) -> bool:
-        return self._has_deliverable(self._queue_by_name(queue))
+        return bool(deliverable(self._queue_by_name(queue), 1))
 
     def inject_receive_fault(self, exc: BaseException) -> None:
         """The next ReceiveMessage call raises ``exc`` (one fault per call, used in order)."""
@@ -566,62 +333,6 @@ class MemorySnsSqsBroker:
 
     def _queue_by_arn_or_none(self, arn: str) -> _Queue | None:
         return self._queues.get(naming.queue_name_from_arn(arn))
-
-    def _topic_by_arn(self, arn: str) -> _Topic:
-        topic = self._topics.get(naming.topic_from_arn(arn))
-        if topic is None or topic.arn != arn:
-            raise AwsApiError(NOT_FOUND, f"Topic does not exist: {arn}")
-        return topic
-
-    def _subscription(self, arn: str) -> _Subscription:
-        subscription = self._subscriptions.get(arn)
-        if subscription is None:
-            raise AwsApiError(NOT_FOUND, f"Subscription does not exist: {arn}")
-        return subscription
-
-    @staticmethod
-    def _policy_allows(queue: _Queue, source_arn: str) -> bool:
-        policy = queue.attributes.get("Policy")
-        if not policy:
-            return False
-        for statement in json.loads(policy).get("Statement", []):
-            if statement.get("Effect") != "Allow":
-                continue
-            actions = statement.get("Action")
-            actions = actions if isinstance(actions, list) else [actions]
-            if not any(str(a).lower() in ("sqs:sendmessage", "sqs:*", "*") for a in actions):
-                continue
-            condition = statement.get("Condition") or {}
-            arns = [
-                v
-                for operator in ("ArnEquals", "ArnLike")
-                for v in _as_list((condition.get(operator) or {}).get("aws:SourceArn"))
-            ]
-            if not condition or any(fnmatch.fnmatchcase(source_arn, pattern) for pattern in arns):
-                return True
-        return False
-
-    def _notification(
-        self, topic: _Topic, record: PublishedRecord, attributes: Mapping[str, Any], subscription: _Subscription
-    ) -> str:
-        body: dict[str, Any] = {"Type": "Notification", "MessageId": record.message_id}
-        if topic.fifo:
-            body["SequenceNumber"] = f"{next(self._sequence):020d}"
-        body.update(
-            {
-                "TopicArn": topic.arn,
-                "Message": record.message,
-                "Timestamp": _timestamp(self.clock),
-                "SignatureVersion": "1",
-                "Signature": "RkFLRQ==",
-                "SigningCertURL": f"https://sns.{self.region}.amazonaws.com/SimpleNotificationService-fake.pem",
-                "UnsubscribeURL": f"https://sns.{self.region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn="
-                f"{subscription.arn}",
-            }
-        )
-        if attributes:
-            body["MessageAttributes"] = attribute_codec.to_notification_form(attributes)
-        return json.dumps(body)
 
     def _enqueue(
         self,
@@ -717,41 +428,17 @@ class MemorySnsSqsBroker:
             self._settled(handle)
         self._changed()
 
-    def _has_deliverable(self, queue: _Queue) -> bool:
-        return bool(self._deliverable(queue, 1))
-
-    def _deliverable(self, queue: _Queue, limit: int) -> list[_Message]:
-        picked: list[_Message] = []
-        blocked: set[str | None] = set()
-        for message in queue.messages:
-            if len(picked) >= limit:
-                break
-            if queue.fifo:
-                # a group is blocked while one of its messages is in flight; order within a group is kept
-                if message.group_id in blocked:
-                    continue
-                if not message.visible:
-                    blocked.add(message.group_id)
-                    continue
-                if picked and picked[-1].group_id != message.group_id:
-                    blocked.add(message.group_id)
-                    continue
-            elif not message.visible:
-                continue
-            picked.append(message)
-        return picked
-
     def _take(self, queue: _Queue, limit: int) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = []
         max_receives, dlq = self._redrive(queue)
         faults = self.faults.of(queue.name)
         while len(result) < limit:
             if faults is not None and faults.shuffle is not None and not queue.fifo:
-                candidates = self._deliverable(queue, len(queue.messages))
+                candidates = deliverable(queue, len(queue.messages))
                 faults.shuffle.shuffle(candidates)
                 del candidates[limit - len(result) :]
             else:
-                candidates = self._deliverable(queue, limit - len(result))
+                candidates = deliverable(queue, limit - len(result))
             if not candidates:
                 break
             moved = False
@@ -807,9 +494,3 @@ class MemorySnsSqsBroker:
             return None, None
         parsed = json.loads(policy)
         return int(parsed["maxReceiveCount"]), self._queue_by_arn_or_none(parsed["deadLetterTargetArn"])
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]

@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from tomodachi.messaging.sns_sqs.memory import SubscriptionRecord
+from tomodachi.messaging.sns_sqs.memory_state import SubscriptionRecord
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.observe import MessageLostEvent
 from tomodachi.testing.clock import Duration

@@ -12,7 +12,8 @@ from tomodachi.messaging.sns_sqs import naming
 from tomodachi.messaging.sns_sqs.client import AwsApiError
 from tomodachi.messaging.sns_sqs.consumer import PARKED_VISIBILITY_TIMEOUT
 from tomodachi.messaging.sns_sqs.descriptors import SnsPublication, SqsPublication
-from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker, MessageRecord, PublishedRecord, SubscriptionRecord
+from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker
+from tomodachi.messaging.sns_sqs.memory_state import MessageRecord, PublishedRecord, SubscriptionRecord
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.observe import MessageLostEvent
 from tomodachi.testing.fakes.base import (
