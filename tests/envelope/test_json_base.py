@@ -115,3 +115,8 @@ def test_custom_envelope_is_duck_typed() -> None:
     validate_envelope(CustomEnvelope)
     with pytest.raises(TypeError, match="parse_message"):
         validate_envelope(object())
+
+
+async def test_a_json_object_that_is_no_envelope_says_so() -> None:
+    with pytest.raises(ValueError, match="not a JsonBase envelope.*sent without an envelope"):
+        await JsonBase.parse_message('{"order_id": 7}')

@@ -161,3 +161,26 @@ def test_the_seed_marker_wins_over_the_command_line(pytester: pytest.Pytester) -
     result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-s", "--tomodachi-seed=9")
     result.assert_outcomes(failed=1)
     assert "applied seed 21" in result.stdout.str()
+
+
+def test_the_seed_marker_applies_to_a_system_block_too(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(
+        test_block="""
+import pytest
+from tomodachi.testing import Fault, FaultPlan, system
+
+
+@pytest.mark.tomodachi_seed(21)
+async def test_block():
+    async with system(plan=FaultPlan((Fault("duplicate"),), seed=3)) as shop:
+        assert shop.harness.plan is not None and shop.harness.plan.seed == 21
+
+
+async def test_without_marker():
+    async with system(plan=FaultPlan((Fault("duplicate"),), seed=3)) as shop:
+        assert shop.harness.plan is not None and shop.harness.plan.seed == 3
+"""
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest")
+    result.assert_outcomes(passed=2)

@@ -48,6 +48,8 @@ class JsonBase:
         message = json.loads(payload)
         if not isinstance(message, dict):
             raise ValueError(f"JsonBase payload must be a JSON object, got {type(message).__name__}")
+        if not isinstance(message.get("metadata"), dict):
+            raise ValueError("not a JsonBase envelope: the JSON object has no 'metadata' (sent without an envelope?)")
         service = message.get("service") or {}
         metadata = message.get("metadata") or {}
         data_encoding = metadata.get("data_encoding")

@@ -66,6 +66,7 @@ class Delivery(ABC):
         self.outcome: str | None = None  # "ack" | "retry" | "dead_letter" once settled
         # the task running this delivery's pipeline (set by the pipeline): lets tests see what it waits on
         self.handler_task: asyncio.Task[Any] | None = None
+        self.handler = ""  # "<service>.<handler>" running it (set by the pipeline)
         # raised in place of the handler (a test's in-memory broker injecting a failed attempt)
         self.injected_fault: BaseException | None = None
         self._settled: asyncio.Event | None = None

@@ -169,6 +169,7 @@ class MessagePipeline:
         """Process one delivery to completion and settle it. Raises only on cancellation or when settling fails."""
         self._count(+1)
         delivery.handler_task = asyncio.current_task()
+        delivery.handler = self.where
         try:
             await self._handle(delivery)
         except Exception as exc:

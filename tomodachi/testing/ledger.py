@@ -89,7 +89,13 @@ class Ledger:
         self.errors.append(CapturedError(exc, where))
 
     def take_errors(self, service_name: str | None = None) -> list[BaseException]:
-        taken = [e for e in self.errors if service_name is None or _service_of(e.where) == service_name]
+        """The handler errors of ``service_name`` (every service when ``None``), marked noticed; injected
+        faults are left out (the test asked for them: they are in the call records)."""
+        taken = [
+            e
+            for e in self.errors
+            if (service_name is None or _service_of(e.where) == service_name) and id(e.exception) not in self.injected
+        ]
         self.errors = [e for e in self.errors if e not in taken]
         return [e.exception for e in taken]
 

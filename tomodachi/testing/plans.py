@@ -78,14 +78,18 @@ class FaultPlan:
 
 
 class _SessionSeed:
-    """The seed a pytest session was started with (``--tomodachi-seed``), set by the plugin."""
+    """The seed a pytest session was started with (``--tomodachi-seed``), and the running test's
+    ``@pytest.mark.tomodachi_seed`` (both set by the plugin)."""
 
     value: int | None = None
+    test_value: int | None = None
 
 
 def session_seed() -> int | None:
     """The seed every fault plan of this run uses instead of its own: ``pytest --tomodachi-seed=N``, else
-    ``TOMODACHI_SEED``, else ``None``."""
+    ``TOMODACHI_SEED``, else ``None``; the running test's ``@pytest.mark.tomodachi_seed`` before all of them."""
+    if _SessionSeed.test_value is not None:
+        return _SessionSeed.test_value
     if _SessionSeed.value is not None:
         return _SessionSeed.value
     raw = os.environ.get(SEED_ENV, "").strip()
@@ -95,6 +99,12 @@ def session_seed() -> int | None:
         return int(raw)
     except ValueError:
         raise ValueError(f"{SEED_ENV} must be an int seed, not {raw!r}") from None
+
+
+def set_test_seed(seed: int | None) -> int | None:
+    """Set the running test's seed; returns the one it replaces."""
+    before, _SessionSeed.test_value = _SessionSeed.test_value, seed
+    return before
 
 
 def set_session_seed(seed: int | None) -> int | None:

@@ -21,7 +21,7 @@ from tomodachi.runtime.clock import RealClock
 from tomodachi.testing.clock import DEFAULT_START, Instant, VirtualClock, parse_instant
 from tomodachi.testing.fakes.protocols import FakeAmqp, FakeSnsSqs
 from tomodachi.testing.harness import ServiceHarness
-from tomodachi.testing.plans import SEED_ENV, session_seed, set_session_seed
+from tomodachi.testing.plans import SEED_ENV, session_seed, set_session_seed, set_test_seed
 from tomodachi.testing.systems import ServiceFactory, TestSystem
 from tomodachi.testing.wires import (
     MOTO_URL_ENV,
@@ -222,16 +222,30 @@ HARNESS_KEY = pytest.StashKey[ServiceHarness]()
 
 
 def _seed(request: pytest.FixtureRequest) -> int | None:
-    marker = request.node.get_closest_marker("tomodachi_seed")
-    if marker is not None:
-        value = marker.args[0] if marker.args else marker.kwargs.get("seed")
-        if isinstance(value, bool) or not isinstance(value, int):
-            pytest.fail(f"@pytest.mark.tomodachi_seed takes an int seed, not {value!r}", pytrace=False)
-        return value
     try:
-        return session_seed()
+        return session_seed()  # the test's marker (set around the test by the hook below) comes first
     except ValueError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _marker_seed(item: pytest.Item) -> int | None:
+    marker = item.get_closest_marker("tomodachi_seed")
+    if marker is None:
+        return None
+    value = marker.args[0] if marker.args else marker.kwargs.get("seed")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.tomodachi_seed takes an int seed, not {value!r}")
+    return value
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    """The test's ``tomodachi_seed`` marker applies to every plan it applies, in fixtures and in ``system()``."""
+    before = set_test_seed(_marker_seed(item))
+    try:
+        yield
+    finally:
+        set_test_seed(before)
 
 
 @pytest.hookimpl(hookwrapper=True)

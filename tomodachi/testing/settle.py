@@ -117,7 +117,10 @@ def _timeout_message(parts: Sequence[Settleable], clock: Clock, timeout: float) 
     )
     if pending:
         message += "\npending on the virtual clock:\n" + "\n".join(pending)
-    return message
+    return message + (
+        "\na handler that waits in real time (asyncio.sleep, a slow network call) keeps settle() waiting: "
+        "give settle() a longer timeout"
+    )
 
 
 def _iso(moment: datetime) -> str:

@@ -66,7 +66,8 @@ class TestSystem:
 
     @property
     def services(self) -> list[ServiceHandle[Any]]:
-        return list(self.harness.handles)
+        """The handles of the running services, in start order."""
+        return [handle for handle in self.harness.handles if not handle.container.stopped.is_set()]
 
     def service(self, name: str) -> ServiceHandle[Any]:
         """The handle of the running service called ``name`` (its ``name`` attribute or its class name)."""

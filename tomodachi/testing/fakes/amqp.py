@@ -124,28 +124,28 @@ class InMemoryAmqp(FaultInjection, FakeBase):
         return self.broker.queue_names()
 
     def messages(self, queue: str) -> list[QueuedMessage]:
-        """The ready messages of ``queue`` in delivery order (a dead-letter queue's too)."""
+        """Every message on ``queue`` (a dead-letter queue's too): those being handled (``in_flight``, unacked)
+        first, then the ready ones in delivery order."""
+        found = self._known(queue)
+        handled = [d._message for d in self.broker.unsettled if d._queue is found]
+        return [_queued(queue, m, True) for m in handled] + [_queued(queue, m, False) for m in found.messages]
+
+    def queue_depth(self, queue: str) -> int:
+        """Ready (not yet delivered) messages on ``queue``."""
+        return len(self._known(queue).messages)
+
+    def consumer_count(self, queue: str) -> int:
+        return len(self._known(queue).consumers)
+
+    def _known(self, queue: str) -> Any:
         found = self.broker.queues.get(queue)
         if found is None:
             raise KeyError(f"no queue {queue!r}; declared queues: {', '.join(self.queues()) or 'none'}")
-        return [
-            QueuedMessage(
-                bus="amqp",
-                queue=queue,
-                message_id=m.properties.message_id or "",
-                payload=m.body,
-                body=m.body,
-                attributes=dict(m.properties.headers),
-                receive_count=m.delivery_count,
-            )
-            for m in found.messages
-        ]
+        return found
 
-    def queue_depth(self, queue: str) -> int:
-        return self.broker.queue_depth(queue)
-
-    def consumer_count(self, queue: str) -> int:
-        return self.broker.consumer_count(queue)
+    def _check_queue(self, queue: str | None) -> None:
+        if queue is not None:
+            self._known(queue)
 
     def bindings(self, exchange_name: str = "amq.topic") -> list[tuple[str, str]]:
         return self.broker.bindings(exchange_name)
@@ -166,7 +166,8 @@ class InMemoryAmqp(FaultInjection, FakeBase):
             if clock_wait(delivery.handler_task, self.clock) is None:
                 queue = delivery.metadata.get("queue_name")
                 state = "waiting for its handler to start" if delivery.handler_task is None else "being handled"
-                found.append(f"amqp queue {queue}: delivery {delivery.delivery_id} {state}")
+                by = f" by {delivery.handler}" if delivery.handler else ""
+                found.append(f"amqp queue {queue}: a message {state}{by}")
                 if not detail:
                     return found
         for queue in self.broker.queues.values():
@@ -187,3 +188,16 @@ class InMemoryAmqp(FaultInjection, FakeBase):
                 queue = str(delivery.metadata.get("queue_name", ""))
                 items.append(Pending("amqp", "handler sleep", queue, due, delivery.delivery_id))
         return sorted(items, key=lambda item: item.due)
+
+
+def _queued(queue: str, message: Any, in_flight: bool) -> QueuedMessage:
+    return QueuedMessage(
+        bus="amqp",
+        queue=queue,
+        message_id=message.properties.message_id or "",
+        payload=message.body,
+        body=message.body,
+        attributes=dict(message.properties.headers),
+        receive_count=message.delivery_count,
+        in_flight=in_flight,
+    )

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from tomodachi.messaging.faults import FaultTable, QueueFaults
+from tomodachi.testing.clock import Duration, parse_duration
 from tomodachi.testing.fakes.base import check_exception, check_times
 from tomodachi.testing.ledger import Ledger
 
@@ -63,12 +64,16 @@ class FaultInjection:
             raise ValueError(f"{queue} is a FIFO queue: it keeps the order within each message group")
         self._faults(queue).shuffle = random.Random(zlib.crc32(queue.encode()) if seed is None else seed)
 
-    def latency(self, queue: str, seconds: float) -> None:
-        """Each new message on ``queue`` becomes deliverable ``seconds`` of the (virtual) clock after it arrives;
-        ``latency(queue, 0)`` removes it."""
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-            raise ValueError(f"seconds must be a number >= 0, not {seconds!r}")
-        self._faults(queue).latency = float(seconds)
+    def latency(self, queue: str, seconds: Duration) -> None:
+        """Each new message on ``queue`` becomes deliverable ``seconds`` of the (virtual) clock after it arrives
+        (seconds, a timedelta or a spoken duration such as ``"2 minutes"``); ``latency(queue, 0)`` removes it."""
+        try:
+            delay = parse_duration(seconds).total_seconds()
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"seconds must be a duration >= 0: {exc}") from None
+        if delay < 0:
+            raise ValueError(f"seconds must be a duration >= 0, not {seconds!r}")
+        self._faults(queue).latency = delay
 
     @asynccontextmanager
     async def outage(self) -> AsyncIterator[None]:

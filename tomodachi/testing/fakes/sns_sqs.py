@@ -183,6 +183,10 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
             raise KeyError(f"no queue {queue!r}; declared queues: {', '.join(self.queues()) or 'none'}")
         return [_queued(record) for record in self.broker.messages(queue)]
 
+    def _check_queue(self, queue: str | None) -> None:
+        if queue is not None and queue not in self.broker.queues():
+            raise KeyError(f"no queue {queue!r}; declared queues: {', '.join(self.queues()) or 'none'}")
+
     def _dead_letter(self, event: MessageLostEvent) -> DeadLetter:
         queue = str(event.delivery.metadata.get("queue_url", "")).rstrip("/").rsplit("/", 1)[-1]
         try:
@@ -227,7 +231,8 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
             busy_queues.add(queue)
             if clock_wait(delivery.handler_task, self.clock) is None:
                 state = "waiting for its handler to start" if delivery.handler_task is None else "being handled"
-                found.append(f"sqs queue {queue}: message {delivery.delivery_id} {state}")
+                by = f" by {delivery.handler}" if delivery.handler else ""
+                found.append(f"sqs queue {queue}: message {delivery.delivery_id} {state}{by}")
                 if not detail:
                     return found
         for consumer in list(self.broker.consumers):
