@@ -155,13 +155,13 @@ class FakeBase:
     def dead_letters(self, queue: str | None = None) -> list[DeadLetter]:
         """Messages given up on while the test ran (dead-lettered or dropped), oldest first; only those that
         failed on ``queue`` when given. Reading them does not count as noticing them: see take_dead_letters()."""
-        self._check_queue(queue)
+        self._check_known(queue)
         return [d for d in self.ledger.losses if d.bus == self.bus and (queue is None or d.queue == queue)]
 
     def take_dead_letters(self, queue: str | None = None) -> list[DeadLetter]:
         """Like dead_letters(), and marks them noticed so they do not fail the test at teardown: they are
         removed from dead_letters()."""
-        self._check_queue(queue)
+        self._check_known(queue)
         return self.ledger.take_losses(self.bus, queue)
 
     def expect_dead_letters(self, queue: str | None = None) -> None:
@@ -170,6 +170,11 @@ class FakeBase:
             raise TypeError(f"queue must be a queue name or None, not {queue!r}")
         # not checked against the declared queues: a test may expect losses before its services declare them
         self.ledger.expect_losses(self.bus, queue)
+
+    def _check_known(self, queue: str | None) -> None:
+        """A queue name must name a queue that lost a message or a declared one: a typo is an error, not ``[]``."""
+        if queue is not None and not any(d.queue == queue for d in self.ledger.losses):
+            self._check_queue(queue)
 
     def _check_queue(self, queue: str | None) -> None:
         """A queue name the test passed must name a declared queue (real wires cannot tell: no check there)."""
