@@ -289,3 +289,17 @@ async def test_a_stopped_service_is_no_longer_listed_and_unknown_queues_are_key_
         shop.fake_sns_sqs.latency("work", "2 seconds")  # spoken durations, like advance()
         await recorder.stop()
         assert shop.services == []
+
+
+@pytest.mark.parametrize("bus", BUSES)
+async def test_armed_faults_are_written_to_the_delivery_trace(bus: str) -> None:
+    async with system(Deduplicating) as shop:
+        fake = fake_of(shop, bus)
+        fake.duplicate_next("work")
+        fake.fail_next_deliveries("work")
+        await fake.publish(destination(bus), "x", envelope=None)
+        await shop.run_until_idle(limit="1 minute")
+        trace = "\n".join(shop.trace())
+        assert f"{bus} work: next message delivered 2 times (duplicate_next)" in trace
+        assert f"{bus} work: delivery attempt fails with InjectedFailure" in trace
+        assert "raw-recorder.on_" in trace

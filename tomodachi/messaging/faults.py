@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,20 +31,31 @@ class QueueFaults:
     shuffle: random.Random | None = None  # hand out ready messages in a seeded random order
     latency: float = 0.0  # seconds on the clock before a new message can be delivered
     planner: FaultPlanner | None = None
+    notify: Callable[[str], None] | None = None  # told about each armed fault as it is injected
 
     def take_copies(self) -> int:
         if self.copies:
-            return self.copies.popleft()
+            copies = self.copies.popleft()
+            self._notify(f"{self.queue}: next message delivered {copies} times (duplicate_next)")
+            return copies
         return self.planner.copies(self.queue) if self.planner is not None else 1
 
     def take_failure(self) -> BaseException | None:
         if self.failures:
-            return self.failures.popleft()
+            failure = self.failures.popleft()
+            self._notify(f"{self.queue}: delivery attempt fails with {failure!r} (fail_next_deliveries)")
+            return failure
         return self.planner.failure(self.queue) if self.planner is not None else None
 
     def take_latency(self) -> float:
         planned = self.planner.latency(self.queue) if self.planner is not None else 0.0
+        if self.latency > 0:
+            self._notify(f"{self.queue}: message held {self.latency:g}s (latency)")
         return self.latency + planned
+
+    def _notify(self, text: str) -> None:
+        if self.notify is not None:
+            self.notify(text)
 
 
 class FaultTable:
@@ -54,6 +66,7 @@ class FaultTable:
         self.queues: dict[str, QueueFaults] = {}
         self.outage = False
         self.planner: FaultPlanner | None = None
+        self.notify: Callable[[str], None] | None = None  # given to each queue's entry
 
     def of(self, queue: str) -> QueueFaults | None:
         if self.planner is None:
@@ -63,7 +76,7 @@ class FaultTable:
     def arm(self, queue: str) -> QueueFaults:
         faults = self.queues.get(queue)
         if faults is None:
-            faults = self.queues[queue] = QueueFaults(queue)
+            faults = self.queues[queue] = QueueFaults(queue, notify=self.notify)
         if self.planner is not None and faults.planner is None:
             faults.planner = self.planner
             faults.shuffle = faults.shuffle or self.planner.shuffle(queue)

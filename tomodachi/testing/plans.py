@@ -7,13 +7,12 @@ import os
 import random
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Literal
 
 from tomodachi.runtime.clock import Clock
 from tomodachi.testing.fakes.faults import InjectedFailure
 from tomodachi.testing.ledger import Ledger
-from tomodachi.testing.records import DeadLetter, HandlerCall
+from tomodachi.testing.records import DeadLetter, HandlerCall, TraceEvent
 
 SEED_ENV = "TOMODACHI_SEED"
 FaultKind = Literal["duplicate", "fail", "latency", "reorder"]
@@ -111,14 +110,6 @@ def set_session_seed(seed: int | None) -> int | None:
     """Set the session's seed; returns the one it replaces."""
     before, _SessionSeed.value = _SessionSeed.value, seed
     return before
-
-
-@dataclass(frozen=True)
-class TraceEvent:
-    """One line of a delivery trace: when, and what happened."""
-
-    time: datetime
-    text: str
 
 
 @dataclass

@@ -199,3 +199,11 @@ class Pending:
         message = f" message {self.message_id}" if self.message_id else ""
         detail = f" ({self.detail})" if self.detail else ""
         return f"{self.bus} {self.queue}:{message} {self.kind} until {self.due.isoformat()}{detail}"
+
+
+@dataclass(frozen=True)
+class TraceEvent:
+    """One line of a delivery trace: when, and what happened."""
+
+    time: datetime
+    text: str

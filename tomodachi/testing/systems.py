@@ -17,7 +17,7 @@ from tomodachi.testing.fakes.protocols import FakeAmqp, FakeSnsSqs
 from tomodachi.testing.handle import ServiceHandle
 from tomodachi.testing.harness import ServiceHarness
 from tomodachi.testing.plans import FaultPlan, session_seed, trace_lines
-from tomodachi.testing.records import HandlerCall, Pending
+from tomodachi.testing.records import HandlerCall, Pending, TraceEvent
 
 S = TypeVar("S")
 
@@ -133,7 +133,11 @@ class TestSystem:
 
             pytest.skip("restart() needs the in-memory wires; this run uses --tomodachi-wire=real")
         brokers = self.harness.memory_brokers()
-        abandon(in_flight(old), brokers.get("amqp"), brokers.get("aws_sns_sqs"))
+        cut = in_flight(old)
+        self.harness.ledger.timeline.append(
+            TraceEvent(self.harness.clock.now(), f"{old.name} crashed with {len(cut)} message(s) in flight (restart)")
+        )
+        abandon(cut, brokers.get("amqp"), brokers.get("aws_sns_sqs"))
         await old.stop(grace_period=0)
         self.harness.handles.remove(old)
         service_class, config, options = old.started_with

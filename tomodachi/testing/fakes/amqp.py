@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
@@ -42,6 +43,7 @@ class InMemoryAmqp(FaultInjection, FakeBase):
         super().__init__(clock, ledger)
         self.broker = broker
         self.sender = sender or TestSender()
+        broker.faults.notify = self._trace
         self._ids = itertools.count(1)
 
     # -- publishing ------------------------------------------------------------------------------------------
@@ -89,7 +91,9 @@ class InMemoryAmqp(FaultInjection, FakeBase):
         """The channel under the handlers running on ``queue`` closes: their messages are requeued with the
         redelivered flag and delivered again while those handlers run on. Returns how many."""
         self._faults(queue)
-        return self.broker.close_channel_under(queue)
+        count = int(self.broker.close_channel_under(queue))
+        self._trace(f"{queue}: channel closed under {count} running handler(s), messages requeued (close_channel)")
+        return count
 
     def redeliver_in_flight(self, queue: str) -> int:
         """The messages being handled on ``queue`` are delivered again (here: :meth:`close_channel`)."""
@@ -97,6 +101,12 @@ class InMemoryAmqp(FaultInjection, FakeBase):
 
     def _fault_table(self) -> FaultTable:
         return self.broker.faults
+
+    def _now(self) -> datetime:
+        return self.clock.now()
+
+    def _bus_name(self) -> str:
+        return self.bus
 
     def _resume(self) -> None:
         self.broker.resume()

@@ -7,11 +7,13 @@ import random
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from tomodachi.messaging.faults import FaultTable, QueueFaults
 from tomodachi.testing.clock import Duration, parse_duration
 from tomodachi.testing.fakes.base import check_exception, check_times
 from tomodachi.testing.ledger import Ledger
+from tomodachi.testing.records import TraceEvent
 
 
 class InjectedFailure(RuntimeError):
@@ -24,6 +26,16 @@ class FaultInjection:
     ledger: Ledger
 
     def queues(self) -> list[str]:
+        raise NotImplementedError
+
+    def _trace(self, text: str) -> None:
+        """Write an injected fault into the test's delivery trace (with the bus and the virtual time)."""
+        self.ledger.timeline.append(TraceEvent(self._now(), f"{self._bus_name()} {text}"))
+
+    def _now(self) -> datetime:
+        raise NotImplementedError
+
+    def _bus_name(self) -> str:
         raise NotImplementedError
 
     def _fault_table(self) -> FaultTable:
@@ -63,6 +75,7 @@ class FaultInjection:
         if queue.endswith(".fifo"):
             raise ValueError(f"{queue} is a FIFO queue: it keeps the order within each message group")
         self._faults(queue).shuffle = random.Random(zlib.crc32(queue.encode()) if seed is None else seed)
+        self._trace(f"{queue}: messages handed out in a shuffled order (reorder, seed {seed})")
 
     def latency(self, queue: str, seconds: Duration) -> None:
         """Each new message on ``queue`` becomes deliverable ``seconds`` of the (virtual) clock after it arrives
@@ -83,10 +96,12 @@ class FaultInjection:
         if table.outage:
             raise RuntimeError("an outage of this broker is already in progress")
         table.outage = True
+        self._trace("broker unreachable (outage begins)")
         try:
             yield
         finally:
             table.outage = False
+            self._trace("broker reachable again (outage ends)")
             self._resume()
 
     def _faults(self, queue: str) -> QueueFaults:

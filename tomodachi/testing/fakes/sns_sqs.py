@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from tomodachi.messaging.faults import FaultTable
@@ -46,6 +47,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         super().__init__(clock, ledger)
         self.broker = broker
         self.sender = sender or TestSender()
+        broker.faults.notify = self._trace
         broker.redrive_listeners.append(self._redriven)
 
     # -- publishing ------------------------------------------------------------------------------------------
@@ -120,7 +122,9 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         """The messages being handled on ``queue`` become visible again now, as when a handler outlives the
         visibility timeout: they are delivered a second time while those handlers run on. Returns how many."""
         self._faults(queue)
-        return self.broker.expire_visibility(queue)
+        count = int(self.broker.expire_visibility(queue))
+        self._trace(f"{queue}: {count} message(s) visible again under running handlers (expire_visibility)")
+        return count
 
     def redeliver_in_flight(self, queue: str) -> int:
         """The messages being handled on ``queue`` are delivered again (here: :meth:`expire_visibility`)."""
@@ -128,6 +132,12 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
 
     def _fault_table(self) -> FaultTable:
         return self.broker.faults
+
+    def _now(self) -> datetime:
+        return self.clock.now()
+
+    def _bus_name(self) -> str:
+        return self.bus
 
     def _resume(self) -> None:
         self.broker.changed().set()
