@@ -160,10 +160,9 @@ class MessagePipeline:
         self.error_policy = error_policy or resolve_error_policy(service)
         self.logger = logging.getLogger(profile.logger_name)
         self._seen: OrderedDict[str, None] = OrderedDict()
-
-    @property
-    def where(self) -> str:
-        return f"{getattr(self.service, 'name', 'service')}.{self.handler_name}"
+        # read once: every delivery names its handler, and the service is configured before its pipelines exist
+        self.service_name = str(getattr(service, "name", "service"))
+        self.where = f"{self.service_name}.{handler_name}"
 
     async def handle(self, delivery: Delivery) -> None:
         """Process one delivery to completion and settle it. Raises only on cancellation or when settling fails."""
@@ -295,7 +294,7 @@ class MessagePipeline:
             kwargs,
             observers=self.environment.observers,
             clock=self.environment.clock,
-            service=getattr(self.service, "name", "service"),
+            service=self.service_name,
             handler=self.handler_name,
             transport=self.profile.transport,
             fault=fault,
@@ -357,9 +356,14 @@ class MessagePipeline:
             await delivery.ack()
         observers = self.environment.observers
         if observers:
-            service = getattr(self.service, "name", "service")
             event = MessageLostEvent(
-                self.profile.transport, service, self.handler_name, delivery, reason, kept, self.environment.clock.now()
+                self.profile.transport,
+                self.service_name,
+                self.handler_name,
+                delivery,
+                reason,
+                kept,
+                self.environment.clock.now(),
             )
             report_lost(observers, event)
 

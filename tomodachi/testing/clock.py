@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, TypeAlias
 
 from tomodachi.runtime.clock import Clock
+from tomodachi.transport.schedule.parse import UNIT_SECONDS
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
 """Where every VirtualClock starts unless told otherwise: 2024-01-01 00:00 UTC, a Monday."""
@@ -37,17 +38,11 @@ _MICROSECOND = timedelta(microseconds=1)
 # upper bound of event-loop iterations settle() spends waiting for the loop to go idle
 _SETTLE_ROUNDS = 1_000
 
-_UNIT_SECONDS: dict[str, float] = {}
-for _names, _seconds in (
-    (("ms", "msec", "msecs", "millisecond", "milliseconds"), 0.001),
-    (("s", "sec", "secs", "second", "seconds"), 1),
-    (("m", "min", "mins", "minute", "minutes"), 60),
-    (("h", "hr", "hrs", "hour", "hours"), 3600),
-    (("d", "day", "days"), 86400),
-    (("w", "wk", "wks", "week", "weeks"), 604800),
-):
-    for _name in _names:
-        _UNIT_SECONDS[_name] = _seconds
+# the schedule's units, plus milliseconds (a test may advance by less than a second)
+_UNIT_SECONDS: dict[str, float] = {
+    **UNIT_SECONDS,
+    **dict.fromkeys(("ms", "msec", "msecs", "millisecond", "milliseconds"), 0.001),
+}
 # the sign is read too, so "-5 minutes" is reported as a backwards move rather than as an unreadable string
 _SPOKEN_DURATION = re.compile(r"(?:every\s+)?([+-]?\d+(?:\.\d+)?|[+-]?\.\d+)\s*([a-z]+)")
 _DURATION_FORMS = (

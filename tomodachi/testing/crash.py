@@ -5,20 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from tomodachi.messaging.amqp.memory import MemoryAmqpBroker, MemoryAmqpDelivery
+from tomodachi.messaging.amqp.transport import AmqpTransport
 from tomodachi.messaging.broker import Delivery
 from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker
+from tomodachi.messaging.sns_sqs.transport import SnsSqsTransport
 from tomodachi.testing.handle import ServiceHandle
 
 
 def in_flight(handle: ServiceHandle[Any]) -> list[Delivery]:
     """The deliveries the service's messaging transports are handling right now."""
     found: list[Delivery] = []
-    amqp = handle.container.transports.get("amqp")
-    if amqp is not None:
-        found += list(getattr(amqp, "_in_flight", {}).values())
-    sqs = handle.container.transports.get("aws_sns_sqs")
-    if sqs is not None:
-        found += list(getattr(sqs, "deliveries", {}).values())
+    for bus in ("amqp", "aws_sns_sqs"):
+        transport = handle.container.transports.get(bus)
+        if isinstance(transport, (AmqpTransport, SnsSqsTransport)):
+            found += transport.in_flight()
     return found
 
 

@@ -50,12 +50,7 @@ class ServiceHandle(Generic[S]):
     @property
     def errors(self) -> list[BaseException]:
         """Exceptions raised by this service's handlers so far (not yet taken)."""
-        ledger = self._harness.ledger
-        return [
-            e.exception
-            for e in ledger.errors
-            if e.where.rsplit(".", 1)[0] == self.name and id(e.exception) not in ledger.injected
-        ]
+        return [e.exception for e in self._harness.ledger.errors_of(self.name)]
 
     def take_errors(self) -> list[BaseException]:
         """This service's captured handler exceptions, marked noticed (they no longer fail the test)."""

@@ -44,8 +44,8 @@ class Ledger:
         self.expected_losses: list[tuple[str, str | None]] = []
         self.dead_letter_factories: dict[str, DeadLetterFactory] = {}
         # exceptions a fake raised in place of a handler: the test asked for them, they are not unnoticed errors
-        self.injected: set[int] = set()
-        self.injected_keep: list[BaseException] = []  # keeps their ids from being reused
+        # by id; holding the exception keeps its id from being reused
+        self.injected: dict[int, BaseException] = {}
         self._call_signal: asyncio.Event | None = None
 
     # -- Observer --------------------------------------------------------------------------------------------
@@ -88,14 +88,22 @@ class Ledger:
     def report_error(self, exc: BaseException, where: str) -> None:
         self.errors.append(CapturedError(exc, where))
 
-    def take_errors(self, service_name: str | None = None) -> list[BaseException]:
-        """The handler errors of ``service_name`` (every service when ``None``), marked noticed; injected
-        faults are left out (the test asked for them: they are in the call records)."""
-        taken = [
+    def mark_injected(self, failure: BaseException) -> None:
+        """``failure`` is raised in place of a handler because the test asked for it."""
+        self.injected[id(failure)] = failure
+
+    def errors_of(self, service_name: str | None) -> list[CapturedError]:
+        """Handler errors of ``service_name`` (every service when ``None``) not taken yet, injected ones left out."""
+        return [
             e
             for e in self.errors
             if (service_name is None or _service_of(e.where) == service_name) and id(e.exception) not in self.injected
         ]
+
+    def take_errors(self, service_name: str | None = None) -> list[BaseException]:
+        """The handler errors of ``service_name`` (every service when ``None``), marked noticed; injected
+        faults are left out (the test asked for them: they are in the call records)."""
+        taken = self.errors_of(service_name)
         self.errors = [e for e in self.errors if e not in taken]
         return [e.exception for e in taken]
 

@@ -135,8 +135,7 @@ class Planner:
         if fault is None:
             return None
         failure = InjectedFailure(f"injected delivery failure on {queue} ({fault})")
-        self.ledger.injected.add(id(failure))
-        self.ledger.injected_keep.append(failure)
+        self.ledger.mark_injected(failure)
         self._log(f"{self.bus} {queue}: delivery attempt fails ({fault})")
         return failure
 

@@ -185,6 +185,10 @@ class AmqpTransport:
         if not task.cancelled() and task.exception() is not None:
             logger.error("message pipeline failed", exc_info=task.exception())
 
+    def in_flight(self) -> list[Delivery]:
+        """The deliveries being handled right now."""
+        return list(self._in_flight.values())
+
     async def stop(self, grace_period: float) -> None:
         if self._stopped:
             return

@@ -231,6 +231,10 @@ class SnsSqsTransport:
         if not task.cancelled() and task.exception() is not None:
             logger.error("message pipeline failed", exc_info=task.exception())
 
+    def in_flight(self) -> list[Delivery]:
+        """The deliveries being handled right now."""
+        return list(self.deliveries.values())
+
     async def stop(self, grace_period: float) -> None:
         """Cancel consumers, await in-flight handlers (up to ``grace_period``), release the broker; a failing
         step is logged and the next one still runs, so handlers are awaited and the broker released."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
@@ -16,20 +15,19 @@ from tomodachi.messaging.faults import FaultTable
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.observe import MessageLostEvent
 from tomodachi.testing.fakes.base import (
+    DEFAULT_ENVELOPE,
     FakeBase,
     TestSender,
     build_body,
     check_exception,
     check_times,
     dead_letter_from_event,
-    default_envelope,
+    resolve_envelope,
 )
 from tomodachi.testing.fakes.faults import FaultInjection
 from tomodachi.testing.ledger import Ledger
 from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, QueuedMessage
 from tomodachi.testing.waiting import clock_wait
-
-_DEFAULT: Any = object()  # publish(envelope=...) not given: JsonBase
 
 
 class InMemoryAmqp(FaultInjection, FakeBase):
@@ -53,7 +51,7 @@ class InMemoryAmqp(FaultInjection, FakeBase):
         destination: str,
         data: Any,
         *,
-        envelope: Any = _DEFAULT,
+        envelope: Any = DEFAULT_ENVELOPE,
         attributes: Mapping[str, Any] | None = None,
         exchange_name: str = "amq.topic",
         properties: AmqpProperties | None = None,
@@ -64,7 +62,7 @@ class InMemoryAmqp(FaultInjection, FakeBase):
         AMQP headers. ``service`` (a service instance) signs the envelope as that service instead of the test."""
         if not isinstance(destination, str) or not destination:
             raise TypeError(f"destination must be a non-empty routing key, not {destination!r}")
-        envelope = default_envelope() if envelope is _DEFAULT else envelope
+        envelope = resolve_envelope(envelope)
         body = await build_body(envelope, service or self.sender, destination, data)
         raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         if properties is None:
@@ -101,12 +99,6 @@ class InMemoryAmqp(FaultInjection, FakeBase):
 
     def _fault_table(self) -> FaultTable:
         return self.broker.faults
-
-    def _now(self) -> datetime:
-        return self.clock.now()
-
-    def _bus_name(self) -> str:
-        return self.bus
 
     def _resume(self) -> None:
         self.broker.resume()

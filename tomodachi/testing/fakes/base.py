@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tomodachi.runtime.clock import Clock
@@ -31,7 +31,13 @@ class TestSender:
             self.context["_tomodachi_environment"] = environment
 
 
-def default_envelope() -> Any:
+DEFAULT_ENVELOPE: Any = object()  # publish(envelope=...) not given: JsonBase
+
+
+def resolve_envelope(envelope: Any) -> Any:
+    """The envelope a test's publish uses: JsonBase unless it gave one (``None`` for a raw body)."""
+    if envelope is not DEFAULT_ENVELOPE:
+        return envelope
     from tomodachi.envelope import JsonBase
 
     return JsonBase
@@ -210,6 +216,4 @@ class FakeBase:
         return not self.busy()
 
     def _time(self, epoch_seconds: float) -> datetime:
-        from datetime import timezone
-
         return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)

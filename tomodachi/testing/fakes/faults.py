@@ -7,9 +7,9 @@ import random
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 
 from tomodachi.messaging.faults import FaultTable, QueueFaults
+from tomodachi.runtime.clock import Clock
 from tomodachi.testing.clock import Duration, parse_duration
 from tomodachi.testing.fakes.base import check_exception, check_times
 from tomodachi.testing.ledger import Ledger
@@ -24,19 +24,15 @@ class FaultInjection:
     """Mixed into the in-memory fakes, which provide the broker's :class:`FaultTable` and its resumption."""
 
     ledger: Ledger
+    clock: Clock
+    bus: str
 
     def queues(self) -> list[str]:
         raise NotImplementedError
 
     def _trace(self, text: str) -> None:
         """Write an injected fault into the test's delivery trace (with the bus and the virtual time)."""
-        self.ledger.timeline.append(TraceEvent(self._now(), f"{self._bus_name()} {text}"))
-
-    def _now(self) -> datetime:
-        raise NotImplementedError
-
-    def _bus_name(self) -> str:
-        raise NotImplementedError
+        self.ledger.timeline.append(TraceEvent(self.clock.now(), f"{self.bus} {text}"))
 
     def _fault_table(self) -> FaultTable:
         raise NotImplementedError
@@ -63,8 +59,7 @@ class FaultInjection:
         faults = self._faults(queue)
         for _ in range(count):
             failure = check_exception(exc, InjectedFailure(f"injected delivery failure on {queue}"))
-            self.ledger.injected.add(id(failure))
-            self.ledger.injected_keep.append(failure)
+            self.ledger.mark_injected(failure)
             faults.failures.append(failure)
 
     def reorder(self, queue: str, seed: int | None = None) -> None:

@@ -12,19 +12,25 @@ import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from tomodachi.messaging.sns_sqs.memory_state import SubscriptionRecord
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.observe import MessageLostEvent
 from tomodachi.testing.clock import Duration
-from tomodachi.testing.fakes.base import FakeBase, TestSender, dead_letter_from_event, default_envelope
+from tomodachi.testing.fakes.base import (
+    DEFAULT_ENVELOPE,
+    FakeBase,
+    TestSender,
+    dead_letter_from_event,
+    resolve_envelope,
+)
 from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage
 
 if TYPE_CHECKING:
     from tomodachi.testing.harness import ServiceHarness
 
-_DEFAULT: Any = object()  # envelope not given: JsonBase
 QUIET_PERIOD = 1.0
 REAL_SETTLE_TIMEOUT = 30.0
 
@@ -68,7 +74,9 @@ class RealWireFake(FakeBase):
         target = json.loads(policy).get("deadLetterTargetArn", "") if policy else ""
         return replace(record, dead_letter_queue=target.rsplit(":", 1)[-1] or None)
 
+    @cached_property
     def _sender(self) -> TestSender:
+        """Stands in for a service publishing with the test's wire options (built once: they do not change)."""
         from tomodachi.options import Options
 
         return TestSender(Options().merged(self._harness.wire_options), self._harness.environment)
@@ -78,24 +86,24 @@ class RealWireFake(FakeBase):
         destination: str,
         data: Any,
         *,
-        envelope: Any = _DEFAULT,
+        envelope: Any = DEFAULT_ENVELOPE,
         attributes: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> PublishedMessage:
         """Publish like a service would: AMQP routing key or SNS topic (unprefixed), through the real broker."""
-        envelope = default_envelope() if envelope is _DEFAULT else envelope
+        envelope = resolve_envelope(envelope)
         before = len(self._records)
         if self.bus == "amqp":
             from tomodachi.messaging.amqp.api import amqp_publish
 
             if attributes:
                 _skip(self.bus, "publish(attributes=...)")
-            await amqp_publish(self._sender(), data, routing_key=destination, message_envelope=envelope, **kwargs)
+            await amqp_publish(self._sender, data, routing_key=destination, message_envelope=envelope, **kwargs)
         else:
             from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_publish
 
             await aws_sns_sqs_publish(
-                self._sender(), data, destination, message_envelope=envelope, message_attributes=attributes, **kwargs
+                self._sender, data, destination, message_envelope=envelope, message_attributes=attributes, **kwargs
             )
         return self._records[before] if len(self._records) > before else self._records[-1]
 
@@ -104,7 +112,7 @@ class RealWireFake(FakeBase):
         queue: str,
         data: Any,
         *,
-        envelope: Any = _DEFAULT,
+        envelope: Any = DEFAULT_ENVELOPE,
         attributes: Mapping[str, Any] | None = None,
         **kwargs: Any,
     ) -> PublishedMessage:
@@ -113,12 +121,12 @@ class RealWireFake(FakeBase):
             raise AttributeError("send() is an SNS+SQS operation")
         from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_send_message
 
-        envelope = default_envelope() if envelope is _DEFAULT else envelope
+        envelope = resolve_envelope(envelope)
         if envelope is None:
             kwargs.setdefault("message_body_formatter", None)
         before = len(self._records)
         await aws_sns_sqs_send_message(
-            self._sender(), data, queue, message_envelope=envelope, message_attributes=attributes, **kwargs
+            self._sender, data, queue, message_envelope=envelope, message_attributes=attributes, **kwargs
         )
         return self._records[before] if len(self._records) > before else self._records[-1]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from tomodachi.messaging.faults import FaultTable
@@ -18,22 +17,21 @@ from tomodachi.messaging.sns_sqs.memory_state import MessageRecord, PublishedRec
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.observe import MessageLostEvent
 from tomodachi.testing.fakes.base import (
+    DEFAULT_ENVELOPE,
     FakeBase,
     TestSender,
     build_body,
     check_exception,
     check_times,
     dead_letter_from_event,
-    default_envelope,
     notification_attributes,
     notification_payload,
+    resolve_envelope,
 )
 from tomodachi.testing.fakes.faults import FaultInjection
 from tomodachi.testing.ledger import Ledger
 from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, QueuedMessage
 from tomodachi.testing.waiting import clock_wait
-
-_DEFAULT: Any = object()  # envelope not given: JsonBase
 
 
 class InMemorySnsSqs(FaultInjection, FakeBase):
@@ -57,7 +55,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         destination: str,
         data: Any,
         *,
-        envelope: Any = _DEFAULT,
+        envelope: Any = DEFAULT_ENVELOPE,
         attributes: Mapping[str, Any] | None = None,
         group_id: str | None = None,
         deduplication_id: str | None = None,
@@ -69,7 +67,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         attributes (what filter policies match); ``group_id`` makes it a FIFO publish."""
         if not isinstance(destination, str) or not destination:
             raise TypeError(f"destination must be a non-empty topic name, not {destination!r}")
-        envelope = default_envelope() if envelope is _DEFAULT else envelope
+        envelope = resolve_envelope(envelope)
         message = await build_body(envelope, service or self.sender, destination, data, message_attributes={})
         publication = SnsPublication(
             topic=naming.sns_topic_name(destination, topic_prefix, fifo=bool(group_id)),
@@ -86,14 +84,14 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         queue: str,
         data: Any,
         *,
-        envelope: Any = _DEFAULT,
+        envelope: Any = DEFAULT_ENVELOPE,
         attributes: Mapping[str, Any] | None = None,
         group_id: str | None = None,
         deduplication_id: str | None = None,
         delay_seconds: int | None = None,
     ) -> PublishedMessage:
         """SQS SendMessage straight to ``queue`` (JsonBase envelope unless ``envelope`` says otherwise)."""
-        envelope = default_envelope() if envelope is _DEFAULT else envelope
+        envelope = resolve_envelope(envelope)
         body = await build_body(envelope, self.sender, "", data, message_attributes={})
         publication = SqsPublication(
             queue=queue,
@@ -132,12 +130,6 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
 
     def _fault_table(self) -> FaultTable:
         return self.broker.faults
-
-    def _now(self) -> datetime:
-        return self.clock.now()
-
-    def _bus_name(self) -> str:
-        return self.bus
 
     def _resume(self) -> None:
         self.broker.changed().set()

@@ -53,7 +53,8 @@ class OnceSchedule:
 
 Schedule: TypeAlias = IntervalSchedule | WallClockSchedule | OnceSchedule
 
-_UNIT_SECONDS: dict[str, int] = {}
+# spelled units of time and their length in seconds (also read by the test clock's spoken durations)
+UNIT_SECONDS: dict[str, int] = {}
 for _names, _seconds in (
     (("s", "sec", "secs", "second", "seconds"), 1),
     (("m", "min", "mins", "minute", "minutes"), 60),
@@ -62,7 +63,7 @@ for _names, _seconds in (
     (("w", "wk", "wks", "week", "weeks"), 604800),
 ):
     for _name in _names:
-        _UNIT_SECONDS[_name] = _seconds
+        UNIT_SECONDS[_name] = _seconds
 _CALENDAR_UNITS = {"month": "month", "months": "month", "y": "year", "yr": "year", "year": "year", "years": "year"}
 
 # the alias every unit means when it stands alone ("minute", "every minute", "1 minute", "minutely" ...)
@@ -156,12 +157,12 @@ def _phrase(text: str) -> str | IntervalSchedule | None:
     amount = _AMOUNT.fullmatch(text)
     if amount is not None:
         number, unit = float(amount.group(1)), amount.group(2)
-        if unit in _UNIT_SECONDS:
+        if unit in UNIT_SECONDS:
             if number <= 0:
                 raise InvalidScheduleError(f"Invalid interval {text!r}: must be positive")
             if number == 1:  # "1m", "1 hour", "every 1 day": the aligned alias, as upstream
-                return _alias(_UNIT_OF_SECONDS[_UNIT_SECONDS[unit]])
-            return IntervalSchedule(_whole(number * _UNIT_SECONDS[unit]))
+                return _alias(_UNIT_OF_SECONDS[UNIT_SECONDS[unit]])
+            return IntervalSchedule(_whole(number * UNIT_SECONDS[unit]))
         if unit in _CALENDAR_UNITS:
             if number == 1:
                 return _alias(_CALENDAR_UNITS[unit])
@@ -172,7 +173,7 @@ def _phrase(text: str) -> str | IntervalSchedule | None:
         return None
     name = word.group(1)
     explicit = text != name  # "every x" / "once per x": single-letter units are fine there
-    unit = _UNIT_SECONDS.get(name)
+    unit = UNIT_SECONDS.get(name)
     if unit is not None and (explicit or len(name) > 1):
         return _alias(_UNIT_OF_SECONDS[unit])
     if name in _CALENDAR_UNITS and (explicit or len(name) > 1):
