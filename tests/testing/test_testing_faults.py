@@ -12,6 +12,7 @@ import tomodachi
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed
 from tomodachi.messaging.sns_sqs.client import AwsApiError
+from tomodachi.messaging.sns_sqs.exceptions import AWSSNSSQSException
 from tomodachi.testing import InjectedFailure, TestSystem, system
 
 BUSES = ("amqp", "aws_sns_sqs")
@@ -303,3 +304,18 @@ async def test_armed_faults_are_written_to_the_delivery_trace(bus: str) -> None:
         assert f"{bus} work: next message delivered 2 times (duplicate_next)" in trace
         assert f"{bus} work: delivery attempt fails with InjectedFailure" in trace
         assert "raw-recorder.on_" in trace
+
+
+async def test_a_service_sns_publish_during_an_outage_fails_after_its_retries() -> None:
+    class Sender(tomodachi.Service):
+        name = "sns-sender"
+        message_envelope = JsonBase
+
+    async with system(Recorder, Sender) as shop:
+        sender = shop.service("sns-sender").instance
+        async with shop.fake_sns_sqs.outage():
+            with pytest.raises(AWSSNSSQSException, match="injected outage"):  # the API's error, after its retries
+                await tomodachi.sns_publish(sender, {"n": 1}, "work-item")
+        await tomodachi.sns_publish(sender, {"n": 2}, "work-item")
+        await shop.run_until_idle(limit="1 minute")
+        assert shop.service("recorder").instance.seen == [{"n": 2}]
