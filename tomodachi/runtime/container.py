@@ -85,7 +85,8 @@ class ServiceContainer:
     def name(self) -> str:
         return str(getattr(self.instance, "name", None) or getattr(self.service_class, "name", "service"))
 
-    def _instantiate(self) -> None:
+    def instantiate(self) -> None:
+        """Create and configure the service instance (options, config, post-init hooks); nothing is started."""
         try:
             instance = self.service_class()
         except Exception as exc:
@@ -137,7 +138,7 @@ class ServiceContainer:
 
     async def start(self) -> None:
         """Start the service; on failure everything started so far is stopped and ServiceStartError raised."""
-        self._instantiate()
+        self.instantiate()
         log = _logger("tomodachi.lifecycle")
         log.info("starting the service", service=self.name, state="starting")
         stage = "create transports"
@@ -161,6 +162,11 @@ class ServiceContainer:
             raise ServiceStartError(self.name, stage, exc) from exc
         log.info("started service successfully", service=self.name, state="ready")
         self.started.set()
+
+    def forget(self) -> None:
+        """Drop an instance that was only created to be described (never started) from the execution context."""
+        if self.instance is not None:
+            execution_context._unset_service(self.name)
 
     def grace_period(self) -> float:
         options = getattr(self.instance, "options", None)

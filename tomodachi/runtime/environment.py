@@ -22,7 +22,9 @@ class Environment:
 
     ``broker_factories`` maps a bus name (``"amqp"``, ``"aws_sns_sqs"``) to a factory taking the service's
     Options and returning a broker; when a bus has no entry the transport builds its real broker. Brokers are
-    cached by ``(bus, key)`` through ``broker()`` so services sharing a connection share one instance.
+    cached by ``(bus, key)`` through ``broker()`` so services sharing a connection share one instance. A broker
+    from a factory belongs to whoever supplied the factory (the test harness, the embedded run): it outlives
+    ``close_brokers()``, so in-memory queues keep their messages across a reload.
     ``http_bind`` overrides host/port of HTTP servers (tests bind 127.0.0.1 on an ephemeral port).
     """
 
@@ -35,6 +37,7 @@ class Environment:
     # told about every handler call and every message given up on (tests keep records; production has none)
     observers: list[Observer] = field(default_factory=list)
     _brokers: dict[tuple[str, Any], Any] = field(default_factory=dict)
+    _built_here: set[tuple[str, Any]] = field(default_factory=set)
 
     def broker(self, bus: str, key: Any, default_factory: Callable[[], Any]) -> Any:
         """The broker for ``bus`` identified by ``key`` (e.g. connection settings), created once."""
@@ -42,6 +45,8 @@ class Environment:
         if cache_key not in self._brokers:
             factory = self.broker_factories.get(bus)
             broker = factory(key) if factory is not None else default_factory()
+            if factory is None:
+                self._built_here.add(cache_key)
             if self.broker_observer is not None:
                 self.broker_observer(bus, broker)
             self._brokers[cache_key] = broker
@@ -51,8 +56,11 @@ class Environment:
         return list(self._brokers.values())
 
     async def close_brokers(self) -> None:
-        """Close every broker created so far (also those only used for publishing) and forget them."""
-        brokers, self._brokers = list(self._brokers.values()), {}
+        """Close every broker this environment built (also those only used for publishing) and forget them all;
+        brokers from ``broker_factories`` are left to their owner."""
+        built = self._built_here
+        brokers = [broker for key, broker in self._brokers.items() if key in built]
+        self._brokers, self._built_here = {}, set()
         for broker in brokers:
             close = getattr(broker, "close", None)
             if close is None:

@@ -7,16 +7,21 @@ import os
 import platform
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tomodachi
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.container import ServiceContainer, ServiceStartError
 from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.importer import ServiceFileError, load_services
+
+if TYPE_CHECKING:
+    from tomodachi.runtime.embedded import EmbeddedBrokers
+    from tomodachi.runtime.inspect_view import InspectServer
+    from tomodachi.topology.observed import FlowRecorder
 
 
 def _logger(name: str) -> Any:
@@ -36,13 +41,34 @@ class Launcher:
         watch: bool = False,
         watcher_options: dict[str, Any] | None = None,
         environment: Environment | None = None,
+        brokers: Mapping[str, str] | None = None,
+        inspect: tuple[str, int] | None = None,
+        topology_file: str | None = None,
     ) -> None:
+        """``brokers`` maps a bus to ``"memory"`` or ``"real"`` (default real); ``inspect`` serves a view of the
+        in-memory brokers at (host, port); ``topology_file`` gets the observed flows when the run stops."""
         self.files = list(files)
         self.config = config or {}
         self.watch = watch
         self.watcher_options = watcher_options or {}
         self.environment = environment or Environment()
         self.containers: list[ServiceContainer] = []
+        self.embedded: EmbeddedBrokers | None = None
+        if brokers and "memory" in brokers.values():
+            from tomodachi.runtime.embedded import EmbeddedBrokers
+
+            self.embedded = EmbeddedBrokers(brokers, self.environment.clock)
+            self.embedded.install(self.environment)
+        if inspect is not None and self.embedded is None:
+            raise ValueError("inspect shows the in-memory brokers: set at least one bus to memory")
+        self.inspect = inspect
+        self.topology_file = topology_file
+        self.recorder: FlowRecorder | None = None
+        if topology_file is not None or inspect is not None:
+            from tomodachi.topology.observed import FlowRecorder
+
+            self.recorder = FlowRecorder()
+            self.environment.observers.append(self.recorder)
         self._stop_requested: asyncio.Event | None = None
         self._signals_received = 0
         self._main_task: asyncio.Task[int] | None = None
@@ -64,6 +90,9 @@ class Launcher:
         if failures:
             await self.stop_services()
             raise failures[0]
+        if self.recorder is not None:
+            for container in self.containers:
+                self.recorder.describe(container.instance, container.file_path)
 
     async def stop_services(self) -> None:
         await asyncio.gather(*(c.stop() for c in self.containers), return_exceptions=True)
@@ -114,6 +143,7 @@ class Launcher:
                 pass
         execution_context._set_exit_handler(self.request_stop)
         watcher_task: asyncio.Task[None] | None = None
+        inspector = await self._start_embedded()
         try:
             try:
                 if not await self._start_unless_stopped():
@@ -139,12 +169,43 @@ class Launcher:
         except asyncio.CancelledError:
             return int(tomodachi.SERVICE_EXIT_CODE) or 1
         finally:
+            await self._stop_embedded(inspector)
             execution_context._set_exit_handler(None)
             for signum in (signal.SIGINT, signal.SIGTERM):
                 try:
                     loop.remove_signal_handler(signum)
                 except (NotImplementedError, RuntimeError):  # pragma: no cover
                     pass
+
+    async def _start_embedded(self) -> InspectServer | None:
+        """Say where the messages live and, when asked, serve the view of the in-memory brokers."""
+        if self.embedded is None:
+            return None
+        _logger("tomodachi.brokers").warning(self.embedded.notice())
+        if self.inspect is None:
+            return None
+        from tomodachi.runtime.inspect_view import InspectServer
+
+        recorder = self.recorder
+        assert recorder is not None
+        inspector = InspectServer(self.embedded.brokers, recorder.topology, *self.inspect)
+        url = await inspector.start()
+        _logger("tomodachi.brokers").info(f"in-memory brokers inspectable at {url}", url=url)
+        return inspector
+
+    async def _stop_embedded(self, inspector: InspectServer | None) -> None:
+        if self.recorder is not None and self.topology_file is not None:
+            from tomodachi.topology.command import write_topology
+
+            try:
+                write_topology(self.recorder.topology(), self.topology_file)
+                _logger("tomodachi.topology").info("wrote the observed topology", file=self.topology_file)
+            except OSError as exc:
+                _logger("tomodachi.topology").error(f"could not write the topology: {exc}", file=self.topology_file)
+        if inspector is not None:
+            await inspector.stop()
+        if self.embedded is not None:
+            await self.embedded.close()
 
 
 def set_launcher_context(loop_name: str, watcher_enabled: bool) -> None:

@@ -1,4 +1,4 @@
-"""What a running service tells its Environment's observers: each handler call, and each message it gives up on.
+"""What a running service tells its Environment's observers: each handler call, publish and message given up on.
 
 Production runs with no observers (the calls below then cost one truthiness check); the test harness observes
 to keep handler call records and to fail a test that lost a message.
@@ -51,10 +51,23 @@ class MessageLostEvent:
     time: datetime
 
 
+@dataclass(frozen=True)
+class MessagePublishedEvent:
+    """A service's publish the broker accepted. ``kind``: ``amqp``, ``sns`` or ``sqs``; ``destination`` is the
+    routing key, topic or queue as on the wire (prefixes applied), encoding undone."""
+
+    bus: str
+    kind: str
+    service: str
+    destination: str
+
+
 class Observer(Protocol):
     def handler_called(self, event: HandlerCallEvent) -> None: ...
 
     def message_lost(self, event: MessageLostEvent) -> None: ...
+
+    def message_published(self, event: MessagePublishedEvent) -> None: ...
 
 
 async def call_handler(
@@ -87,6 +100,21 @@ async def call_handler(
         raise
     _notify_call(observers, HandlerCallEvent(service, handler, transport, func, args, kwargs, result, None, started))
     return result
+
+
+def report_published(
+    service: Any, bus: str, kind: str, destination: str, decode: Callable[[str], str] | None = None
+) -> None:
+    """Tell the observers of ``service``'s Environment about a publish; ``decode`` turns the wire name into the
+    readable one, and is only paid for when somebody observes."""
+    from tomodachi.messaging.broker import environment_of
+
+    observers: Sequence[Observer] = environment_of(service).observers
+    if observers:
+        name = str(getattr(service, "name", None) or type(service).__name__)
+        event = MessagePublishedEvent(bus, kind, name, decode(destination) if decode else destination)
+        for observer in observers:
+            observer.message_published(event)
 
 
 def report_lost(observers: Sequence[Observer], event: MessageLostEvent) -> None:

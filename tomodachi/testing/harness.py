@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
+from tomodachi.messaging.memory_brokers import MEMORY_BROKERS, create_memory_broker
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.container import ServiceContainer
@@ -25,11 +26,6 @@ from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT, pending_of, run_unt
 
 __all__ = ["CapturedError", "LostMessages", "MEMORY_BROKERS", "ServiceHandle", "ServiceHarness", "UnnoticedErrors"]
 
-# bus name -> "module:class" of the in-memory broker, built with clock=<the test's clock>
-MEMORY_BROKERS: dict[str, str] = {
-    "amqp": "tomodachi.messaging.amqp.memory:MemoryAmqpBroker",
-    "aws_sns_sqs": "tomodachi.messaging.sns_sqs.memory:MemorySnsSqsBroker",
-}
 
 S = TypeVar("S")
 
@@ -89,11 +85,7 @@ class ServiceHarness:
     def memory_broker(self, bus: str) -> Any:
         """The in-memory broker of ``bus`` shared by every service of this test (created on first use)."""
         if bus not in self._brokers:
-            import importlib
-
-            module_name, _, class_name = MEMORY_BROKERS[bus].partition(":")
-            broker_class = getattr(importlib.import_module(module_name), class_name)
-            self._brokers[bus] = broker_class(clock=self.clock)
+            self._brokers[bus] = create_memory_broker(bus, self.clock)
         return self._brokers[bus]
 
     def memory_brokers(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tomodachi.runtime.observe import HandlerCallEvent, MessageLostEvent
+from tomodachi.runtime.observe import HandlerCallEvent, MessageLostEvent, MessagePublishedEvent
 from tomodachi.testing.records import DeadLetter, HandlerCall
 
 
@@ -59,6 +59,9 @@ class Ledger:
         self.timeline.append(call)
         if self._call_signal is not None:
             self._call_signal.set()
+
+    def message_published(self, event: MessagePublishedEvent) -> None:
+        """Publishes are kept by the brokers' own logs (``published()``)."""
 
     def message_lost(self, event: MessageLostEvent) -> None:
         factory = self.dead_letter_factories.get(event.bus)

@@ -11,9 +11,10 @@ from typing import Any
 from tomodachi.handlers import invoker
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpConnectionException
-from tomodachi.messaging.amqp.naming import prefixed_routing_key
+from tomodachi.messaging.amqp.naming import decode_routing_key, prefixed_routing_key
 from tomodachi.messaging.amqp.settings import broker_for_service
 from tomodachi.messaging.pipeline import UNSET, resolve_envelope
+from tomodachi.runtime.observe import report_published
 
 PUBLISH_ATTEMPTS = 3
 
@@ -106,6 +107,7 @@ async def amqp_publish(
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
                 await broker.publish(publication)
+                report_published(service, "amqp", "amqp", publication.routing_key, decode_routing_key)
                 return
             except (AmqpChannelClosed, AmqpConnectionException) as exc:
                 if attempt == PUBLISH_ATTEMPTS or getattr(exc, "code", None) in (403, 404, 406):

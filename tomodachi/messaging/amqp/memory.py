@@ -20,7 +20,7 @@ from tomodachi.messaging.amqp.exceptions import (
 )
 from tomodachi.messaging.amqp.memory_records import DeadLetter, PublishedMessage, topic_matches
 from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, decode_routing_key
-from tomodachi.messaging.broker import Delivery, DeliveryCallback
+from tomodachi.messaging.broker import Delivery, DeliveryCallback, trim_history
 from tomodachi.messaging.faults import FaultTable
 from tomodachi.runtime.clock import Clock, RealClock
 
@@ -146,8 +146,12 @@ class MemoryAmqpBroker:
     ``delayed``. ``inject_publish_fault(exc)`` makes the next publish raise ``exc``.
     """
 
-    def __init__(self, clock: Clock | None = None, *, prefetch_count: int | None = None) -> None:
+    def __init__(
+        self, clock: Clock | None = None, *, prefetch_count: int | None = None, history: int | None = None
+    ) -> None:
+        """``history``: how many publishes and dead letters the management view keeps (``None``: all)."""
         self.clock: Clock = clock or RealClock()
+        self.history = history
         self.default_prefetch = prefetch_count
         self.exchanges: dict[str, _Exchange] = {n: _Exchange(n, t) for n, t in PREDECLARED_EXCHANGES.items()}
         self.queues: dict[str, _Queue] = {}
@@ -209,6 +213,7 @@ class MemoryAmqpBroker:
             publication.exchange_name, publication.routing_key, publication.body, properties, self.clock.time()
         )
         self.published.append(record)
+        trim_history(self.published, self.history)
         for queue_name in self._route(exchange, publication.routing_key):
             record.routed_to.append(queue_name)
             message = _Message(publication.body, publication.exchange_name, publication.routing_key, properties)
@@ -415,6 +420,7 @@ class MemoryAmqpBroker:
                 delivery_count=message.delivery_count,
             )
         )
+        trim_history(self.dead_letters, self.history)
         if queue.dead_letter_queue and queue.dead_letter_queue in self.queues:
             dead = _Message(
                 message.body, DEAD_LETTER_EXCHANGE, queue.name, replace(message.properties, headers=headers)

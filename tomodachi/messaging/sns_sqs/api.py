@@ -147,12 +147,25 @@ async def _send_with_retries(service: Any, publication: Any) -> str:
     last: BaseException | None = None
     for _ in range(PUBLISH_ATTEMPTS):
         try:
-            return str(await broker.publish(publication))
+            message_id = str(await broker.publish(publication))
+            _report(service, publication)
+            return message_id
         except (ValueError, TypeError, QueueDoesNotExistError, NotImplementedError):
             raise
         except Exception as exc:  # transient: try again (upstream: 3 attempts)
             last = exc
     raise AWSSNSSQSException(f"Unable to publish message [sns/sqs]: {last}") from last
+
+
+def _report(service: Any, publication: Any) -> None:
+    from tomodachi.messaging.sns_sqs.descriptors import SnsPublication
+    from tomodachi.messaging.sns_sqs.naming import decode_topic, readable_queue_name
+    from tomodachi.runtime.observe import report_published
+
+    if isinstance(publication, SnsPublication):
+        report_published(service, "aws_sns_sqs", "sns", publication.topic, decode_topic)
+    else:
+        report_published(service, "aws_sns_sqs", "sqs", publication.queue, readable_queue_name)
 
 
 async def _maybe_task(coro: Any, wait: bool) -> Any:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from tomodachi.messaging.broker import Delivery, DeliveryCallback
+from tomodachi.messaging.broker import Delivery, DeliveryCallback, trim_history
 from tomodachi.messaging.faults import FaultTable
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming, setup
@@ -74,9 +74,16 @@ class MemorySnsSqsBroker(MemorySns):
     """
 
     def __init__(
-        self, clock: Clock | None = None, *, region: str = "us-east-1", account_id: str = "000000000000"
+        self,
+        clock: Clock | None = None,
+        *,
+        region: str = "us-east-1",
+        account_id: str = "000000000000",
+        history: int | None = None,
     ) -> None:
+        """``history``: how many publishes and sends the console view keeps (``None``: all)."""
         self.clock: Clock = clock or RealClock()
+        self.history = history
         self.region = region
         self.account_id = account_id
         self._queues: dict[str, _Queue] = {}
@@ -244,6 +251,8 @@ class MemorySnsSqsBroker(MemorySns):
         )
         self.sent.append(record)
         self.published.append(record)  # one log of everything sent, in order
+        trim_history(self.sent, self.history)
+        trim_history(self.published, self.history)
         return message_id
 
     # ---- console view and fault injection ---------------------------------------------------------------

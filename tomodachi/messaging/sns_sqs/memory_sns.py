@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from tomodachi.messaging.broker import trim_history
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming
 from tomodachi.messaging.sns_sqs.client import INVALID_PARAMETER, NOT_FOUND, AwsApiError
@@ -33,6 +34,7 @@ class MemorySns:
     region: str
     account_id: str
     published: list[PublishedRecord]
+    history: int | None
     _topics: dict[str, _Topic]
     _subscriptions: dict[str, _Subscription]
     _sequence: itertools.count[int]
@@ -166,6 +168,7 @@ class MemorySns:
             deduplication_id=deduplication_id,
         )
         self.published.append(record)
+        trim_history(self.published, self.history)
         if topic.fifo and deduplication_id:
             topic.dedup = {k: v for k, v in topic.dedup.items() if v[0] > now}
             if deduplication_id in topic.dedup:

@@ -170,6 +170,15 @@ def queue_name_from_url(queue_url: str) -> str:
     return queue_url.rstrip("/").rsplit("/", 1)[-1]
 
 
+def readable_queue_name(target: str) -> str:
+    """A queue named by name, ARN or URL → its name."""
+    if is_queue_arn(target):
+        return queue_name_from_arn(target)
+    if target.startswith(("https://", "http://")):
+        return queue_name_from_url(target)
+    return target
+
+
 def resolve_queue_name(
     name: str, queue_name_prefix: str | None = "", *, fifo: bool | None = None, validate: bool = True
 ) -> str:

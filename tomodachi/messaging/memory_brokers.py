@@ -1,0 +1,24 @@
+"""The in-memory brokers by bus name: what the test harness and `tomodachi run --brokers memory` run on."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from tomodachi.runtime.clock import Clock
+
+# bus name -> "module:class" of its in-memory broker; imported on first use, so a bus nobody uses costs nothing
+MEMORY_BROKERS: dict[str, str] = {
+    "amqp": "tomodachi.messaging.amqp.memory:MemoryAmqpBroker",
+    "aws_sns_sqs": "tomodachi.messaging.sns_sqs.memory:MemorySnsSqsBroker",
+}
+
+
+def create_memory_broker(bus: str, clock: Clock, *, history: int | None = None) -> Any:
+    """A new in-memory broker of ``bus`` on ``clock``, keeping the last ``history`` publishes (``None``: all)."""
+    try:
+        target = MEMORY_BROKERS[bus]
+    except KeyError:
+        raise ValueError(f"unknown bus {bus!r}: use one of {', '.join(MEMORY_BROKERS)}") from None
+    module_name, _, class_name = target.partition(":")
+    return getattr(importlib.import_module(module_name), class_name)(clock=clock, history=history)
