@@ -23,6 +23,7 @@ from tomodachi.testing.ledger import CapturedError, Ledger, LostMessages, Unnoti
 from tomodachi.testing.plans import FaultPlan, Planner, failure_report
 from tomodachi.testing.records import Pending
 from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT, pending_of, run_until_idle, settle
+from tomodachi.topology.observed import FlowRecorder
 
 __all__ = ["CapturedError", "LostMessages", "MEMORY_BROKERS", "ServiceHandle", "ServiceHarness", "UnnoticedErrors"]
 
@@ -56,6 +57,7 @@ class ServiceHarness:
         self._brokers: dict[str, Any] = {}
         self.plan: FaultPlan | None = None
         self.seed_override: int | None = None  # --tomodachi-seed / @pytest.mark.tomodachi_seed
+        self.flow_recorder: FlowRecorder | None = None
         # tomodachi.exit() while the test runs stops this test's services (no SystemExit); the exit handler, exit
         # code and execution context are restored at stop_all()
         self._saved_exit: tuple[Any, int] | None = None
@@ -74,6 +76,11 @@ class ServiceHarness:
             broker_observer=self._observe_broker if wire == "real" else None,
             observers=[self.ledger],
         )
+
+    def record_flows(self, recorder: FlowRecorder) -> None:
+        """Count this harness's flows into ``recorder`` (``pytest --tomodachi-topology``: one for the session)."""
+        self.flow_recorder = recorder
+        self.environment.observers.append(recorder)
 
     @property
     def clock(self) -> Clock:
@@ -232,6 +239,8 @@ class ServiceHarness:
         handle.started_with = (service, config, options)
         self.handles.append(handle)
         await container.start()
+        if self.flow_recorder is not None:
+            self.flow_recorder.describe(container.instance, file_path)
         return handle
 
     def _layered_options(self, service_class: type, config_options: Any, test_options: Mapping[str, Any] | None) -> Any:

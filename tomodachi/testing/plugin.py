@@ -33,6 +33,7 @@ from tomodachi.testing.wires import (
     real_wire_options,
     reset_moto,
 )
+from tomodachi.topology.observed import FlowRecorder
 
 
 def _load_pytest_asyncio() -> Any:
@@ -96,14 +97,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help=f"the seed of every fault plan applied in the tests (replays a reported failure; environment: {SEED_ENV})",
     )
+    group.addoption(
+        "--tomodachi-topology",
+        metavar="FILE",
+        default=None,
+        help="write the flows the tests' services showed (who published what, who consumed it, what was "
+        "dead-lettered) as a Mermaid diagram to FILE (.md: in a fenced block; .json / .txt: other formats)",
+    )
 
 
 SEED_BEFORE_KEY = pytest.StashKey[int | None]()
 
 
+TOPOLOGY_KEY = pytest.StashKey[FlowRecorder]()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     # an inner pytest run (pytester) must not leave its seed to the outer session
     set_session_seed(config.stash.get(SEED_BEFORE_KEY, None))
+    recorder = config.stash.get(TOPOLOGY_KEY, None)
+    path = config.getoption("--tomodachi-topology", None)
+    if recorder is not None and path:
+        from tomodachi.topology.command import write_topology
+
+        write_topology(recorder.topology(), str(path))
 
 
 @pytest.fixture(scope="session")
@@ -131,6 +148,8 @@ def tomodachi_moto_url(tomodachi_wire: str) -> Iterator[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[SEED_BEFORE_KEY] = set_session_seed(config.getoption("--tomodachi-seed", None))
+    if config.getoption("--tomodachi-topology", None):
+        config.stash[TOPOLOGY_KEY] = FlowRecorder()
     config.addinivalue_line(
         "markers", "tomodachi_seed(seed): the seed of the fault plans this test applies (overrides --tomodachi-seed)"
     )
@@ -210,6 +229,9 @@ async def tomodachi_harness(request: pytest.FixtureRequest, tomodachi_wire: str)
         options = real_wire_options(moto_url, new_test_prefix())
         harness = ServiceHarness(RealClock(), wire="real", wire_options=options)
     harness.seed_override = _seed(request)
+    recorder = request.config.stash.get(TOPOLOGY_KEY, None)
+    if recorder is not None:
+        harness.record_flows(recorder)
     request.node.stash[HARNESS_KEY] = harness
     try:
         yield harness

@@ -13,7 +13,7 @@ from tomodachi.messaging.amqp.memory_records import PublishedMessage as BrokerRe
 from tomodachi.messaging.amqp.naming import decode_routing_key, encode_routing_key
 from tomodachi.messaging.faults import FaultTable
 from tomodachi.runtime.clock import Clock
-from tomodachi.runtime.observe import MessageLostEvent
+from tomodachi.runtime.observe import MessageLostEvent, report_published
 from tomodachi.testing.fakes.base import (
     DEFAULT_ENVELOPE,
     FakeBase,
@@ -76,6 +76,7 @@ class InMemoryAmqp(FaultInjection, FakeBase):
                 headers=dict(attributes or {}),
             )
         await self.broker.publish(AmqpPublication(exchange_name, encode_routing_key(destination), raw, properties))
+        report_published(self.sender, "amqp", "amqp", destination)
         return self._record(self.broker.published[-1])
 
     def fail_next_publishes(self, times: int = 1, exc: BaseException | type[BaseException] | None = None) -> None:

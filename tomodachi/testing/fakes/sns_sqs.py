@@ -15,7 +15,7 @@ from tomodachi.messaging.sns_sqs.descriptors import SnsPublication, SqsPublicati
 from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker
 from tomodachi.messaging.sns_sqs.memory_state import MessageRecord, PublishedRecord, SubscriptionRecord
 from tomodachi.runtime.clock import Clock
-from tomodachi.runtime.observe import MessageLostEvent
+from tomodachi.runtime.observe import MessageLostEvent, report_published
 from tomodachi.testing.fakes.base import (
     DEFAULT_ENVELOPE,
     FakeBase,
@@ -77,6 +77,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
             deduplication_id=deduplication_id,
         )
         await self.broker.publish(publication)
+        report_published(self.sender, "aws_sns_sqs", "sns", publication.topic, naming.decode_topic)
         return self._record(self.broker.published[-1])
 
     async def send(
@@ -102,6 +103,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
             delay_seconds=delay_seconds,
         )
         await self.broker.publish(publication)
+        report_published(self.sender, "aws_sns_sqs", "sqs", queue, naming.readable_queue_name)
         return self._record(self.broker.published[-1])
 
     def fail_next_publishes(self, times: int = 1, exc: BaseException | type[BaseException] | None = None) -> None:
