@@ -15,9 +15,16 @@ PREVIEW = 200  # characters of a message body shown
 RECENT = 50  # publishes shown unless ?recent= asks for another number
 
 
-def _preview(body: str | bytes) -> str:
+def _preview(body: str | bytes) -> dict[str, Any]:
+    """``{"data": ...}`` for a JsonBase envelope (what the handler gets), else ``{"body": <text, shortened>}``."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
-    return text if len(text) <= PREVIEW else text[:PREVIEW] + "…"
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and "data" in parsed and "metadata" in parsed:
+        return {"data": parsed["data"]}
+    return {"body": text if len(text) <= PREVIEW else text[:PREVIEW] + "…"}
 
 
 def _time(epoch: float) -> str:
@@ -45,7 +52,7 @@ def amqp_view(broker: Any, recent: int = RECENT) -> dict[str, Any]:
             "routing_key": record.routing_key,
             "reason": record.reason,
             "delivery_count": record.delivery_count,
-            "body": _preview(record.body),
+            **_preview(record.body),
         }
         for record in broker.dead_letters
     ]
@@ -55,7 +62,7 @@ def amqp_view(broker: Any, recent: int = RECENT) -> dict[str, Any]:
             "exchange": record.exchange_name,
             "routing_key": decode_routing_key(record.routing_key),
             "routed_to": list(record.routed_to),
-            "body": _preview(record.body),
+            **_preview(record.body),
         }
         for record in list(broker.published)[-recent:]
     ] if recent else []  # fmt: skip
@@ -85,7 +92,7 @@ def sns_sqs_view(broker: Any, recent: int = RECENT) -> dict[str, Any]:
                     "queue": name,
                     "dead_letter_queue": dead_letter_queue,
                     "receive_count": m.receive_count,
-                    "body": _preview(m.payload),
+                    **_preview(m.payload),
                 }
                 for m in broker.messages(dead_letter_queue)
             )
@@ -99,7 +106,7 @@ def sns_sqs_view(broker: Any, recent: int = RECENT) -> dict[str, Any]:
             "topic": decode_topic(record.topic) if record.queue is None else None,
             "queue": record.queue,
             "delivered_to": list(record.delivered_to),
-            "message": _preview(record.message),
+            **_preview(record.message),
         }
         for record in list(broker.published)[-recent:]
     ] if recent else []  # fmt: skip

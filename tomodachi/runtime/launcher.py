@@ -62,6 +62,7 @@ class Launcher:
         if inspect is not None and self.embedded is None:
             raise ValueError("inspect shows the in-memory brokers: set at least one bus to memory")
         self.inspect = inspect
+        self.inspect_url: str | None = None  # where the view of the in-memory brokers is served
         self.topology_file = topology_file
         self.recorder: FlowRecorder | None = None
         if topology_file is not None or inspect is not None:
@@ -189,7 +190,7 @@ class Launcher:
         recorder = self.recorder
         assert recorder is not None
         inspector = InspectServer(self.embedded.brokers, recorder.topology, *self.inspect)
-        url = await inspector.start()
+        url = self.inspect_url = await inspector.start()
         _logger("tomodachi.brokers").info(f"in-memory brokers inspectable at {url}", url=url)
         return inspector
 

@@ -17,7 +17,9 @@ CLASS_DEFS = (
 
 
 def escape(text: str) -> str:
-    """Text safe inside a quoted Mermaid label (quotes and angle brackets as entity codes)."""
+    """Text safe inside a quoted Mermaid label: ``#`` (which starts an entity code), quotes and angle brackets as
+    entity codes."""
+    text = text.replace("#", "#35;")
     return text.replace("&", "#amp;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
 
 
