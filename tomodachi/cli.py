@@ -1,54 +1,50 @@
-"""The `tomodachi` command line: `tomodachi run <service files> [options]`, version and dependency info."""
+"""The `tomodachi` command line: `tomodachi run <service files> [options]`, `tomodachi topology <files>`, version and
+dependency info. The options themselves are declared in tomodachi.cli_options."""
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import tomodachi
+from tomodachi.cli_options import (
+    BUSES,
+    COMMANDS,
+    GLOBAL_OPTIONS,
+    RUN_OPTIONS,
+    TOPOLOGY_OPTIONS,
+    CliOption,
+    HelpRequested,
+    Scan,
+    UsageError,
+    command_help,
+    find_command,
+    invalid,
+    option_for,
+    read_brokers,
+    read_brokers_config,
+    read_format,
+    read_inspect,
+    read_inspect_config,
+    read_log_level,
+    read_logger,
+    read_loop,
+    read_path,
+    read_switch,
+    scan_arguments,
+    suggest,
+    top_level_help,
+    unknown_option,
+)
 
-USAGE = """Usage: tomodachi <command> [options] [arguments]
+INSPECT_NEEDS_MEMORY = (
+    "--inspect shows the in-memory brokers: use it with --brokers memory (or amqp=memory / aws_sns_sqs=memory)"
+)
 
-Options:
-  -h, --help                                Show this help message and exit
-  -v, --version                             Print tomodachi version
-  --dependency-versions                     Print versions of dependencies
-
-Available commands:
-  ---
-  Command: run
-  Starts service(s) defined in the .py files specified as <service> argument(s)
-
-  $ tomodachi run <service ...> [-c <config-file ...>] [--production]
-  | --loop [auto|asyncio|uvloop]            Event loop implementation [asyncio]
-  | --production                            Disable restart on file changes
-  | -c, --config <files>                    Use configuration from JSON files
-  | -l, --log <level>, --log-level <level>  Specify log level (debug, info, warning, error, critical)
-  | --logger [console|json|python|disabled|custom]  Log formatter [console]
-  | --custom-logger <module[.attr]>         Forward logs to your logger: the logging module, a class,
-  |                                         or an object with new(), bind() or get_logger()
-"""
-
-LOOPS = {
-    "auto": "auto",
-    "default": "auto",
-    "asyncio": "asyncio",
-    "aio": "asyncio",
-    "async": "asyncio",
-    "uvloop": "uvloop",
-    "libuv": "uvloop",
-    "uv": "uvloop",
-}
-LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
-LOGGERS = ("console", "json", "python", "disabled", "custom")
-FALSE_VALUES = ("", "0", "no", "none", "false", "off")
-
-
-class UsageError(Exception):
-    """Bad command line: printed with a hint, exit code 2."""
+T = TypeVar("T")
 
 
 @dataclass
@@ -60,83 +56,144 @@ class RunArguments:
     log_level: str = "info"
     logger: str = "console"
     custom_logger: str | None = None
+    brokers: dict[str, str] = field(default_factory=lambda: dict.fromkeys(BUSES, "real"))
+    inspect: tuple[str, int] | None = None
+    topology: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)  # the -c files merged, without the "run" object
 
 
-def _env(name: str) -> str | None:
-    value = os.environ.get(name)
-    return value.strip() if value is not None else None
+@dataclass
+class TopologyArguments:
+    files: list[str] = field(default_factory=list)
+    format: str = "text"
+    output: str | None = None
+    config_files: list[str] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
 
 
-def _take_value(args: list[str], index: int, flag: str) -> str:
-    if index + 1 >= len(args) or args[index + 1].startswith("-"):
-        raise UsageError(f"option {flag} needs a value")
-    return args[index + 1]
+# -- where a value comes from: flag > environment variable > config file "run" object > default -------------------
+
+
+def _env(name: str | None) -> str | None:
+    """A variable's value; set but empty counts as unset, as compose files and shells often leave them."""
+    value = os.environ.get(name, "").strip() if name else ""
+    return value or None
+
+
+def _from_env_or_config(
+    option: CliOption,
+    run_section: Mapping[str, object],
+    read: Callable[[str, str], T],
+    read_config: Callable[[object, str], T] | None = None,
+) -> T | None:
+    """The environment variable if set, else the config file's ``run`` value (through ``read_config`` where JSON
+    allows more than a string); ``None`` when neither gives one."""
+    env_value = _env(option.env)
+    if env_value is not None:
+        return read(env_value, str(option.env))
+    raw = run_section.get(option.config_key) if option.config_key else None
+    if raw is None:
+        return None
+    source = f"config run.{option.config_key}"
+    if read_config is not None:
+        return read_config(raw, source)
+    if not isinstance(raw, str):
+        raise invalid(source, raw, "use a string")
+    return read(raw, source)
+
+
+def _value(
+    option: CliOption,
+    scan: Scan,
+    run_section: Mapping[str, object],
+    read: Callable[[str, str], T],
+    read_config: Callable[[object, str], T] | None = None,
+) -> T | None:
+    """The first source that gives a value; lower sources are then not read, nor validated, so a flag overrides
+    a bad variable. Of repeated flags the last wins, or all count for a repeatable option (joined by commas)."""
+    given = scan.values(option)
+    if given:
+        value = ",".join(value for _, value in given) if option.repeatable else given[-1][1]
+        return read(value, given[-1][0])
+    found = _from_env_or_config(option, run_section, read, read_config)
+    if found is None and option.default is not None:
+        return read(option.default, "default")
+    return found
+
+
+def _defaulted(
+    option: CliOption,
+    scan: Scan,
+    run_section: Mapping[str, object],
+    read: Callable[[str, str], T],
+    read_config: Callable[[object, str], T] | None = None,
+) -> T:
+    found = _value(option, scan, run_section, read, read_config)
+    assert found is not None, f"{option.dest} has a default in the table"
+    return found
+
+
+def _load_config(files: Sequence[str], command: str) -> tuple[dict[str, Any], dict[str, object]]:
+    """The merged config files without their ``run`` object, and that object (the command's own settings)."""
+    if not files:
+        return {}, {}
+    from tomodachi.options import load_config_files
+
+    try:
+        config = load_config_files(list(files))
+    except Exception as exc:  # missing file / invalid JSON: a usage problem
+        raise UsageError(str(exc), command=command) from exc
+    run_section = config.pop("run", None)
+    if run_section is None:
+        return config, {}
+    if not isinstance(run_section, dict):
+        raise UsageError('the config file\'s "run" entry must be a JSON object', command=command)
+    return config, run_section
+
+
+def _check_run_section(run_section: Mapping[str, object]) -> None:
+    keys = [option.config_key for option in RUN_OPTIONS if option.config_key]
+    for key in run_section:
+        if key not in keys:
+            suggestion = suggest(key, keys) or f" (known keys: {', '.join(keys)})"
+            raise UsageError(f'unknown key {key!r} in the config file\'s "run" object{suggestion}')
+
+
+# -- tomodachi run ------------------------------------------------------------------------------------------------
 
 
 def parse_run_arguments(args: Sequence[str]) -> RunArguments:
-    """Parse what follows `run`. Environment variables give defaults; flags win over them."""
-    parsed = RunArguments()
-    production_env = _env("TOMODACHI_PRODUCTION")
-    parsed.production = production_env is not None and production_env.lower() not in FALSE_VALUES
-    loop_env = _env("TOMODACHI_LOOP")
-    if loop_env and loop_env.lower() in LOOPS:
-        parsed.loop = LOOPS[loop_env.lower()]
-    level_env = _env("TOMODACHI_LOG_LEVEL")
-    if level_env and level_env.lower() in LOG_LEVELS:
-        parsed.log_level = level_env.lower()
-    logger_env = (_env("TOMODACHI_LOGGER") or "").lower()
-    logger_env = logger_env if logger_env in LOGGERS else ""
-    custom_env = _env("TOMODACHI_CUSTOM_LOGGER") or None
-    logger_flag: str | None = None
-    custom_flag: str | None = None
-
-    items = list(args)
-    index = 0
-    while index < len(items):
-        arg = items[index]
-        if arg in ("-c", "--config"):
-            index += 1
-            start = index
-            # config files run until the next option or the next .py service file
-            while index < len(items) and not items[index].startswith("-") and not items[index].endswith(".py"):
-                parsed.config_files.append(items[index])
-                index += 1
-            if index == start:
-                raise UsageError(f"option {arg} needs at least one config file")
-            continue
-        if arg == "--production":
-            parsed.production = True
-        elif arg == "--loop":
-            value = _take_value(items, index, arg).lower()
-            if value not in LOOPS:
-                raise UsageError(f"invalid value for --loop: {value!r} (use auto, asyncio or uvloop)")
-            parsed.loop = LOOPS[value]
-            index += 1
-        elif arg in ("-l", "--log", "--log-level"):
-            value = _take_value(items, index, arg).lower()
-            if value not in LOG_LEVELS:
-                raise UsageError(f"invalid log level {value!r} (use {', '.join(LOG_LEVELS)})")
-            parsed.log_level = value
-            index += 1
-        elif arg == "--logger":
-            value = _take_value(items, index, arg).lower()
-            if value not in LOGGERS:
-                raise UsageError(f"invalid logger {value!r} (use {', '.join(LOGGERS)})")
-            logger_flag = value
-            index += 1
-        elif arg == "--custom-logger":
-            custom_flag = _take_value(items, index, arg).strip()
-            index += 1
-        elif arg in ("--opentelemetry-instrument",):
-            raise UsageError("--opentelemetry-instrument is not supported by this build of tomodachi")
-        elif arg.startswith("-"):
-            raise UsageError(f"unknown option {arg!r}")
-        elif arg not in parsed.files:
-            parsed.files.append(arg)
-        index += 1
-    if not parsed.files:
+    """Parse what follows `run` and load the -c config files. For every option a flag wins over its environment
+    variable, which wins over the config file's ``run`` object, which wins over the default."""
+    scan = scan_arguments(args, RUN_OPTIONS, "run")
+    if not scan.positional:
         raise UsageError("no service file has been provided: tomodachi run <service.py ...>")
-    parsed.logger, parsed.custom_logger = _choose_logger(logger_flag, custom_flag, logger_env, custom_env)
+
+    def option(dest: str) -> CliOption:
+        return option_for(RUN_OPTIONS, dest)
+
+    config_files = [value for _, value in scan.values(option("config_files"))]
+    config, run_section = _load_config(config_files, "run")
+    _check_run_section(run_section)
+    parsed = RunArguments(files=scan.positional, config_files=config_files, config=config)
+    parsed.production = _defaulted(option("production"), scan, run_section, read_switch)
+    parsed.loop = _defaulted(option("loop"), scan, run_section, read_loop)
+    parsed.log_level = _defaulted(option("log_level"), scan, run_section, read_log_level)
+
+    logger_given = scan.values(option("logger"))
+    logger_flag = read_logger(logger_given[-1][1], logger_given[-1][0]) if logger_given else None
+    custom_given = scan.values(option("custom_logger"))
+    custom_flag = custom_given[-1][1].strip() if custom_given else None
+    # the variable only matters when no flag chose the formatter, so only then can a bad value stop the run
+    logger_env = None if logger_flag or custom_flag else _from_env_or_config(option("logger"), {}, read_logger)
+    custom_env = _env(option("custom_logger").env) or None
+    parsed.logger, parsed.custom_logger = _choose_logger(logger_flag, custom_flag, logger_env or "", custom_env)
+
+    parsed.brokers = _defaulted(option("brokers"), scan, run_section, read_brokers, read_brokers_config)
+    parsed.inspect = _value(option("inspect"), scan, run_section, read_inspect, read_inspect_config)
+    if parsed.inspect is not None and "memory" not in parsed.brokers.values():
+        raise UsageError(INSPECT_NEEDS_MEMORY)
+    parsed.topology = _value(option("topology"), scan, run_section, read_path)
     return parsed
 
 
@@ -198,12 +255,6 @@ def dependency_versions() -> list[str]:
     return lines
 
 
-def load_config(files: Sequence[str]) -> dict[str, Any]:
-    from tomodachi.options import load_config_files
-
-    return load_config_files(list(files))
-
-
 def print_banner(arguments: RunArguments) -> None:
     import platform
 
@@ -216,6 +267,11 @@ def print_banner(arguments: RunArguments) -> None:
         f"  python runtime   ⇢ {platform.python_implementation()} {platform.python_version()}",
         f"  tomodachi        ⇢ {tomodachi.__version__}",
         f"  event loop       ⇢ {arguments.loop}",
+    ]
+    if "memory" in arguments.brokers.values():
+        brokers = ", ".join(f"{bus}: {kind}" for bus, kind in arguments.brokers.items())
+        lines.append(f"  message brokers  ⇢ {brokers}")
+    lines += [
         "  ⌁ [watcher] file watcher enabled - restarts services on code changes",
         "  ⌁ [notice ] stop running services with <ctrl+c>",
         "",
@@ -230,10 +286,6 @@ def run_command(args: Sequence[str]) -> int:
     if arguments.custom_logger is not None:
         _use_custom_logger(arguments.custom_logger, arguments.files)
     configure(arguments.log_level, arguments.logger)
-    try:
-        config = load_config(arguments.config_files) if arguments.config_files else {}
-    except Exception as exc:  # missing file / invalid JSON: a usage problem
-        raise UsageError(str(exc)) from exc
     if arguments.loop == "uvloop":
         try:
             import uvloop  # noqa: F401
@@ -241,36 +293,113 @@ def run_command(args: Sequence[str]) -> int:
             raise UsageError("the 'uvloop' package is missing: pip install 'tomodachi[uvloop]'") from exc
     if not arguments.production:
         print_banner(arguments)
-    watcher_options = dict(config.get("options", {}).get("watcher", {})) if isinstance(config, dict) else {}
+    watcher_options = dict(arguments.config.get("options", {}).get("watcher", {}))
     from tomodachi.runtime.launcher import Launcher, run_launcher
 
-    launcher = Launcher(arguments.files, config=config, watch=not arguments.production, watcher_options=watcher_options)
+    launcher = Launcher(
+        arguments.files,
+        config=arguments.config,
+        watch=not arguments.production,
+        watcher_options=watcher_options,
+        brokers=arguments.brokers,
+        inspect=arguments.inspect,
+        topology_file=arguments.topology,
+    )
     return run_launcher(launcher, loop=arguments.loop)
+
+
+# -- tomodachi topology -------------------------------------------------------------------------------------------
+
+
+def parse_topology_arguments(args: Sequence[str]) -> TopologyArguments:
+    scan = scan_arguments(args, TOPOLOGY_OPTIONS, "topology")
+    if not scan.positional:
+        raise UsageError("no service file has been provided: tomodachi topology <service.py ...>")
+    config_files = [value for _, value in scan.values(option_for(TOPOLOGY_OPTIONS, "config_files"))]
+    config, _run_settings = _load_config(config_files, "topology")  # the run command's own settings: not used here
+    return TopologyArguments(
+        files=scan.positional,
+        format=_defaulted(option_for(TOPOLOGY_OPTIONS, "format"), scan, {}, read_format),
+        output=_value(option_for(TOPOLOGY_OPTIONS, "output"), scan, {}, read_path),
+        config_files=config_files,
+        config=config,
+    )
+
+
+def topology_main(args: Sequence[str]) -> int:
+    arguments = parse_topology_arguments(args)
+    from tomodachi.topology.command import topology_command
+
+    return topology_command(arguments.files, format=arguments.format, output=arguments.output, config=arguments.config)
+
+
+# -- entry point --------------------------------------------------------------------------------------------------
+
+COMMAND_FUNCTIONS: dict[str, Callable[[Sequence[str]], int]] = {"run": run_command, "topology": topology_main}
+
+
+def help_text(command: str | None) -> str:
+    found = find_command(command) if command else None
+    return command_help(found) if found else top_level_help()
+
+
+def _dispatch(args: list[str]) -> int:
+    names = [name for command in COMMANDS for name in (command.name, *command.aliases)]
+    if not args or args[0] in (*option_for(GLOBAL_OPTIONS, "help").all_flags, "help"):
+        print(help_text(args[1] if args[:1] == ["help"] and len(args) > 1 else None))
+        return 0
+    if args[0] in (*option_for(GLOBAL_OPTIONS, "version").all_flags, "version"):
+        print(f"tomodachi {tomodachi.__version__}")
+        return 0
+    if args[0] in option_for(GLOBAL_OPTIONS, "dependency_versions").all_flags:
+        print("\n".join(dependency_versions()))
+        return 0
+    command = find_command(args[0])
+    if command is not None:
+        return COMMAND_FUNCTIONS[command.name](args[1:])
+    if args[0].startswith("-"):
+        named = next((found for arg in args if (found := find_command(arg)) is not None), None)
+        if named is not None:
+            raise UsageError(f"the command {named.name!r} must be specified before any options")
+        raise unknown_option(args[0].partition("=")[0], GLOBAL_OPTIONS, "")
+    if args[0].endswith(".py"):
+        raise UsageError(f"missing command: did you mean 'tomodachi run {' '.join(args)}'?")
+    suggestion = suggest(args[0], names)
+    raise UsageError(f"unknown command {args[0]!r}{suggestion}", command="", show_help=not suggestion)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    found = find_command(args[0]) if args else None
+    current = found.name if found else ""
     try:
-        if not args or args[0] in ("-h", "--help", "help"):
-            print(USAGE)
-            return 0
-        if args[0] in ("-v", "-V", "--version", "version"):
-            print(f"tomodachi {tomodachi.__version__}")
-            return 0
-        if args[0] in ("--dependency-versions", "--dependencies", "--deps"):
-            print("\n".join(dependency_versions()))
-            return 0
-        if args[0] in ("run", "start", "go"):
-            return run_command(args[1:])
-        if args[0].startswith("-") and any(a in ("run", "start", "go") for a in args):
-            raise UsageError("the command 'run' must be specified before any options")
-        if args[0].endswith(".py"):
-            raise UsageError(f"missing command: did you mean 'tomodachi run {' '.join(args)}'?")
-        raise UsageError(f"unknown command {args[0]!r}")
+        return _dispatch(args)
+    except HelpRequested as exc:
+        print(help_text(exc.command))
+        return 0
     except UsageError as exc:
-        print(f"tomodachi: error: {exc}\n\n{USAGE}", file=sys.stderr)
+        command = current if exc.command is None else exc.command
+        print(f"tomodachi: error: {exc}", file=sys.stderr)
+        if exc.show_help:
+            print(f"\n{help_text(command)}", file=sys.stderr)
+        else:
+            print(f"Run 'tomodachi {command + ' ' if command else ''}--help' for usage.", file=sys.stderr)
         return 2
 
 
 def cli_entrypoint(argv: Sequence[str] | None = None) -> NoReturn:
     sys.exit(main(argv))
+
+
+__all__ = [
+    "HelpRequested",
+    "RunArguments",
+    "TopologyArguments",
+    "UsageError",
+    "cli_entrypoint",
+    "main",
+    "parse_run_arguments",
+    "parse_topology_arguments",
+    "run_command",
+    "topology_main",
+]

@@ -176,8 +176,7 @@ def test_unknown_option_in_config_file_fails_clearly(run_tomodachi: Callable[...
     "env",
     [
         {"TOMODACHI_LOG_LEVEL": "debug"},
-        {"TOMODACHI_LOG_LEVEL": "nonsense"},
-        {"TOMODACHI_LOOP": "nonsense"},
+        {"TOMODACHI_LOG_LEVEL": "nonsense"},  # the --log-level flag wins, so the bad variable is never read
         {"TOMODACHI_LOGGER": "json"},
     ],
 )
@@ -187,6 +186,16 @@ def test_tomodachi_environment_variables_never_crash(
     write_file("env_service.py", EXITING_SERVICE.format(statement="tomodachi.exit(0)"))
     result = run_tomodachi("run", "--production", "env_service.py", "--log-level", "info", env=env)
     assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_environment_value_is_a_usage_error_naming_the_variable(
+    run_tomodachi: Callable[..., Any], write_file: Write
+) -> None:
+    write_file("env_service.py", EXITING_SERVICE.format(statement="tomodachi.exit(0)"))
+    result = run_tomodachi("run", "--production", "env_service.py", env={"TOMODACHI_LOOP": "nonsense"})
+    assert result.returncode == 2
+    assert "invalid value for TOMODACHI_LOOP: 'nonsense' (use auto, asyncio or uvloop)" in result.stderr
     assert "Traceback" not in result.stderr
 
 
