@@ -144,6 +144,11 @@ def _load_config(files: Sequence[str], command: str) -> tuple[dict[str, Any], di
     except Exception as exc:  # missing file / invalid JSON: a usage problem
         raise UsageError(str(exc), command=command) from exc
     run_section = config.pop("run", None)
+    from tomodachi.settings_check import config_errors
+
+    errors = config_errors(config)
+    if errors:
+        raise UsageError("; ".join(errors), command=command)
     if run_section is None:
         return config, {}
     if not isinstance(run_section, dict):

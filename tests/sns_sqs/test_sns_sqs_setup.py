@@ -14,6 +14,7 @@ from tomodachi.messaging.sns_sqs import setup
 from tomodachi.messaging.sns_sqs.api import MessageBodyFormatter, MessageBodyFormatterContext
 from tomodachi.messaging.sns_sqs.descriptors import UNSET, SnsSqsSubscription
 from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker
+from tomodachi.settings_check import SettingWarning
 from tomodachi.testing.clock import VirtualClock
 from tomodachi.testing.fakes.sns_sqs import InMemorySnsSqs
 from tomodachi.testing.ledger import Ledger
@@ -42,8 +43,10 @@ def test_decorator_validation(kwargs: dict[str, Any], message: str) -> None:
 
 
 def test_decorator_spec_and_aliases() -> None:
-    @tomodachi.awssnssqs("t", max_number_of_consumed_messages=99, proto_class=None, filter_policy=None)
-    async def handler(data: Any) -> None: ...
+    with pytest.warns(SettingWarning, match="max_number_of_consumed_messages=99"):
+
+        @tomodachi.awssnssqs("t", max_number_of_consumed_messages=99, proto_class=None, filter_policy=None)
+        async def handler(data: Any) -> None: ...
 
     [spec] = handler._tomodachi_handler_specs  # type: ignore[attr-defined]
     assert spec.transport == "aws_sns_sqs"

@@ -19,6 +19,9 @@ from tomodachi.runtime.transport import (
 )
 from tomodachi.service import discover_handlers
 
+# the shortest stop a service gets, whatever it sets (as upstream)
+MIN_GRACE_PERIOD = 2.0
+
 
 class ServiceStartError(Exception):
     """A service failed to start; ``stage`` names what failed (init, config, start hook, a transport...)."""
@@ -38,7 +41,13 @@ def _logger(name: str) -> Any:
 
 def apply_config(instance: Any, config: Mapping[str, Any]) -> None:
     """Apply a config-file mapping to a service instance: options merge key by key, lists concatenate,
-    dicts merge, anything else replaces."""
+    dicts merge, anything else replaces. An options section at the top level is refused (it would only set an
+    attribute nobody reads)."""
+    from tomodachi.settings_check import config_errors
+
+    errors = config_errors(config)
+    if errors:
+        raise ValueError("; ".join(errors))
     for key, value in config.items():
         current = getattr(instance, key, None)
         if key == "options":
@@ -171,9 +180,19 @@ class ServiceContainer:
     def grace_period(self) -> float:
         options = getattr(self.instance, "options", None)
         try:
-            return float(max(2, options.http.termination_grace_period_seconds))  # type: ignore[union-attr]
+            configured = float(options.http.termination_grace_period_seconds)  # type: ignore[union-attr]
         except (AttributeError, TypeError, ValueError):
             return 30.0
+        if configured < MIN_GRACE_PERIOD:
+            from tomodachi.settings_check import warn_once
+
+            # upstream waits at least 2 s whatever is set; services may carry a smaller value
+            warn_once(
+                f"termination_grace_period_seconds={configured:g}",
+                f"http.termination_grace_period_seconds={configured:g} is below the minimum of "
+                f"{MIN_GRACE_PERIOD:g} s: running handlers get {MIN_GRACE_PERIOD:g} s to finish at stop",
+            )
+        return max(MIN_GRACE_PERIOD, configured)
 
     async def stop(self, *, run_stopping_hook: bool = True, grace_period: float | None = None) -> None:
         """Graceful stop: ``_stopping_service`` completes, transports stop in reverse order, ``_stop_service``.

@@ -7,6 +7,7 @@ import os
 import site
 import sys
 import sysconfig
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,17 +36,30 @@ def _logger() -> Any:
 
 
 class SourceFilter:
-    """Decides which changed paths restart the services."""
+    """Decides which changed paths restart the services: the default file endings and ignored folders plus
+    those the options add."""
 
-    def __init__(self, watcher_options: dict[str, Any]) -> None:
-        self.endings = tuple(WATCHED_FILE_ENDINGS) + tuple(watcher_options.get("watched_file_endings") or ())
-        self.ignored = set(IGNORED_DIRS) | set(watcher_options.get("ignored_dirs") or ())
+    def __init__(self, watched_file_endings: Iterable[str] = (), ignored_dirs: Iterable[str] = ()) -> None:
+        self.endings = tuple(WATCHED_FILE_ENDINGS) + tuple(watched_file_endings)
+        self.ignored = set(IGNORED_DIRS) | set(ignored_dirs)
 
     def __call__(self, change: Any, path: str) -> bool:
         parts = Path(path).parts
         if any(part in self.ignored or (part.startswith(".") and part not in (".", "..")) for part in parts[:-1]):
             return False
         return path.endswith(self.endings)
+
+
+def source_filter(launcher: Launcher, watcher_options: dict[str, Any]) -> SourceFilter:
+    """The filter from the ``watcher`` options of the ``-c`` files and of every running service's options
+    (its class options with the config merged over them), validated like any option."""
+    import tomodachi
+
+    sections = [tomodachi.Options().merged({"watcher": watcher_options}).watcher]
+    sections += [c.instance.options.watcher for c in launcher.containers if c.instance is not None]
+    endings = [ending for section in sections for ending in section.watched_file_endings]
+    ignored = [folder for section in sections for folder in section.ignored_dirs]
+    return SourceFilter(dict.fromkeys(endings), ignored)
 
 
 def watch_roots(files: list[str]) -> list[str]:
@@ -103,8 +117,7 @@ async def watch_and_reload(launcher: Launcher, watcher_options: dict[str, Any]) 
 
     log = _logger()
     roots = watch_roots(launcher.files)
-    source_filter = SourceFilter(watcher_options)
-    watcher = awatch(*roots, watch_filter=source_filter, debounce=200, step=50)
+    watcher = awatch(*roots, watch_filter=source_filter(launcher, watcher_options), debounce=200, step=50)
     # the generator sets up its file watches in its first step: run that step before logging "enabled", so a
     # change made right after the log line is not missed
     next_changes = asyncio.ensure_future(anext(watcher))

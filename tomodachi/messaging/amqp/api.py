@@ -31,13 +31,15 @@ def amqp(
     *,
     message_envelope: Any = UNSET,
     message_protocol: Any = UNSET,
+    max_receive_count: int | None = None,
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Subscribe the decorated method to ``routing_key`` (``*``/``#`` wildcards) on a topic exchange.
 
     ``competing=None`` means non-competing (one queue per handler and service uuid) unless ``queue_name`` is
-    given. Extra ``**kwargs`` are envelope parser kwargs. The handler's ``routing_key`` argument is the key
-    the message was *published* with (upstream passed the decorator's pattern).
+    given. ``max_receive_count``: deliveries before a failing message is dead-lettered (default: the service's
+    error policy, 3). Extra ``**kwargs`` are envelope parser kwargs. The handler's ``routing_key`` argument is
+    the key the message was *published* with (upstream passed the decorator's pattern).
     """
     if not isinstance(routing_key, str):
         raise TypeError(f"amqp(): routing_key must be a str, not {type(routing_key).__name__}")
@@ -47,6 +49,10 @@ def amqp(
         raise TypeError("amqp(): callback_kwargs must be a list of argument names")
     if queue_name is not None and (not isinstance(queue_name, str) or not queue_name):
         raise ValueError("amqp(): queue_name must be a non-empty str")
+    if max_receive_count is not None and (
+        isinstance(max_receive_count, bool) or not isinstance(max_receive_count, int) or max_receive_count < 1
+    ):
+        raise ValueError(f"amqp(): max_receive_count must be an int >= 1, got {max_receive_count!r}")
     envelope = message_envelope if message_envelope is not UNSET else message_protocol
     if envelope is not UNSET and envelope is not None:
         from tomodachi.envelope.base import validate_envelope
@@ -60,6 +66,7 @@ def amqp(
         "queue_name": queue_name,
         "message_envelope": envelope,
         "parser_kwargs": dict(kwargs),
+        "max_receive_count": max_receive_count,
     }
 
 

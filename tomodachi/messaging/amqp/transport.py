@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tomodachi.handler_check import SignatureFinding, message_findings, report_findings
+from tomodachi.messaging.amqp.api import amqp
 from tomodachi.messaging.amqp.descriptors import AmqpSubscription
 from tomodachi.messaging.amqp.exceptions import INTERNAL_SERVICE_ERRORS
 from tomodachi.messaging.amqp.naming import dead_letter_queue_name, decode_routing_key, prefixed_routing_key, queue_name
@@ -24,6 +25,7 @@ from tomodachi.messaging.pipeline import (
 )
 from tomodachi.messaging.shutdown import CANCEL_TIMEOUT, cancel_tasks, wait_tasks
 from tomodachi.runtime.transport import BoundHandler, TransportContext
+from tomodachi.settings_check import warn_ignored_parser_kwargs
 
 logger = logging.getLogger("tomodachi.amqp")
 
@@ -127,6 +129,8 @@ class AmqpTransport:
             if envelope is UNSET:
                 envelope = resolve_envelope(self.service)
                 validate_envelope(envelope, **args.get("parser_kwargs", {}))
+            where = f"{type(self.service).__name__}.{handler.name}"
+            warn_ignored_parser_kwargs(amqp, where, envelope, args.get("parser_kwargs") or {})
             pipeline = MessagePipeline(
                 service=self.service,
                 handler=handler.func,
@@ -136,7 +140,7 @@ class AmqpTransport:
                 envelope=envelope,
                 parser_kwargs=args.get("parser_kwargs"),
                 callback_kwargs=args.get("callback_kwargs"),
-                error_policy=resolve_error_policy(self.service),
+                error_policy=resolve_error_policy(self.service, args.get("max_receive_count")),
             )
             findings += message_findings(
                 handler,

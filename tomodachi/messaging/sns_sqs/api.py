@@ -104,6 +104,15 @@ def aws_sns_sqs(
 
     batch = max_number_of_consumed_messages
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 10:
+        from tomodachi.settings_check import warn_once
+
+        # upstream took any value and used 10 when it was out of range: existing services may carry one
+        warn_once(
+            f"max_number_of_consumed_messages={batch!r}",
+            f"@aws_sns_sqs max_number_of_consumed_messages={batch!r} is not a whole number from 1 to 10 (the "
+            "most SQS receives per call): 10 is used",
+            stacklevel=4,  # warn_once ← this function ← the decorator factory ← the service class body
+        )
         batch = 10
     return {
         "topic": topic,

@@ -18,11 +18,12 @@ from tomodachi.messaging.pipeline import MessagePipeline, MessagingProfile, Unwr
 from tomodachi.messaging.shutdown import cancel_tasks, wait_tasks
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming
-from tomodachi.messaging.sns_sqs.api import MESSAGE_ENVELOPE_DEFAULT, service_envelope
+from tomodachi.messaging.sns_sqs.api import MESSAGE_ENVELOPE_DEFAULT, aws_sns_sqs, service_envelope
 from tomodachi.messaging.sns_sqs.brokers import get_broker
 from tomodachi.messaging.sns_sqs.descriptors import UNSET, SnsSqsSubscription
 from tomodachi.messaging.sns_sqs.exceptions import INTERNAL_SERVICE_ERRORS
 from tomodachi.runtime.transport import BoundHandler, TransportContext
+from tomodachi.settings_check import warn_ignored_parser_kwargs
 
 logger = logging.getLogger("tomodachi.awssnssqs")
 
@@ -177,6 +178,7 @@ class SnsSqsTransport:
                     from tomodachi.envelope.base import validate_envelope
 
                     validate_envelope(envelope, **parser_kwargs)
+            warn_ignored_parser_kwargs(aws_sns_sqs, f"{type(service).__name__}.{bound.name}", envelope, parser_kwargs)
             subscription = build_subscription(bound, service, options)
             pass_attributes = envelope is not None and (bool(parser_kwargs) or _accepts_message_attributes(envelope))
             profile = MessagingProfile(

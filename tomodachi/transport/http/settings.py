@@ -110,8 +110,20 @@ class HttpSettings:
             keepalive_timeout=max(0.0, float(keepalive_timeout)),
             max_keepalive_time=float(max_time) if max_time else None,
             max_keepalive_requests=int(max_requests) if max_requests else None,
-            server_header=str(get("server_header", "tomodachi")),
+            server_header=_server_header(section),
         )
+
+
+def _server_header(section: Any) -> str:
+    """``server_header`` as set; ``None`` or ``""`` hides the server software (sent empty, since aiohttp would
+    otherwise name itself and its version)."""
+    if section is None:
+        return "tomodachi"
+    if isinstance(section, dict):
+        value = section.get("server_header", "tomodachi")
+    else:
+        value = getattr(section, "server_header", "tomodachi")
+    return str(value) if value else ""
 
 
 def _section(options: Any) -> Any:
