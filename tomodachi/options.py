@@ -12,7 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, ClassVar, Generic, TypeVar, overload
+from typing import Any, ClassVar, Generic, TypeVar, cast, overload
 
 __all__ = [
     "ConfigError",
@@ -123,6 +123,11 @@ def _str_list(key: str, value: Any, given_as: str | None) -> list[str]:
     raise _invalid(key, given_as, "list of str", value)
 
 
+_UNBOUNDED = float("inf")
+_PORT = (0, 65535)
+_NOT_NEGATIVE = (0, _UNBOUNDED)
+
+
 class _Option(Generic[_T]):
     """Descriptor for one leaf option: default, accepted types and validation on every assignment."""
 
@@ -133,6 +138,7 @@ class _Option(Generic[_T]):
         nullable: bool = False,
         factory: Callable[[], Any] | None = None,
         convert: Callable[[str, Any, str | None], Any] | None = None,
+        bounds: tuple[float, float] | None = None,
     ) -> None:
         self.name = ""
         self._default = default
@@ -140,6 +146,7 @@ class _Option(Generic[_T]):
         self.nullable = nullable
         self.factory = factory
         self.convert = convert
+        self.bounds = bounds  # inclusive range of a number
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -175,6 +182,10 @@ class _Option(Generic[_T]):
         # bool is an int subclass; True is never a valid port or count.
         if value is None or (isinstance(value, bool) and bool not in self.types) or not isinstance(value, self.types):
             raise _invalid(key, given_as, self.expected, value)
+        if self.bounds is not None and not self.bounds[0] <= cast(float, value) <= self.bounds[1]:
+            low, high = self.bounds
+            allowed = f"at least {low:g}" if high == _UNBOUNDED else f"from {low:g} to {high:g}"
+            raise InvalidOptionError(key, f"invalid value for option {key!r}: {value!r} is not {allowed}")
         return value
 
 
@@ -442,19 +453,19 @@ class Options(OptionsInterface):
 
     class HTTP(OptionsInterface):
         _PATH = ("http",)
-        port: _Option[int | None] = _Option(9700, int, nullable=True)
+        port: _Option[int | None] = _Option(9700, int, nullable=True, bounds=_PORT)
         host: _Option[str | None] = _Option("0.0.0.0", str, nullable=True)
         reuse_port: _Option[bool] = _Option(None, bool, factory=_reuse_port_default)
         content_type: _Option[str] = _Option("text/plain; charset=utf-8", str)
         charset: _Option[str] = _Option("utf-8", str)
         client_max_size: _Option[int] = _Option(104857600, int, convert=_client_max_size)
-        termination_grace_period_seconds: _Option[int | float] = _Option(30, int, float)
+        termination_grace_period_seconds: _Option[int | float] = _Option(30, int, float, bounds=_NOT_NEGATIVE)
         access_log: _Option[bool | str] = _Option(True, bool, str)
         real_ip_from: _Option[list[str]] = _Option(None, list, factory=list, convert=_str_list)
         real_ip_header: _Option[str] = _Option("X-Forwarded-For", str)
-        keepalive_timeout: _Option[int | float] = _Option(0, int, float)
-        max_keepalive_time: _Option[int | float | None] = _Option(None, int, float, nullable=True)
-        max_keepalive_requests: _Option[int | None] = _Option(None, int, nullable=True)
+        keepalive_timeout: _Option[int | float] = _Option(0, int, float, bounds=_NOT_NEGATIVE)
+        max_keepalive_time: _Option[int | float | None] = _Option(None, int, float, nullable=True, bounds=_NOT_NEGATIVE)
+        max_keepalive_requests: _Option[int | None] = _Option(None, int, nullable=True, bounds=_NOT_NEGATIVE)
         server_header: _Option[str | None] = _Option("tomodachi", str, nullable=True)
 
     class AWSSNSSQS(OptionsInterface):
@@ -467,7 +478,8 @@ class Options(OptionsInterface):
         # "" or False disables encryption; None leaves the queue/topic setting untouched.
         sns_kms_master_key_id: _Option[str | bool | None] = _Option(None, str, bool, nullable=True)
         sqs_kms_master_key_id: _Option[str | bool | None] = _Option(None, str, bool, nullable=True)
-        sqs_kms_data_key_reuse_period: _Option[int | None] = _Option(None, int, nullable=True)
+        # SQS accepts 60 seconds to 24 hours
+        sqs_kms_data_key_reuse_period: _Option[int | None] = _Option(None, int, nullable=True, bounds=(60, 86400))
         queue_policy: _Option[str | None] = _Option(None, str, nullable=True)
         wildcard_queue_policy: _Option[str | None] = _Option(None, str, nullable=True)
 
@@ -480,12 +492,12 @@ class Options(OptionsInterface):
     class AMQP(OptionsInterface):
         class QOS(OptionsInterface):
             _PATH = ("amqp", "qos")
-            queue_prefetch_count: _Option[int] = _Option(100, int)
-            global_prefetch_count: _Option[int] = _Option(400, int)
+            queue_prefetch_count: _Option[int] = _Option(100, int, bounds=(0, 65535))
+            global_prefetch_count: _Option[int] = _Option(400, int, bounds=(0, 65535))
 
         _PATH = ("amqp",)
         host: _Option[str] = _Option("127.0.0.1", str)
-        port: _Option[int] = _Option(5672, int)
+        port: _Option[int] = _Option(5672, int, bounds=_PORT)
         login: _Option[str] = _Option("guest", str)
         password: _Option[str] = _Option("guest", str)
         exchange_name: _Option[str] = _Option("amq.topic", str)
@@ -493,8 +505,8 @@ class Options(OptionsInterface):
         queue_name_prefix: _Option[str] = _Option("", str)
         virtualhost: _Option[str] = _Option("/", str)
         ssl: _Option[bool] = _Option(False, bool)
-        heartbeat: _Option[int] = _Option(60, int)
-        queue_ttl: _Option[int] = _Option(86400, int)
+        heartbeat: _Option[int] = _Option(60, int, bounds=(0, 65535))
+        queue_ttl: _Option[int] = _Option(86400, int, bounds=_NOT_NEGATIVE)
         qos: _Section[Options.AMQP.QOS] = _Section(QOS)
 
     class Watcher(OptionsInterface):

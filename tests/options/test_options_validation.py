@@ -46,6 +46,24 @@ def test_unknown_attribute_assignment_is_rejected() -> None:
 
 
 @pytest.mark.parametrize(
+    ("key", "value", "allowed"),
+    [
+        ("http.port", 70000, "from 0 to 65535"),
+        ("amqp.port", -1, "from 0 to 65535"),
+        ("amqp.heartbeat", -5, "from 0 to 65535"),
+        ("amqp.queue_ttl", -1, "at least 0"),
+        ("amqp.qos.queue_prefetch_count", 70000, "from 0 to 65535"),
+        ("http.termination_grace_period_seconds", -1.5, "at least 0"),
+        ("http.keepalive_timeout", -1, "at least 0"),
+        ("aws_sns_sqs.sqs_kms_data_key_reuse_period", 5, "from 60 to 86400"),
+    ],
+)
+def test_numbers_out_of_range_name_the_key_and_the_range(key: str, value: float, allowed: str) -> None:
+    with pytest.raises(InvalidOptionError, match=f"invalid value for option '{key}': {value!r} is not {allowed}"):
+        Options(**{key: value})
+
+
+@pytest.mark.parametrize(
     ("overrides", "key", "expected"),
     [
         ({"http.port": "80"}, "http.port", "int or None"),
@@ -173,8 +191,8 @@ def test_failed_update_changes_nothing() -> None:
             {"aws_sns_sqs.region_name": "r", "aws_endpoint_urls.sqs": "u"},
         ),
         (
-            {"aws_sns_sqs": {"kms_master_key_id": "k", "kms_data_key_reuse_period": 5}},
-            {"aws_sns_sqs.sqs_kms_master_key_id": "k", "aws_sns_sqs.sqs_kms_data_key_reuse_period": 5},
+            {"aws_sns_sqs": {"kms_master_key_id": "k", "kms_data_key_reuse_period": 300}},
+            {"aws_sns_sqs.sqs_kms_master_key_id": "k", "aws_sns_sqs.sqs_kms_data_key_reuse_period": 300},
         ),
         ({"http": {"max_buffer_size": "2M"}}, {"http.client_max_size": 2097152}),
         ({"http": {"max_upload_size": 4096}}, {"http.client_max_size": 4096}),

@@ -24,6 +24,9 @@ def _type(option: Any) -> str:
         names = "list of str (or one str)"
     elif option.types == (int,) and option.convert is not None:
         names = 'int or size string (`"10M"`)'
+    if option.bounds is not None:
+        low, high = option.bounds
+        names += f", ≥ {low:g}" if high == float("inf") else f", {low:g}–{high:g}"
     return f"{names} or None" if option.nullable else names
 
 
