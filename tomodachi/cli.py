@@ -271,7 +271,7 @@ def print_banner(arguments: RunArguments) -> None:
         f"  operating system ⇢ {platform.system()} {platform.release()}",
         f"  python runtime   ⇢ {platform.python_implementation()} {platform.python_version()}",
         f"  tomodachi        ⇢ {tomodachi.__version__}",
-        f"  event loop       ⇢ {arguments.loop}",
+        f"  event loop       ⇢ {'asyncio (auto)' if arguments.loop == 'auto' else arguments.loop}",
     ]
     if "memory" in arguments.brokers.values():
         brokers = ", ".join(f"{bus}: {kind}" for bus, kind in arguments.brokers.items())

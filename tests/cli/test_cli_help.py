@@ -206,6 +206,13 @@ def test_banner_shows_the_brokers_only_when_a_bus_is_in_memory(capsys: pytest.Ca
     assert "  message brokers  ⇢ amqp: memory, aws_sns_sqs: real\n" in capsys.readouterr().out
 
 
+def test_banner_says_which_loop_auto_chose(capsys: pytest.CaptureFixture[str]) -> None:
+    print_banner(RunArguments(files=["s.py"]))
+    assert "  event loop       ⇢ asyncio (auto)\n" in capsys.readouterr().out
+    print_banner(RunArguments(files=["s.py"], loop="uvloop"))
+    assert "  event loop       ⇢ uvloop\n" in capsys.readouterr().out
+
+
 EXITING_SERVICE = """
 import tomodachi
 
