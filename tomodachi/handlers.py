@@ -69,9 +69,15 @@ def invoker(
     return build
 
 
+def _signature(func: Callable[..., Any]) -> inspect.Signature:
+    """The signature a call must fit: the function's own, not the one ``functools.wraps`` points at (a user's
+    wrapper may take other arguments than the function it wraps, and it is the wrapper that is called)."""
+    return inspect.signature(func, follow_wrapped=False)
+
+
 @functools.lru_cache(maxsize=4096)
 def _parameters(func: Callable[..., Any]) -> tuple[inspect.Parameter, ...]:
-    return tuple(inspect.signature(func).parameters.values())
+    return tuple(_signature(func).parameters.values())
 
 
 _BINDABLE = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -86,12 +92,12 @@ def handler_parameters(func: Callable[..., Any]) -> tuple[inspect.Parameter, ...
         try:
             params = _parameters(func.__func__)
         except TypeError:
-            return tuple(inspect.signature(func).parameters.values())
+            return tuple(_signature(func).parameters.values())
         return params[1:] if params and params[0].kind in _BINDABLE else params
     try:
         return _parameters(func)
     except TypeError:  # unhashable callable objects
-        return tuple(inspect.signature(func).parameters.values())
+        return tuple(_signature(func).parameters.values())
 
 
 def accepts_var_keyword(func: Callable[..., Any]) -> bool:
@@ -127,6 +133,8 @@ def decorator(include_function: Any = False) -> Any:
                     return await result if inspect.isawaitable(result) else result
                 return outcome
 
+            # arguments are injected by the signature of what is called: the wrapper takes the handler's
+            wrapper.__signature__ = inspect.signature(handler, follow_wrapped=False)  # type: ignore[attr-defined]
             return wrapper  # type: ignore[return-value]
 
         return wrap

@@ -110,6 +110,9 @@ def test_interval_forms(interval: object, seconds: float) -> None:
         ("0 0 ? * SUN", [at(2024, 5, 19), at(2024, 5, 26), at(2024, 6, 2)]),
         ("0 0 L * *", [at(2024, 5, 31), at(2024, 6, 30), at(2024, 7, 31)]),
         ("0 0 * * 5L", [at(2024, 5, 31), at(2024, 6, 28), at(2024, 7, 26)]),
+        # the last Tuesday of January and March, spelled by day name (upstream's own scheduler example)
+        ("30 5 * jan,mar Ltue", [at(2025, 1, 28, 5, 30), at(2025, 3, 25, 5, 30), at(2026, 1, 27, 5, 30)]),
+        ("0 0 * * friL", [at(2024, 5, 31), at(2024, 6, 28), at(2024, 7, 26)]),
         ("0 0 1 1 * 2030", [at(2030, 1, 1)]),
         ("30 6 1 * * 2025-2026", [at(2025, 1, 1, 6, 30), at(2025, 2, 1, 6, 30), at(2025, 3, 1, 6, 30)]),
         ("@yearly", [at(2025, 1, 1), at(2026, 1, 1), at(2027, 1, 1)]),

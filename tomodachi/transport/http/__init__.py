@@ -3,6 +3,7 @@
 from tomodachi.transport.http.api import (
     HttpException,
     HttpResponse,
+    RequestHandler,
     Response,
     get_forwarded_remote_ip,
     get_http_response_status,
@@ -17,6 +18,7 @@ from tomodachi.transport.http.api import (
 __all__ = [
     "HttpException",
     "HttpResponse",
+    "RequestHandler",
     "Response",
     "get_forwarded_remote_ip",
     "get_http_response_status",

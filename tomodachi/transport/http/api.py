@@ -167,3 +167,12 @@ def get_forwarded_remote_ip(request: Any) -> str:
         return str(ipaddress.ip_address(first))
     except ValueError:
         return remote
+
+
+class RequestHandler:
+    """Upstream's name for its aiohttp request handler; services use its ``get_request_ip``, kept here."""
+
+    @staticmethod
+    def get_request_ip(request: Any, context: Any = None) -> str | None:
+        """The client's address as :func:`get_forwarded_remote_ip` finds it (``None`` when unknown)."""
+        return get_forwarded_remote_ip(request) or None

@@ -206,14 +206,21 @@ def _weekday(name: str) -> int | None:
     return None
 
 
+def _last_weekday(match: re.Match[str]) -> str:
+    name = (match.group(1) or match.group(2)).lower()
+    number = _weekday(name)
+    return f"L{number}" if number is not None else match.group(0)
+
+
 def _cron(expression: str, tz: tzinfo) -> WallClockSchedule:
     fields = expression.split()
     if len(fields) not in (5, 6):
         raise InvalidScheduleError(f"a cron expression has 5 fields (or 6 with a year), got {len(fields)}")
     minute, hour, day, month, weekday = fields[:5]
     years = _parse_years(fields[5]) if len(fields) == 6 else None
-    # quartz-style "5L" (last Friday of the month) is croniter's "L5"
+    # quartz-style "5L" / "friL" and "Lfri" (last Friday of the month) are croniter's "L5"
     weekday = re.sub(r"\b([0-7])L\b", r"L\1", weekday, flags=re.IGNORECASE)
+    weekday = re.sub(r"\b(?:L([a-z]{3})|([a-z]{3})L)\b", _last_weekday, weekday, flags=re.IGNORECASE)
     croniter_expression = f"{minute} {hour} {day} {month} {weekday} 0"
     from croniter import CroniterBadDateError, CroniterError, croniter  # ~30 ms: only when a cron is parsed
 

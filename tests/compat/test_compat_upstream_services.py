@@ -1,0 +1,71 @@
+"""Upstream's own example and test services, reproduced in our words: names they import, cron forms they use,
+decorators they wrap handlers in, and relative imports inside service packages."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from aiohttp import web
+
+import tomodachi
+from tomodachi.envelope import JsonBase
+from tomodachi.testing import FakeSnsSqs, ServiceFactory
+from tomodachi.transport.http import RequestHandler
+
+
+class ForwardedFor(tomodachi.Service):
+    name = "forwarded-for"
+    options = tomodachi.Options(http={"real_ip_from": "127.0.0.1"})
+
+    @tomodachi.http("GET", r"/forwarded-for/?")
+    async def forwarded_for(self, request: web.Request) -> str:
+        return RequestHandler.get_request_ip(request) or ""
+
+
+async def test_request_handler_get_request_ip_honours_a_trusted_proxy(tomodachi_service: ServiceFactory) -> None:
+    svc = await tomodachi_service(ForwardedFor)
+    async with svc.http.get("/forwarded-for", headers={"X-Forwarded-For": "10.1.2.3, 127.0.0.1"}) as response:
+        assert await response.text() == "10.1.2.3"
+    async with svc.http.get("/forwarded-for") as response:
+        assert await response.text() == "127.0.0.1"
+
+
+class MessageEvent:
+    def __init__(self, data: Any, topic: str, sns_message_id: str) -> None:
+        self.data, self.topic, self.sns_message_id = data, topic, sns_message_id
+
+
+def sqs_event_handler(topic: str, queue_name: str) -> Any:
+    """A user's own decorator: the handler takes one event object built from the injected arguments."""
+
+    def wrap(func: Any) -> Any:
+        @tomodachi.aws_sns_sqs(topic, queue_name=queue_name)
+        @functools.wraps(func, assigned=("__module__", "__doc__", "__name__", "__qualname__"))
+        async def wrapper(self: Any, data: Any, topic: str, sns_message_id: str) -> None:
+            await func(self, event=MessageEvent(data, topic, sns_message_id))
+
+        return wrapper
+
+    return wrap
+
+
+class Wrapped(tomodachi.Service):
+    name = "wrapped"
+    message_envelope = JsonBase
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, str, bool]] = []
+
+    @sqs_event_handler("orders.placed", queue_name="wrapped-orders")
+    async def on_order(self, event: MessageEvent) -> None:
+        self.events.append((event.data, event.topic, bool(event.sns_message_id)))
+
+
+async def test_a_handler_wrapped_with_functools_wraps_is_called_by_the_wrappers_own_signature(
+    tomodachi_service: ServiceFactory, fake_sns_sqs: FakeSnsSqs
+) -> None:
+    svc = await tomodachi_service(Wrapped)
+    await fake_sns_sqs.publish("orders.placed", {"id": 1})
+    await fake_sns_sqs.settle()
+    assert svc.instance.events == [({"id": 1}, "orders.placed", True)]
