@@ -32,7 +32,7 @@ from tomodachi.cli_options import (
     read_log_level,
     read_logger,
     read_loop,
-    read_path,
+    read_output_path,
     read_switch,
     scan_arguments,
     suggest,
@@ -198,7 +198,7 @@ def parse_run_arguments(args: Sequence[str]) -> RunArguments:
     parsed.inspect = _value(option("inspect"), scan, run_section, read_inspect, read_inspect_config)
     if parsed.inspect is not None and "memory" not in parsed.brokers.values():
         raise UsageError(INSPECT_NEEDS_MEMORY)
-    parsed.topology = _value(option("topology"), scan, run_section, read_path)
+    parsed.topology = _value(option("topology"), scan, run_section, read_output_path)
     return parsed
 
 
@@ -325,7 +325,7 @@ def parse_topology_arguments(args: Sequence[str]) -> TopologyArguments:
     return TopologyArguments(
         files=scan.positional,
         format=_defaulted(option_for(TOPOLOGY_OPTIONS, "format"), scan, {}, read_format),
-        output=_value(option_for(TOPOLOGY_OPTIONS, "output"), scan, {}, read_path),
+        output=_value(option_for(TOPOLOGY_OPTIONS, "output"), scan, {}, read_output_path),
         config_files=config_files,
         config=config,
     )
@@ -351,7 +351,11 @@ def help_text(command: str | None) -> str:
 def _dispatch(args: list[str]) -> int:
     names = [name for command in COMMANDS for name in (command.name, *command.aliases)]
     if not args or args[0] in (*option_for(GLOBAL_OPTIONS, "help").all_flags, "help"):
-        print(help_text(args[1] if args[:1] == ["help"] and len(args) > 1 else None))
+        asked = args[1] if args[:1] == ["help"] and len(args) > 1 else None
+        if asked is not None and find_command(asked) is None:
+            suggestion = suggest(asked, names)
+            raise UsageError(f"no help for unknown command {asked!r}{suggestion}", command="", show_help=not suggestion)
+        print(help_text(asked))
         return 0
     if args[0] in (*option_for(GLOBAL_OPTIONS, "version").all_flags, "version"):
         print(f"tomodachi {tomodachi.__version__}")

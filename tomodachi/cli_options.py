@@ -455,3 +455,15 @@ def read_path(value: str, source: str) -> str:
     if not value.strip():
         raise invalid(source, value, "use a file path")
     return value
+
+
+def read_output_path(value: str, source: str) -> str:
+    """A file to write later (at stop): checked now, so hours of observations are not lost to a typo."""
+    from pathlib import Path
+
+    path = Path(read_path(value, source))
+    if path.is_dir():
+        raise invalid(source, value, "it is a directory: name a file in it")
+    if not path.parent.is_dir():
+        raise invalid(source, value, f"the folder {str(path.parent)!r} does not exist")
+    return value

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 # v1 takes the job and never finishes it; the reload cancels it, the job goes back to the in-memory queue (which
 # outlives the restart) and v2 takes it again
 KEEPER = """
@@ -71,3 +73,38 @@ def test_tomodachi_exit_code_is_the_process_exit_code_with_in_memory_brokers(
     result = run_tomodachi("run", "--production", "--brokers", "amqp=memory", "exiting.py")
     assert result.returncode == 3, result.stderr
     assert "in-memory message brokers for amqp:" in result.stdout + result.stderr
+
+
+def test_inspect_on_a_port_in_use_is_one_clear_line_and_exit_1(
+    run_tomodachi: Callable[..., Any], write_file: Callable[[str, str], Path]
+) -> None:
+    import socket
+
+    write_file("exiting.py", EXITING)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_tomodachi("run", "--production", "--brokers", "memory", "--inspect", str(port), "exiting.py")
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert re.search(rf"cannot serve --inspect on 127\.0\.0\.1:{port}: .*address already in use", output.lower())
+    assert "Traceback" not in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "exiting.py", "--topology", "missing/flows.md"], "the folder 'missing' does not exist"),
+        (["run", "exiting.py", "--topology", "."], "it is a directory"),
+        (["topology", "exiting.py", "-o", "missing/flows.md"], "the folder 'missing' does not exist"),
+        (["help", "topolgy"], "no help for unknown command 'topolgy': did you mean 'topology'?"),
+    ],
+)
+def test_where_a_diagram_cannot_be_written_is_said_before_anything_runs(
+    run_tomodachi: Callable[..., Any], write_file: Callable[[str, str], Path], args: list[str], message: str
+) -> None:
+    write_file("exiting.py", EXITING)
+    result = run_tomodachi(*args)
+    assert result.returncode == 2
+    assert message in result.stderr

@@ -84,6 +84,56 @@ def test_second_signal_forces_the_stop(start_tomodachi: Callable[..., Any], writ
     assert process.wait_exit() != 0
     assert "forcing stop" in process.text
     assert "_stopping_service done" not in events(tmp_path)
+    assert "Task was destroyed but it is pending" not in process.text
+
+
+BUSY_SERVICE = """
+import asyncio
+import tomodachi
+
+class Busy(tomodachi.Service):
+    name = "busy"
+    options = tomodachi.Options(http={{"port": {port}, "host": "127.0.0.1"}})
+
+    @tomodachi.http("GET", r"/slow")
+    async def slow(self):
+        print("slow request started", flush=True)
+        await asyncio.sleep(30)
+        return "late"
+"""
+
+
+def test_a_forced_stop_with_busy_handlers_ends_without_a_flood_of_tracebacks(
+    start_tomodachi: Callable[..., Any], write_file: Write
+) -> None:
+    import socket
+    import threading
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    write_file("busy_service.py", BUSY_SERVICE.format(port=port))
+    process = start_tomodachi("run", "--production", "busy_service.py")
+    process.wait_started()
+
+    def request() -> None:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/slow", timeout=20).read()
+        except OSError:
+            pass  # the connection is cut by the forced stop
+
+    for _ in range(3):
+        threading.Thread(target=request, daemon=True).start()
+    for _ in range(3):
+        process.wait_for("slow request started")
+    process.signal(signal.SIGINT)
+    process.wait_for("awaiting in-flight http requests")
+    process.signal(signal.SIGINT)
+    assert process.wait_exit() != 0
+    assert "forcing stop" in process.text
+    assert "Task was destroyed but it is pending" not in process.text
+    assert "Logging error" not in process.text
 
 
 EXITING_SERVICE = """

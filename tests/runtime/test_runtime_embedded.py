@@ -161,3 +161,77 @@ async def test_inspect_view_lists_amqp_dead_letters_with_their_data() -> None:
         ("shipping-reserved", "shipping-reserved.dlq", "dev.stock.reserved", {"no": "sku"})
     ]
     assert shipping.shipped == []
+
+
+def _service_on_port(folder: Path, file: str, name: str, port: int) -> str:
+    path = folder / file
+    path.write_text(
+        "import tomodachi\n\n"
+        f"class S(tomodachi.Service):\n    name = {name!r}\n"
+        f"    options = tomodachi.Options(http={{'port': {port}, 'host': '127.0.0.1'}})\n\n"
+        "    @tomodachi.http('GET', r'/x')\n    async def x(self):\n        return 'x'\n"
+    )
+    return str(path)
+
+
+async def test_two_services_of_one_process_cannot_share_an_http_port(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    first = _service_on_port(tmp_path, "first.py", "first", port)
+    second = _service_on_port(tmp_path, "second.py", "second", port)
+    launcher = Launcher([first, second], brokers=MEMORY)
+    with pytest.raises(Exception, match=r"service '(first|second)' in this process already listens there"):
+        await launcher.start_services()
+    assert launcher.environment.http_ports == {}  # the one that bound released the port when it was stopped
+
+
+async def test_a_restarted_service_keeps_its_uuid_and_its_per_instance_queue(tmp_path: Path) -> None:
+    service = tmp_path / "listener.py"
+    service.write_text(
+        "import tomodachi\n\n"
+        "class Listener(tomodachi.Service):\n    name = 'listener'\n\n"
+        "    @tomodachi.amqp('stock.reserved')\n    async def reserved(self, data):\n        return None\n"
+    )
+    launcher = Launcher([str(service)], brokers=MEMORY)
+    await launcher.start_services()
+    assert launcher.embedded is not None
+    amqp = launcher.embedded.brokers["amqp"]
+    first_uuid, queues = instance(launcher, "listener").uuid, set(amqp.queue_names())
+    for _ in range(3):  # reloads
+        await launcher.stop_services()
+        await launcher.start_services()
+    try:
+        assert instance(launcher, "listener").uuid == first_uuid
+        assert set(amqp.queue_names()) == queues  # no queue left behind per reload
+    finally:
+        await launcher.stop_services()
+        await launcher.embedded.close()
+
+
+async def test_inspect_view_shows_sqs_dead_letters_and_moves_with_their_data() -> None:
+    from tomodachi.runtime.inspect_view import snapshot
+
+    launcher = Launcher([FILES[0]], config=CONFIG, brokers=MEMORY)
+    await launcher.start_services()
+    assert launcher.embedded is not None
+    sns = launcher.embedded.brokers["aws_sns_sqs"]
+    try:
+        inventory = instance(launcher, "inventory")
+        await tomodachi.aws_sns_sqs_publish(inventory, {"no": "sku"}, topic="order.placed",
+                                            message_attributes={"country": "SE"})  # fmt: skip
+        await wait_until(sns, lambda: bool(sns.messages("dev-inventory-orders-dlq")), timeout=20)
+    finally:
+        await launcher.stop_services()
+        await launcher.embedded.close()
+    state = snapshot(launcher.embedded.brokers)["aws_sns_sqs"]
+    [dead] = state["dead_letters"]
+    assert (dead["queue"], dead["dead_letter_queue"], dead["data"]) == (
+        "dev-inventory-orders",
+        "dev-inventory-orders-dlq",
+        {"no": "sku"},
+    )
+    moved = state["recent"][-1]  # the move to the dead-letter queue shows the message's data, not SNS's JSON
+    assert (moved["queue"], moved["data"]) == ("dev-inventory-orders-dlq", {"no": "sku"})

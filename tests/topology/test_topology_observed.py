@@ -75,7 +75,7 @@ async def test_observed_mermaid_carries_counts_and_calls_out_loose_ends(
     assert ("tomodachi-test", "==>", "2 published", "SNS dev-order.placed") in edges
     assert ("inventory", "==>", "1 published", "AMQP dev.stock.reserved") in edges
     assert ("inventory", "==>", "1 × dev.stock.reserved", "AMQP dev.stock.#") in edges  # reached by a pattern
-    assert ("dev-inventory-orders", "-->", "reserve: 4 handled, 3 failed", "inventory") in edges
+    assert ("dev-inventory-orders", "-->", "reserve: 4 runs, 3 failed", "inventory") in edges
     assert ("dev-inventory-orders", "-.->", "1 dead-lettered", "dev-inventory-orders-dlq") in edges
     assert ("inventory", "==>", "1 published", "AMQP dev.inventory.recounted\nnobody consumes") in edges
     assert chart.classes["unconsumed"] == {"AMQP dev.inventory.recounted\nnobody consumes"}
@@ -118,9 +118,9 @@ def test_pytest_option_writes_the_flows_of_the_whole_session(pytester: pytest.Py
     edges = set(chart.edges)
     # both tests' flows in one diagram: the order of the first, the job of the second
     assert ("tomodachi-test", "==>", "1 published", "SNS dev-order.placed") in edges
-    assert ("shipping-reserved", "-->", "reserved: 1 handled", "shipping") in edges
+    assert ("shipping-reserved", "-->", "reserved: 1 run", "shipping") in edges
     assert ("tomodachi-test", "==>", "1 published", "shipping-jobs") in edges
-    assert ("shipping-jobs", "-->", "job: 1 handled", "shipping") in edges
+    assert ("shipping-jobs", "-->", "job: 1 run", "shipping") in edges
     assert "unpublished" not in chart.classes  # every subscription got a message in one test or the other
 
 

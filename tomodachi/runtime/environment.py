@@ -36,6 +36,9 @@ class Environment:
     broker_observer: Callable[[str, Any], None] | None = None
     # told about every handler call and every message given up on (tests keep records; production has none)
     observers: list[Observer] = field(default_factory=list)
+    # HTTP ports bound by the services of this environment, and by whom: with reuse_port a second service in the
+    # same process would otherwise share the port and silently take half of its requests
+    http_ports: dict[int, str] = field(default_factory=dict)
     _brokers: dict[tuple[str, Any], Any] = field(default_factory=dict)
     _built_here: set[tuple[str, Any]] = field(default_factory=set)
 

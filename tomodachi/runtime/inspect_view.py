@@ -22,6 +22,8 @@ def _preview(body: str | bytes) -> dict[str, Any]:
         parsed = json.loads(text)
     except ValueError:
         parsed = None
+    if isinstance(parsed, dict) and parsed.get("Type") == "Notification" and isinstance(parsed.get("Message"), str):
+        return _preview(parsed["Message"])  # an SNS notification sent on to a dead-letter queue
     if isinstance(parsed, dict) and "data" in parsed and "metadata" in parsed:
         return {"data": parsed["data"]}
     return {"body": text if len(text) <= PREVIEW else text[:PREVIEW] + "…"}
@@ -91,7 +93,7 @@ def sns_sqs_view(broker: Any, recent: int = RECENT) -> dict[str, Any]:
                 {
                     "queue": name,
                     "dead_letter_queue": dead_letter_queue,
-                    "receive_count": m.receive_count,
+                    "message_id": m.message_id,
                     **_preview(m.payload),
                 }
                 for m in broker.messages(dead_letter_queue)
@@ -144,7 +146,11 @@ class InspectServer:
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError:
+            await self.stop()
+            raise
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         port = sockets[0].getsockname()[1] if sockets else self.port

@@ -53,6 +53,7 @@ class Launcher:
         self.watcher_options = watcher_options or {}
         self.environment = environment or Environment()
         self.containers: list[ServiceContainer] = []
+        self._uuids: dict[tuple[str, str], str] = {}  # (file, class) -> uuid of its last started instance
         self.embedded: EmbeddedBrokers | None = None
         if brokers and "memory" in brokers.values():
             from tomodachi.runtime.embedded import EmbeddedBrokers
@@ -79,9 +80,14 @@ class Launcher:
         containers: list[ServiceContainer] = []
         for file in self.files:
             path, classes = load_services(file)
-            containers.extend(
-                ServiceContainer(cls, self.environment, config=self.config, file_path=str(path)) for cls in classes
-            )
+            for cls in classes:
+                config = self.config
+                previous = self._uuids.get((str(path), cls.__qualname__))
+                if previous is not None and "uuid" not in config:
+                    # a restarted service keeps its uuid, so its per-instance queues (named after it) are reused
+                    # instead of being left behind, still bound and filling up, on every reload
+                    config = {**config, "uuid": previous}
+                containers.append(ServiceContainer(cls, self.environment, config=config, file_path=str(path)))
         return containers
 
     async def start_services(self) -> None:
@@ -91,8 +97,10 @@ class Launcher:
         if failures:
             await self.stop_services()
             raise failures[0]
-        if self.recorder is not None:
-            for container in self.containers:
+        for container in self.containers:
+            key = (str(container.file_path), container.service_class.__qualname__)
+            self._uuids[key] = str(container.instance.uuid)
+            if self.recorder is not None:
                 self.recorder.describe(container.instance, container.file_path)
 
     async def stop_services(self) -> None:
@@ -144,8 +152,14 @@ class Launcher:
                 pass
         execution_context._set_exit_handler(self.request_stop)
         watcher_task: asyncio.Task[None] | None = None
-        inspector = await self._start_embedded()
+        inspector: InspectServer | None = None
         try:
+            try:
+                inspector = await self._start_embedded()
+            except OSError as exc:  # the port is taken, the host does not resolve
+                host, port = self.inspect or ("", 0)
+                _logger("tomodachi.brokers").error(f"cannot serve --inspect on {host}:{port}: {exc.strerror or exc}")
+                return 1
             try:
                 if not await self._start_unless_stopped():
                     # a signal or tomodachi.exit() arrived while the services were still starting
@@ -240,8 +254,24 @@ def run_launcher(launcher: Launcher, loop: str = "auto") -> int:
         return new_loop.run_until_complete(launcher.main())
     finally:
         try:
+            _cancel_leftover_tasks(new_loop)
             new_loop.run_until_complete(new_loop.shutdown_asyncgens())
         finally:
             asyncio.set_event_loop(None)
             new_loop.close()
             sys.stdout.flush()
+
+
+# how long tasks still running after a forced stop get to react to their cancellation
+LEFTOVER_CANCEL_SECONDS = 2.0
+
+
+def _cancel_leftover_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """After a forced stop, handlers may still run: cancel them and give them a moment, so the interpreter does
+    not tear them down mid-flight (a flood of "Task was destroyed but it is pending!" and logging errors)."""
+    leftovers = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not leftovers:
+        return
+    for task in leftovers:
+        task.cancel()
+    loop.run_until_complete(asyncio.wait(leftovers, timeout=LEFTOVER_CANCEL_SECONDS))

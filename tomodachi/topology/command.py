@@ -49,7 +49,11 @@ def topology_command(
         print(f"tomodachi: error: {exc}", file=sys.stderr)
         return 1
     if output:
-        write_topology(topology, output, format)
+        try:
+            write_topology(topology, output, format)
+        except OSError as exc:
+            print(f"tomodachi: error: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     else:
         sys.stdout.write(render(topology, format))
     return 0

@@ -65,7 +65,8 @@ def _consumed_label(topology: Topology, feed: Feed) -> str:
     if flows is None:
         return handler
     key = (feed.service, handler)
-    parts = [f"{handler}: {flows.consumed[key]} handled"]
+    runs = flows.consumed[key]
+    parts = [f"{handler}: {runs} run{'s' if runs != 1 else ''}"]
     if flows.failed[key]:
         parts.append(f"{flows.failed[key]} failed")
     if flows.dead_lettered[key] and not feed.subscription.dead_letter_queue:

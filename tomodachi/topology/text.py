@@ -41,7 +41,8 @@ def to_text(topology: Topology) -> str:
             lines.append(f"  {publication.service} published {count} × {publication.kind} {publication.destination}")
         for (service_name, handler), count in flows.consumed.items():
             failed = flows.failed[(service_name, handler)]
-            lines.append(f"  {service_name}.{handler} handled {count}" + (f" ({failed} failed)" if failed else ""))
+            runs = f"{count} run{'s' if count != 1 else ''}"
+            lines.append(f"  {service_name}.{handler}: {runs}" + (f", {failed} failed" if failed else ""))
         for (service_name, handler), count in flows.dead_lettered.items():
             lines.append(f"  {service_name}.{handler} gave up on {count}")
         for publication in unconsumed(topology):
@@ -58,7 +59,7 @@ def to_json(topology: Topology) -> str:
     if flows is not None:
         document["observed"] = {
             "published": [{**asdict(p), "count": n} for p, n in flows.published.items()],
-            "handled": [
+            "runs": [
                 {"service": s, "handler": h, "count": n, "failed": flows.failed[(s, h)]}
                 for (s, h), n in flows.consumed.items()
             ],  # fmt: skip

@@ -56,6 +56,7 @@ class HttpTransport:
         self._runner: web.AppRunner | None = None
         self._access_log: AccessLog | None = None
         self._stopped: asyncio.Future[None] | None = None
+        self._claimed: int | None = None  # the port this service holds in its environment
 
     async def setup(self) -> None:
         context = self.context
@@ -101,6 +102,16 @@ class HttpTransport:
         # reuse_port lets several processes share one port (kernel load balancing); it also means a second
         # service on the same port does not fail to start. Only supported on Linux/BSD.
         reuse_port = settings.reuse_port and sys.platform != "win32"
+        ports = context.environment.http_ports
+        owner = ports.get(port) if port else None
+        if owner is not None:
+            raise HttpException(
+                f"unable to bind service [http] to http://{host}:{port}/: service {owner!r} in this process already "
+                "listens there (give each service its own http.port)"
+            )
+        if port:  # claimed before binding: the services of a process start concurrently
+            self._claimed = port
+            ports[port] = str(getattr(context.service, "name", None) or type(context.service).__name__)
         site = web.TCPSite(self._runner, host, port, reuse_port=reuse_port or None)
         try:
             await site.start()
@@ -149,6 +160,8 @@ class HttpTransport:
         app.state.stopping = True  # requests arriving on live connections from now on get 503
         for site in list(runner.sites):
             await site.stop()  # stop listening first
+        if self._claimed is not None:
+            self.context.environment.http_ports.pop(self._claimed, None)
         current = asyncio.current_task()
         pending = {task for task in app.state.in_flight if task is not current and not task.done()}
         closing = asyncio.ensure_future(app.websockets.close_all())
