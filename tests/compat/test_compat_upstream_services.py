@@ -4,12 +4,15 @@ decorators they wrap handlers in, and relative imports inside service packages."
 from __future__ import annotations
 
 import functools
+import sys
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 import tomodachi
 from tomodachi.envelope import JsonBase
+from tomodachi.runtime.importer import load_services
 from tomodachi.testing import FakeSnsSqs, ServiceFactory
 from tomodachi.transport.http import RequestHandler
 
@@ -69,3 +72,24 @@ async def test_a_handler_wrapped_with_functools_wraps_is_called_by_the_wrappers_
     await fake_sns_sqs.publish("orders.placed", {"id": 1})
     await fake_sns_sqs.settle()
     assert svc.instance.events == [({"id": 1}, "orders.placed", True)]
+
+
+def test_a_service_file_inside_a_package_may_use_relative_imports(tmp_path: Path) -> None:
+    package = tmp_path / "shop_pkg"
+    (package / "common").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "common" / "__init__.py").write_text("")
+    (package / "common" / "greeting.py").write_text("GREETING = 'hej'\n")
+    (package / "service.py").write_text(
+        "import tomodachi\nfrom .common.greeting import GREETING\n\n"
+        "class Relative(tomodachi.Service):\n    name = 'relative'\n    greeting = GREETING\n\n"
+        "    @tomodachi.http('GET', r'/')\n    async def index(self):\n        return self.greeting\n"
+    )
+    try:
+        path, [service] = load_services(package / "service.py")
+        assert service.greeting == "hej"
+        assert service.__module__ == "shop_pkg.service"
+    finally:
+        for name in [m for m in sys.modules if m == "shop_pkg" or m.startswith("shop_pkg.")]:
+            del sys.modules[name]
+        sys.path[:] = [p for p in sys.path if p not in (str(tmp_path), str(package))]

@@ -51,6 +51,20 @@ async def test_serves_files_inside_the_folder(serve: Any, site: Path) -> None:
             assert response.status == 200
 
 
+async def test_a_base_url_without_a_trailing_slash_serves_the_files_below_it(serve: Any, site: Path) -> None:
+    class NoSlash:  # upstream's websocket example: @http_static("public/", r"/public")
+        @tomodachi.http_static(str(site), r"/public")
+        async def files(self) -> None: ...
+
+    async with serve(NoSlash) as served:
+        async with served.client.get("/public/index.html") as response:
+            assert (response.status, await response.text()) == (200, "<h1>home</h1>")
+        async with served.client.get("/public/css/site.css") as response:
+            assert await response.text() == "body{}"
+        async with served.client.get("/public/../secret.txt") as response:
+            assert response.status == 404
+
+
 @pytest.mark.parametrize(
     "target",
     [

@@ -32,20 +32,42 @@ def _module_name_for(path: Path) -> str:
     return path.parent.name if path.name == "__init__.py" else path.stem
 
 
+def _package_of(path: Path) -> tuple[str, Path] | None:
+    """For a file inside a package (folders with ``__init__.py``): the dotted package and the folder above the
+    outermost package, which must be on sys.path for the file's relative imports to resolve."""
+    parts: list[str] = []
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return (".".join(parts), folder) if parts else None
+
+
 def import_service_file(path: str | Path) -> ModuleType:
-    """Import ``path`` as a top-level module (its folder goes on sys.path, as for ``python file.py``)."""
+    """Import ``path`` as a top-level module (its folder goes on sys.path, as for ``python file.py``); a file
+    inside a package is imported as part of it, so its relative imports work."""
     resolved = resolve_service_path(path)
     folder = str(resolved.parent.parent if resolved.name == "__init__.py" else resolved.parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
     module_name = _module_name_for(resolved)
+    package = _package_of(resolved)
+    search_locations: list[str] | None = None
+    if package is not None:
+        dotted, root = package
+        if str(root) not in sys.path:
+            sys.path.insert(0, str(root))
+        if resolved.name == "__init__.py":
+            module_name, search_locations = dotted, [str(resolved.parent)]
+        else:
+            module_name = f"{dotted}.{resolved.stem}"
     try:
         source = resolved.read_text(encoding="utf-8")
         compile(source, str(resolved), "exec")
     except SyntaxError as exc:
         kind = "indentation error" if isinstance(exc, IndentationError) else "syntax error"
         raise ServiceFileError(f"{kind} in file {resolved}:{exc.lineno}: {exc.msg}") from exc
-    spec = importlib.util.spec_from_file_location(module_name, resolved)
+    spec = importlib.util.spec_from_file_location(module_name, resolved, submodule_search_locations=search_locations)
     if spec is None or spec.loader is None:
         raise ServiceFileError(f"cannot import service file: {resolved}")
     module = importlib.util.module_from_spec(spec)

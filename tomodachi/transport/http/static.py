@@ -30,7 +30,10 @@ def resolve_file(root: Path, filename: str | None) -> Path | None:
     not a regular file. ``root`` must already be resolved."""
     if not filename or "\x00" in filename or "\\" in filename:
         return None
-    if filename.startswith("/") or os.path.isabs(filename):
+    # a base URL without its trailing slash ("/public") leaves the slash on the name: it is still a name inside
+    # the folder (the containment check below keeps it there)
+    filename = filename.lstrip("/")
+    if not filename or os.path.isabs(filename):
         return None
     try:
         candidate = (root / filename).resolve()
