@@ -71,6 +71,8 @@ class ErrorPolicy:
     initial_delay: float = 1.0
     multiplier: float = 2.0
     max_delay: float = 60.0
+    # no retry comes back sooner than this (an SQS queue's visibility timeout, where the user set one)
+    min_delay: float = 0.0
 
     def __post_init__(self) -> None:
         if self.mode not in ("retry", "upstream"):
@@ -80,7 +82,8 @@ class ErrorPolicy:
 
     def delay_for(self, attempt: int) -> float:
         """Back-off before the next attempt, after ``attempt`` (1-based) failed."""
-        return float(min(self.max_delay, self.initial_delay * self.multiplier ** max(0, attempt - 1)))
+        backoff = min(self.max_delay, self.initial_delay * self.multiplier ** max(0, attempt - 1))
+        return float(max(self.min_delay, backoff))
 
 
 def resolve_error_policy(service: Any, max_receive_count: int | None = None) -> ErrorPolicy:

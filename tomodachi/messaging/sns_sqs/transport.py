@@ -8,13 +8,20 @@ import functools
 import inspect
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any
 
 from tomodachi.handler_check import SignatureFinding, message_findings, report_findings
 from tomodachi.messaging.broker import Consumer, Delivery, remember_environment
-from tomodachi.messaging.pipeline import MessagePipeline, MessagingProfile, Unwrapped, resolve_error_policy
+from tomodachi.messaging.pipeline import (
+    ErrorPolicy,
+    MessagePipeline,
+    MessagingProfile,
+    Unwrapped,
+    resolve_error_policy,
+)
 from tomodachi.messaging.shutdown import cancel_tasks, wait_tasks
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming
@@ -198,7 +205,7 @@ class SnsSqsTransport:
                 envelope=envelope,
                 parser_kwargs=parser_kwargs,
                 callback_kwargs=args.get("callback_kwargs"),
-                error_policy=resolve_error_policy(service, args.get("max_receive_count")),
+                error_policy=_error_policy(service, args),
             )
             findings += message_findings(
                 bound,
@@ -310,6 +317,16 @@ def _record_execution_context() -> None:
             "botocore_version": _version("botocore"),
         }
     )
+
+
+def _error_policy(service: Any, args: Mapping[str, Any]) -> ErrorPolicy:
+    """The service's policy; where the decorator set a visibility timeout, a failed message stays invisible at
+    least that long (what the user asked SQS for), whatever the back-off says."""
+    policy = resolve_error_policy(service, args.get("max_receive_count"))
+    visibility_timeout = args.get("visibility_timeout", UNSET)
+    if isinstance(visibility_timeout, int) and not isinstance(visibility_timeout, bool):
+        policy = replace(policy, min_delay=float(visibility_timeout))
+    return policy
 
 
 def create_transport(context: TransportContext) -> SnsSqsTransport:
