@@ -1,4 +1,4 @@
-"""Every ```python block of README.md, docs/README-tour.md and docs/testing.md runs (they are executable
+"""Every ```python block of README.md and of every page in docs/ runs (they are executable
 documentation).
 
 Conventions for the documents:
@@ -19,9 +19,11 @@ Conventions for the documents:
 from __future__ import annotations
 
 import ast
+import logging
 import re
 import sys
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +32,10 @@ import pytest
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCUMENTS = ("README.md", "docs/README-tour.md", "docs/testing.md")
+# every page with Python on it: README.md and all of docs/ (a page is never skipped for being missing)
+DOCUMENTS = ("README.md", *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "docs").glob("*.md")))
+# pages that walk through services must also show their tests
+TOURS = ("README.md", "docs/testing.md")
 SKIP_MARKER = "<!-- not-executed -->"
 FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", flags=re.DOTALL | re.MULTILINE)
 FUTURE_IMPORT = re.compile(r"^from __future__ import [^\n]+\n", flags=re.MULTILINE)
@@ -48,7 +53,10 @@ class Block:
 
     @property
     def test_names(self) -> list[str]:
-        tree = ast.parse(self.code)
+        try:
+            tree = ast.parse(self.code)
+        except SyntaxError:
+            return []  # not a test block: test_code_block_runs reports the error at the document's line
         functions = (ast.FunctionDef, ast.AsyncFunctionDef)
         return [node.name for node in tree.body if isinstance(node, functions) and node.name.startswith("test")]
 
@@ -71,12 +79,8 @@ def python_blocks(document: str) -> list[Block]:
     return blocks
 
 
-def _existing_documents() -> list[str]:
-    return [document for document in DOCUMENTS if (ROOT / document).is_file()]
-
-
 def _all_blocks() -> list[Block]:
-    return [block for document in _existing_documents() for block in python_blocks(document)]
+    return [block for document in DOCUMENTS for block in python_blocks(document)]
 
 
 def _code_blocks_before(block: Block) -> list[Block]:
@@ -95,7 +99,7 @@ def exec_blocks(blocks: list[Block], module_name: str) -> types.ModuleType:
         for block in blocks:
             # pad so tracebacks point at the document's own line numbers
             source = "\n" * (block.line - 1) + block.code
-            exec(compile(source, str(ROOT / block.document), "exec"), module.__dict__)
+            exec(compile(source, str(ROOT / block.document), "exec", dont_inherit=True), module.__dict__)
     finally:
         sys.modules.pop(module_name, None)
     return module
@@ -109,8 +113,22 @@ def inner_module_source(prelude: list[Block], block: Block) -> str:
     return "".join(futures) + "\n" + "\n".join(body)
 
 
-def test_documents_have_python_blocks() -> None:
-    for document in _existing_documents():
+@pytest.fixture(autouse=True)
+def logging_as_before() -> Iterator[None]:
+    """A page may configure logging (docs/logging.md does, as a user would): leave the process as it was."""
+    from tomodachi import logging as tomodachi_logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    custom, default = tomodachi_logging._custom_logger, tomodachi_logging._default_formatter
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    tomodachi_logging._custom_logger, tomodachi_logging._default_formatter = custom, default
+
+
+def test_tours_have_python_blocks_and_tests() -> None:
+    for document in TOURS:
         blocks = [b for b in python_blocks(document) if not b.skipped]
         assert blocks, f"{document} has no runnable ```python block"
         assert any(b.is_test for b in blocks), f"{document} shows no test of its services"
