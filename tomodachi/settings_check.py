@@ -94,6 +94,12 @@ def config_errors(config: Mapping[str, Any]) -> list[str]:
         for key in config
         if key in OPTION_SECTIONS
     ]
+    # other top-level keys set attributes on the services (as upstream); one that is nearly "options" is a typo
+    for key in config:
+        if key not in ("options", "run", *OPTION_SECTIONS):
+            hint = did_you_mean(key, ("options", "run"))
+            if hint:
+                errors.append(f"config key {key!r} would only set an attribute on the services{hint}")
     options = config.get("options")
     if options is not None:
         import tomodachi

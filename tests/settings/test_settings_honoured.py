@@ -33,6 +33,12 @@ def test_an_options_section_at_the_top_of_a_config_is_refused_with_where_it_belo
         apply_config(Plain(), {"amqp": {"host": "rabbit"}})
 
 
+def test_a_mistyped_options_key_at_the_top_of_a_config_is_refused_with_the_right_name() -> None:
+    assert config_errors({"optoins": {"http": {"port": 1}}}) == [
+        "config key 'optoins' would only set an attribute on the services (did you mean 'options'?)"
+    ]
+
+
 def test_other_top_level_config_keys_still_set_attributes_as_upstream() -> None:
     instance = Plain()
     apply_config(instance, {"uuid": "fixed", "greeting": "hej"})
