@@ -39,6 +39,7 @@ __all__ = [
     "get_handler_context",
     "get_logger",
     "remove_handlers",
+    "reset_context",
     "resolve_custom_logger",
     "set_custom_logger",
     "set_custom_logger_factory",
@@ -97,6 +98,11 @@ def bind_handler_context(logger_name: str | None = None, /, **fields: Any) -> It
 def get_handler_context() -> dict[str, Any]:
     """The fields currently bound by ``bind_handler_context`` (a copy)."""
     return dict(_HANDLER_CONTEXT.get().fields)
+
+
+def reset_context() -> None:
+    """Forget every field bound in the current context (upstream's name; its test suites call it between tests)."""
+    _HANDLER_CONTEXT.set(_NO_HANDLER_CONTEXT)
 
 
 # --- structlog side: from a logger call to a stdlib LogRecord ------------------------------------------------------

@@ -13,7 +13,7 @@ from aiohttp import web
 import tomodachi
 from tomodachi.envelope import JsonBase
 from tomodachi.runtime.importer import load_services
-from tomodachi.testing import FakeSnsSqs, ServiceFactory
+from tomodachi.testing import FakeSnsSqs, ServiceFactory, VirtualClock
 from tomodachi.transport.http import RequestHandler
 
 
@@ -93,3 +93,29 @@ def test_a_service_file_inside_a_package_may_use_relative_imports(tmp_path: Path
         for name in [m for m in sys.modules if m == "shop_pkg" or m.startswith("shop_pkg.")]:
             del sys.modules[name]
         sys.path[:] = [p for p in sys.path if p not in (str(tmp_path), str(package))]
+
+
+class PreMiddlewareSchedule(tomodachi.Service):
+    name = "pre-middleware-schedule"
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.ran = 0
+        self._schedule_pre_middleware = [self.trace]
+
+    async def trace(self, call_next: Any, service: Any, invocation_time: str) -> Any:
+        self.seen.append(invocation_time)
+        return await call_next()
+
+    @tomodachi.schedule(interval=60)
+    async def tick(self) -> None:
+        self.ran += 1
+
+
+async def test_schedule_pre_middleware_runs_around_scheduled_functions(
+    tomodachi_service: ServiceFactory, virtual_clock: VirtualClock
+) -> None:
+    svc = await tomodachi_service(PreMiddlewareSchedule)
+    await virtual_clock.advance("2 minutes")
+    assert svc.instance.ran == 2
+    assert len(svc.instance.seen) == 2 and all(seen.endswith("Z") for seen in svc.instance.seen)

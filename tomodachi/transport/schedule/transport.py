@@ -6,6 +6,8 @@ Every run is a new task (runs may overlap); at 20 unfinished runs of one functio
 from __future__ import annotations
 
 import asyncio
+import inspect
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 from tomodachi.handler_check import report_findings, schedule_findings
 from tomodachi.handlers import handler_parameters
 from tomodachi.logging import bind_handler_context, get_logger
+from tomodachi.middleware import execute_middlewares
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.clock import Clock, RealClock
 from tomodachi.runtime.observe import call_handler
@@ -134,7 +137,7 @@ class ScheduleTransport:
                 "tomodachi.schedule.handler", handler=job.handler.name, type="tomodachi.schedule"
             ):
                 await call_handler(
-                    job.handler.func,
+                    self._through_pre_middleware(job, values),
                     (),
                     {name: values[name] for name in job.inject},
                     observers=self.context.environment.observers,
@@ -156,6 +159,23 @@ class ScheduleTransport:
             self.context.environment.report_error(exc, job.where)
         finally:
             self._count("scheduled_functions_current_tasks", -1)
+
+    def _through_pre_middleware(self, job: _Job, values: dict[str, Any]) -> Callable[..., Any]:
+        """The handler, behind the service's ``_schedule_pre_middleware`` when it has any (instrumentation such
+        as OpenTelemetry's puts its own there); each middleware may read every schedule value by name."""
+        middlewares = list(getattr(self.context.service, "_schedule_pre_middleware", None) or ())
+        func = job.handler.func
+        if not middlewares:
+            return func
+
+        async def handler(**current: Any) -> Any:
+            result = func(**{name: current[name] for name in job.inject if name in current})
+            return await result if inspect.isawaitable(result) else result
+
+        async def chained(**kwargs: Any) -> Any:
+            return await execute_middlewares(handler, middlewares, self.context.service, (), {**values, **kwargs})
+
+        return chained
 
     async def stop(self, grace_period: float) -> None:
         """No new runs from now on; running ones get ``grace_period`` seconds (on the clock) before cancellation.

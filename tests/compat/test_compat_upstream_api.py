@@ -1,0 +1,80 @@
+"""Upstream's module-level API that its own test suite and helpers use: ServiceImporter, the polling Watcher,
+tomodachi.logging.reset_context."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tomodachi.importer import ServiceImporter
+from tomodachi.logging import bind_handler_context, get_handler_context, reset_context
+from tomodachi.watcher import Watcher
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "service.py").write_text("VALUE = 1\n")
+    (tmp_path / "pkg" / "notes.txt").write_text("not watched")
+    (tmp_path / "__pycache__").mkdir()
+    (tmp_path / "__pycache__" / "cached.py").write_text("")
+    (tmp_path / "vendor").mkdir()
+    (tmp_path / "vendor" / "lib.py").write_text("")
+    return tmp_path
+
+
+def test_watcher_indexes_source_files_outside_ignored_folders(tree: Path) -> None:
+    watcher = Watcher(root=[str(tree)])
+    assert sorted(Path(path).name for path in watcher.watched_files) == ["lib.py", "service.py"]
+    configured = Watcher(root=[str(tree)], configuration={"options": {"watcher": {"ignored_dirs": ["vendor"]}}})
+    assert [Path(path).name for path in configured.watched_files] == ["service.py"]
+
+
+def test_watcher_reports_added_removed_and_updated_files(tree: Path) -> None:
+    watcher = Watcher(root=[str(tree)])
+    assert watcher.update_watched_files() == {}
+    watcher.watched_files = {"_gone": 0.0, str(tree / "pkg" / "service.py"): 0.0}
+    changes = watcher.update_watched_files()
+    assert changes == {
+        "added": [str(tree / "vendor" / "lib.py")],
+        "removed": ["_gone"],
+        "updated": [str(tree / "pkg" / "service.py")],
+    }
+
+
+async def test_watcher_watch_calls_back_after_a_change(tree: Path) -> None:
+    watcher = Watcher(root=[str(tree)])
+    changed = asyncio.Event()
+
+    async def callback() -> None:
+        changed.set()
+
+    task = await watcher.watch(callback_func=callback)
+    try:
+        service = tree / "pkg" / "service.py"
+        os.utime(service, (1, 1))  # a different modification time, whatever the file system's resolution
+        await asyncio.wait_for(changed.wait(), timeout=5)
+    finally:
+        task.cancel()
+
+
+def test_service_importer_imports_a_file_with_or_without_py(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tree)
+    try:
+        assert ServiceImporter.import_service_file("pkg/service").VALUE == 1
+        assert ServiceImporter.import_service_file("pkg/service.py").VALUE == 1
+        assert ServiceImporter.import_module("pkg/service.py").VALUE == 1
+    finally:
+        sys.modules.pop("service", None)
+        sys.path[:] = [p for p in sys.path if not p.startswith(str(tree))]
+
+
+def test_reset_context_forgets_the_bound_logging_fields() -> None:
+    with bind_handler_context("tomodachi.test", handler="h"):
+        assert get_handler_context() == {"handler": "h"}
+        reset_context()
+        assert get_handler_context() == {}
