@@ -18,6 +18,7 @@ from tomodachi.messaging.amqp.exceptions import (
     AmqpTooManyConsumersException,
 )
 from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, dead_letter_queue_name, decode_routing_key
+from tomodachi.messaging.amqp.republish import FailedRepublishes, copy_properties
 from tomodachi.messaging.amqp.settings import AmqpSettings
 from tomodachi.messaging.broker import Delivery, DeliveryCallback
 from tomodachi.runtime.clock import Clock
@@ -76,6 +77,8 @@ class RealAmqpDelivery(Delivery):
         # classic queues do not count deliveries: the header carries receives of earlier copies, and a
         # redelivery (connection lost before the settle) counts as one more
         receive_count = previous + 1 + (1 if redelivered else 0)
+        self._republish_key = FailedRepublishes.key(consumer.subscription.queue_name, props.message_id, body)
+        receive_count += broker.failed_republishes.count(self._republish_key)
         wire_key = str(headers.get(ROUTING_KEY_HEADER) or envelope.routing_key)
         exchange = str(headers.get(EXCHANGE_HEADER, envelope.exchange_name) or "")
         queue = consumer.subscription.queue_name
@@ -113,12 +116,14 @@ class RealAmqpDelivery(Delivery):
             ROUTING_KEY_HEADER: self._wire_key,
             EXCHANGE_HEADER: self._exchange,
         }
-        copy = _replace_headers(self._properties, headers)
+        copy = copy_properties(self._properties, headers)
         if not self._channel.is_open:
             return  # the original comes back by itself
         if await self._broker._requeue_copy(self._subscription, self.body_bytes, copy, delay):
+            self._broker.failed_republishes.forget(self._republish_key)
             await self._broker._ack(self._channel, self._tag)
         else:
+            self._broker.failed_republishes.add(self._republish_key)  # the attempt counts all the same
             await self._broker._nack(self._channel, self._tag)
 
     async def _dead_letter(self, reason: str) -> None:
@@ -133,6 +138,7 @@ class RealAmqpDelivery(Delivery):
         if not self._channel.is_open:
             return
         if await self._broker._publish_dead_letter(self._subscription, self.body_bytes, headers, self._properties):
+            self._broker.failed_republishes.forget(self._republish_key)
             await self._broker._ack(self._channel, self._tag)
         else:
             # keep it: back on the queue after a pause (never a hot loop, never lost)
@@ -184,6 +190,7 @@ class RealAmqpBroker:
         self._subscriptions: dict[str, AmqpSubscription] = {}
         self._consumers: list[RealAmqpConsumer] = []
         self._declared: set[tuple[str, str]] = set()  # per link: lazily declared exchanges / dead-letter queues
+        self.failed_republishes = FailedRepublishes()
         self._users = 0
         self._closing = False
 
@@ -554,7 +561,7 @@ class RealAmqpBroker:
                 # when it expires: it is unused (no consumer) while the service runs, so it may be gone by now,
                 # and the dead letter would be dropped as unroutable — re-declaring recreates it / renews its lease
                 await self._declare_dead_letter_queue(link, subscription)
-            props = _to_pamqp(_replace_headers(properties, dict(headers)))
+            props = _to_pamqp(copy_properties(properties, dict(headers)))
             await self._confirmed_publish(link, DEAD_LETTER_EXCHANGE, queue, body, props)
             return True
         except LINK_OR_TIMEOUT as exc:
@@ -592,12 +599,6 @@ def _int(value: Any) -> int:
         return max(0, int(value))
     except (TypeError, ValueError):
         return 0
-
-
-def _replace_headers(properties: AmqpProperties, headers: dict[str, Any]) -> AmqpProperties:
-    from dataclasses import replace
-
-    return replace(properties, headers=headers, expiration=None)
 
 
 def _from_aioamqp(props: Any, headers: dict[str, Any]) -> AmqpProperties:
