@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, Protocol, runtime_checkable
+
+# the most a compressed message may expand to; a few hundred KB of zeros would otherwise become hundreds of MB
+MAX_DECOMPRESSED_BYTES = 32 * 1024 * 1024
 
 
 @runtime_checkable
@@ -31,3 +35,18 @@ def validate_envelope(envelope: Any, **parser_kwargs: Any) -> None:
     validate = getattr(envelope, "validate", None)
     if callable(validate):
         validate(**parser_kwargs)
+
+
+class MessageTooLargeError(ValueError):
+    """A compressed message expands beyond the envelope's limit: refused (and dead-lettered) unread."""
+
+
+def bounded_decompress(data: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+    """zlib-decompress ``data``, refusing to produce more than ``limit`` bytes (never allocating more)."""
+    decompressor = zlib.decompressobj()
+    result = decompressor.decompress(data, limit + 1)
+    if len(result) > limit or decompressor.unconsumed_tail:
+        raise MessageTooLargeError(
+            f"compressed message expands beyond {limit} bytes (the envelope's max_decompressed_size): refused"
+        )
+    return result

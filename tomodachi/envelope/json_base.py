@@ -9,6 +9,8 @@ import uuid
 import zlib
 from typing import Any
 
+from tomodachi.envelope.base import MAX_DECOMPRESSED_BYTES, bounded_decompress
+
 PROTOCOL_VERSION = "tomodachi-json-base--1.0.0"
 COMPATIBLE_PROTOCOL_VERSIONS = ["json_base-wip"]
 # data whose JSON text reaches this many characters is sent compressed (zlib, despite the encoding's name)
@@ -18,7 +20,11 @@ COMPRESSED = "base64_gzip_json"
 
 
 class JsonBase:
-    """Wraps ``data`` as ``{"service": …, "metadata": …, "data": …}`` (spec §6), key order preserved."""
+    """Wraps ``data`` as ``{"service": …, "metadata": …, "data": …}`` (spec §6), key order preserved.
+
+    ``max_decompressed_size``: the most a compressed payload may expand to (a subclass may raise it)."""
+
+    max_decompressed_size: int = MAX_DECOMPRESSED_BYTES
 
     @classmethod
     async def build_message(cls, service: Any, topic: str, data: Any, **kwargs: Any) -> str:
@@ -56,7 +62,8 @@ class JsonBase:
         if data_encoding == RAW:
             data = message.get("data")
         elif data_encoding == COMPRESSED:
-            data = json.loads(zlib.decompress(base64.b64decode(str(message.get("data")).encode("utf-8"))).decode())
+            compressed = base64.b64decode(str(message.get("data")).encode("utf-8"))
+            data = json.loads(bounded_decompress(compressed, cls.max_decompressed_size).decode())
         else:
             raise ValueError(f"JsonBase payload has unsupported data_encoding {data_encoding!r}")
         message_uuid = metadata.get("message_uuid")

@@ -8,6 +8,8 @@ import uuid
 import zlib
 from typing import Any
 
+from tomodachi.envelope.base import MAX_DECOMPRESSED_BYTES, bounded_decompress
+
 PROTOCOL_VERSION = "tomodachi-protobuf-base--1.0.0"
 # serialized user messages larger than this many bytes are sent zlib-compressed ("gzip_proto")
 COMPRESSION_THRESHOLD = 60000
@@ -31,22 +33,26 @@ def _missing_protobuf() -> ImportError:
     )
 
 
-def _decode_data(data: bytes, data_encoding: str) -> bytes:
+def _decode_data(data: bytes, data_encoding: str, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
     if data_encoding == "proto":
         return data
     if data_encoding == "gzip_proto":
-        return zlib.decompress(data)
+        return bounded_decompress(data, limit)
     if data_encoding == "base64":  # legacy encoding
         return base64.b64decode(data)
     if data_encoding == "base64_gzip_proto":  # legacy encoding
-        return zlib.decompress(base64.b64decode(data))
+        return bounded_decompress(base64.b64decode(data), limit)
     if data_encoding == "raw":
         raise ValueError("ProtobufBase message has data_encoding 'raw', which cannot be parsed into proto_class")
     raise ValueError(f"ProtobufBase message has unsupported data_encoding {data_encoding!r}")
 
 
 class ProtobufBase:
-    """Carries a protobuf user message; handlers declare ``proto_class=`` (and optionally ``validator=``)."""
+    """Carries a protobuf user message; handlers declare ``proto_class=`` (and optionally ``validator=``).
+
+    ``max_decompressed_size``: the most a compressed payload may expand to (a subclass may raise it)."""
+
+    max_decompressed_size: int = MAX_DECOMPRESSED_BYTES
 
     @classmethod
     def validate(cls, **kwargs: Any) -> None:
@@ -89,7 +95,7 @@ class ProtobufBase:
             data = message.data
         else:
             data = proto_class()
-            data.ParseFromString(_decode_data(message.data, metadata.data_encoding))
+            data.ParseFromString(_decode_data(message.data, metadata.data_encoding, cls.max_decompressed_size))
             if validator is not None:
                 # a staticmethod picked off a class body arrives unwrapped; call the function itself
                 getattr(validator, "__func__", validator)(data)
