@@ -71,9 +71,12 @@ async def test_access_log_off_writes_nothing(serve: Any, tmp_path: Path) -> None
 
 async def test_real_ip_header_trusted_only_from_real_ip_from(serve: Any) -> None:
     headers = {"X-Forwarded-For": "203.0.113.7, 10.0.0.1"}
+    async with serve(Logged, real_ip_from=["127.0.0.0/8", "10.0.0.0/8"]) as served:
+        async with served.client.get("/ip", headers=headers) as response:
+            assert await response.text() == "203.0.113.7"  # past both trusted proxies
     async with serve(Logged, real_ip_from=["127.0.0.0/8"]) as served:
         async with served.client.get("/ip", headers=headers) as response:
-            assert await response.text() == "203.0.113.7"
+            assert await response.text() == "10.0.0.1"  # what our proxy received from: 10.0.0.1 is not ours
         async with served.client.get("/ip", headers={"X-Forwarded-For": "not-an-ip"}) as response:
             assert await response.text() == "127.0.0.1"
     async with serve(Logged, real_ip_from=["10.0.0.0/8"]) as served:
@@ -82,6 +85,13 @@ async def test_real_ip_header_trusted_only_from_real_ip_from(serve: Any) -> None
     async with serve(Logged, real_ip_from=["127.0.0.1"], real_ip_header="X-Real-IP") as served:
         async with served.client.get("/ip", headers={"X-Real-IP": "2001:db8::1", **headers}) as response:
             assert await response.text() == "2001:db8::1"
+
+
+async def test_a_client_cannot_choose_its_address_by_writing_x_forwarded_for(serve: Any) -> None:
+    # the client sent "X-Forwarded-For: 6.6.6.6"; our proxy (127.0.0.1) appended the address it saw
+    async with serve(Logged, real_ip_from=["127.0.0.1"]) as served:
+        async with served.client.get("/ip", headers={"X-Forwarded-For": "6.6.6.6, 1.2.3.4"}) as response:
+            assert await response.text() == "1.2.3.4"
 
 
 async def test_log_lines_for_listening_and_access(serve: Any, caplog: Any) -> None:

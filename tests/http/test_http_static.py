@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,27 @@ async def test_serves_files_inside_the_folder(serve: Any, site: Path) -> None:
             assert await response.text() == "body{}"
         async with served.client.get("/static/alias.html") as response:
             assert response.status == 200
+
+
+async def test_dotfiles_and_dot_folders_are_not_served(serve: Any, raw_http: Any, site: Path) -> None:
+    (site / ".env").write_text("SECRET_KEY=1")
+    (site / ".git").mkdir()
+    (site / ".git" / "config").write_text("[core]")
+    async with serve(static_service(site)) as served:
+        for target in (b"/static/.env", b"/static/.git/config", b"/static/css/../.env"):
+            status, body = await status_of(raw_http, served.address, target)
+            assert status == 404, target
+            assert b"SECRET_KEY" not in body
+
+
+async def test_a_static_file_is_sent_without_an_error_in_the_log(
+    serve: Any, site: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        async with serve(static_service(site)) as served:
+            async with served.client.get("/static/index.html") as response:
+                assert await response.text() == "<h1>home</h1>"
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_a_base_url_without_a_trailing_slash_serves_the_files_below_it(serve: Any, site: Path) -> None:

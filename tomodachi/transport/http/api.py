@@ -147,7 +147,8 @@ async def get_http_response_status(value: Any, request: Any = None, verify_trans
 
 
 def get_forwarded_remote_ip(request: Any) -> str:
-    """The client's address: the peer, or the first ``real_ip_header`` value when the peer is a trusted proxy."""
+    """The client's address: the peer, or — when the peer is a trusted proxy (``real_ip_from``) — the rightmost
+    ``real_ip_header`` entry that is not itself a trusted proxy."""
     remote: str = request.remote or ""
     from tomodachi.transport.http.keys import SETTINGS  # aiohttp is loaded anyway once a request exists
 
@@ -161,12 +162,18 @@ def get_forwarded_remote_ip(request: Any) -> str:
         return remote
     if not any(peer in network for network in settings.real_ip_from):
         return remote
-    forwarded = request.headers.get(settings.real_ip_header, "")
-    first = forwarded.split(",")[0].strip()
-    try:
-        return str(ipaddress.ip_address(first))
-    except ValueError:
-        return remote
+    # proxies append the address they received from: read from the right, past our own trusted proxies, and take
+    # the first address a trusted proxy vouches for (the leftmost entries are whatever the client wrote)
+    client = remote
+    for entry in reversed(request.headers.get(settings.real_ip_header, "").split(",")):
+        try:
+            address = ipaddress.ip_address(entry.strip())
+        except ValueError:
+            return client
+        client = str(address)
+        if not any(address in network for network in settings.real_ip_from):
+            return client
+    return client
 
 
 class RequestHandler:

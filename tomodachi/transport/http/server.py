@@ -223,7 +223,7 @@ class HttpApp:
             return _exception_response(web.HTTPNotFound())
         if not os.access(path, os.R_OK):
             return _exception_response(web.HTTPForbidden())
-        return web.FileResponse(path)
+        return _StaticFile(path)
 
     async def _error_response(
         self, request: web.Request, error: BaseException, origin: BoundHandler | None
@@ -268,3 +268,14 @@ def _exception_response(error: web.HTTPException) -> web.Response:
     """A fresh response mirroring an aiohttp HTTP exception (the raised object itself may be shared)."""
     headers = {k: v for k, v in error.headers.items() if k.lower() not in ("content-length", "server")}
     return web.Response(status=error.status, reason=error.reason, body=error.body, headers=headers)
+
+
+class _StaticFile(web.FileResponse):
+    """A file response our middleware sends itself (to log its status and size); aiohttp then prepares what the
+    middleware returned once more, which a plain FileResponse does not survive (an AssertionError logged at
+    ERROR for every static file)."""
+
+    async def prepare(self, request: web.BaseRequest) -> Any:
+        if self._eof_sent:
+            return None
+        return await super().prepare(request)

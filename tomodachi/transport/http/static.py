@@ -35,6 +35,9 @@ def resolve_file(root: Path, filename: str | None) -> Path | None:
     filename = filename.lstrip("/")
     if not filename or os.path.isabs(filename):
         return None
+    # dotfiles and dot-folders (.env, .git/…) are never part of a site
+    if any(part.startswith(".") for part in filename.split("/")):
+        return None
     try:
         candidate = (root / filename).resolve()
     except (OSError, RuntimeError, ValueError):  # symlink loops, invalid names
