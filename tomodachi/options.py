@@ -74,11 +74,16 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+# options whose values never appear in a repr or an error message (logs are read by more people than secrets are)
+SECRET_OPTIONS = frozenset({"amqp.password", "aws_sns_sqs.aws_secret_access_key"})
+HIDDEN = "'***'"
+
+
 def _invalid(key: str, given_as: str | None, expected: str, value: Any) -> InvalidOptionError:
     alias = f" (given as {given_as!r})" if given_as and given_as != key else ""
+    shown = "(value hidden)" if key in SECRET_OPTIONS else _short_repr(value)
     return InvalidOptionError(
-        key,
-        f"invalid value for option {key!r}{alias}: expected {expected}, got {type(value).__name__} {_short_repr(value)}",
+        key, f"invalid value for option {key!r}{alias}: expected {expected}, got {type(value).__name__} {shown}"
     )
 
 
@@ -436,7 +441,8 @@ class OptionsInterface:
                 lines.extend(sub[1:-1])
                 lines.append(f"{sub[-1]},")
             else:
-                lines.append(f"{inner}{name}={value!r},")
+                secret = ".".join((*self._PATH, name)) in SECRET_OPTIONS and value
+                lines.append(f"{inner}{name}={HIDDEN if secret else repr(value)},")
         lines.append(f"{indent})")
         return lines
 

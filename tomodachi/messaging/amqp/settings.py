@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tomodachi.messaging.broker import environment_of
@@ -29,7 +29,7 @@ class AmqpSettings:
     host: str = "127.0.0.1"
     port: int = 5672
     login: str = "guest"
-    password: str = "guest"
+    password: str = field(default="guest", repr=False)  # never in a log line
     virtualhost: str = "/"
     ssl: bool = False
     heartbeat: int = 60

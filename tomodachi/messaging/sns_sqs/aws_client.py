@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tomodachi.messaging.sns_sqs.client import NON_EXISTENT_QUEUE, NOT_FOUND, AwsApiError
@@ -67,7 +67,7 @@ class AwsSettings:
 
     region_name: str | None = None
     aws_access_key_id: str | None = None
-    aws_secret_access_key: str | None = None
+    aws_secret_access_key: str | None = field(default=None, repr=False)  # never in a log line
     sns_endpoint_url: str | None = None
     sqs_endpoint_url: str | None = None
     sts_endpoint_url: str | None = None
