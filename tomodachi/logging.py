@@ -10,6 +10,7 @@ import datetime
 import json
 import logging
 import os
+import re
 import sys
 import traceback
 from collections.abc import Iterator, Mapping
@@ -401,18 +402,28 @@ class _ConsoleFormatter(_TomodachiFormatter):
         parts = [
             self._paint(_DIM, entry.timestamp),
             f"[{level}]",
-            self._paint(_BRIGHT, f"{entry.message:<30}"),
+            self._paint(_BRIGHT, f"{_printable(entry.message):<30}"),
             f"[{self._paint(_BLUE, entry.logger)}]",
         ]
         for key, value in entry.fields.items():
             if value is not Ellipsis:
-                parts.append(f"{self._paint(_CYAN, key)}={self._paint(_MAGENTA, _console_value(value))}")
+                shown = _printable(_console_value(value))
+                parts.append(f"{self._paint(_CYAN, _printable(key))}={self._paint(_MAGENTA, shown)}")
         line = " ".join(parts).rstrip()
         if entry.stack_info:
             line += "\n" + entry.stack_info
         if entry.exc_info:
             line += "\n" + _format_exception(entry.exc_info)
         return line
+
+
+# control characters from logged data (a request path, a message body) would drive the terminal: an ESC could
+# recolor, hide or rewrite earlier lines. Shown escaped instead; line breaks inside a message stay readable.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    return _CONTROL.sub(lambda match: repr(match.group(0))[1:-1], text) if _CONTROL.search(text) else text
 
 
 _JSON_RENAMES = {"event_": "event", "class_": "class"}
@@ -770,7 +781,19 @@ def configure(
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)
+    for name in WIRE_LOGGERS:
+        wire = logging.getLogger(name)
+        # a level the user set is theirs; NOTSET, or the level an earlier configure() set, is ours to adjust
+        if wire.level in (logging.NOTSET, getattr(wire, "_tomodachi_capped", logging.NOTSET)):
+            # their DEBUG lines hold message bodies, access key ids and request signatures: opt in explicitly
+            # (logging.getLogger("botocore").setLevel(logging.DEBUG)) to see them
+            wire.setLevel(max(level, logging.INFO))
+            wire._tomodachi_capped = wire.level  # type: ignore[attr-defined]
     return handler
+
+
+# libraries whose DEBUG output carries credentials and payloads; kept at INFO or above by configure()
+WIRE_LOGGERS = ("botocore", "aiobotocore", "boto3", "urllib3")
 
 
 def set_default_formatter(formatter: str | logging.Formatter) -> None:
