@@ -77,3 +77,31 @@ async def test_a_failing_message_with_another_users_user_id_is_dead_lettered_not
     assert properties.headers["x-tomodachi-delivery-count"] == 3
     assert properties.headers["x-tomodachi-original-user-id"] == user  # kept, as a header nobody can refuse
     assert properties.user_id is None
+
+
+async def test_forged_bookkeeping_headers_are_ignored(real_harness: ServiceHarness, names: Names, probe: Probe) -> None:
+    seen = Counter()
+
+    class Admin(tomodachi.Service):
+        name = "forged-headers"
+        message_envelope = JsonBase
+        message_error_policy = FAST_RETRY
+
+        @tomodachi.amqp("orders.#", queue_name="orders")
+        async def handler(self, data: Any, routing_key: str) -> None:
+            seen.add(routing_key)
+            if len(seen.items) == 1:
+                raise RuntimeError("the first attempt fails")
+
+    svc = await real_harness.start(Admin, options=names.options())
+    svc.expect_errors(RuntimeError)
+    body = await JsonBase.build_message(svc.instance, "orders.public", {"order": 2})
+    forged = {"x-tomodachi-routing-key": "orders.admin", "x-tomodachi-exchange": "amq.topic", "x-tomodachi-attempt": 99}
+    await probe.ensure()
+    await probe.channel.basic_publish(
+        body.encode(), names.exchange, "orders.public", properties={"headers": forged, "delivery_mode": 2}
+    )
+    await seen.wait_count(2, "the retried message")
+    # the handler saw the key the message was published with, and the first failure was retried, not dead-lettered
+    assert seen.items == ["orders.public", "orders.public"]
+    assert await probe.message_count(f"{names.queue_prefix}orders.dlq") == 0

@@ -33,3 +33,31 @@ def test_failed_republishes_remember_a_bounded_number_of_messages() -> None:
     for key in keys:
         failed.add(key)
     assert [failed.count(key) for key in keys] == [0, 1, 1]  # the oldest forgotten first
+
+
+NAMES = ("x-tomodachi-attempt", "x-tomodachi-routing-key", "x-tomodachi-exchange")
+
+
+def _signed_headers(key: bytes, attempt: int = 2) -> dict[str, object]:
+    from tomodachi.messaging.amqp.republish import SIGNATURE_HEADER, bookkeeping_signature
+
+    return {
+        NAMES[0]: attempt,
+        NAMES[1]: "orders.public",
+        NAMES[2]: "amq.topic",
+        SIGNATURE_HEADER: bookkeeping_signature(key, "orders", attempt, "orders.public", "amq.topic", b"{}"),
+    }
+
+
+def test_only_our_own_signature_makes_bookkeeping_headers_trusted() -> None:
+    from tomodachi.messaging.amqp.republish import signed_by_us, signing_key
+
+    ours = signing_key("guest", "guest", "/")
+    headers = _signed_headers(ours)
+    assert signed_by_us(headers, ours, "orders", b"{}", NAMES)
+    assert not signed_by_us({**headers, NAMES[0]: 99}, ours, "orders", b"{}", NAMES)  # a forged attempt count
+    assert not signed_by_us({**headers, NAMES[1]: "orders.admin"}, ours, "orders", b"{}", NAMES)
+    assert not signed_by_us(headers, ours, "other-queue", b"{}", NAMES)  # a copy replayed onto another queue
+    assert not signed_by_us(headers, ours, "orders", b'{"x": 1}', NAMES)  # another body
+    assert not signed_by_us(headers, signing_key("other", "secret", "/"), "orders", b"{}", NAMES)
+    assert not signed_by_us({NAMES[0]: 2}, ours, "orders", b"{}", NAMES)  # unsigned

@@ -18,7 +18,14 @@ from tomodachi.messaging.amqp.exceptions import (
     AmqpTooManyConsumersException,
 )
 from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, dead_letter_queue_name, decode_routing_key
-from tomodachi.messaging.amqp.republish import FailedRepublishes, copy_properties
+from tomodachi.messaging.amqp.republish import (
+    SIGNATURE_HEADER,
+    FailedRepublishes,
+    bookkeeping_signature,
+    copy_properties,
+    signed_by_us,
+    signing_key,
+)
 from tomodachi.messaging.amqp.settings import AmqpSettings
 from tomodachi.messaging.broker import Delivery, DeliveryCallback
 from tomodachi.runtime.clock import Clock
@@ -30,6 +37,7 @@ ATTEMPT_HEADER = "x-tomodachi-attempt"
 ROUTING_KEY_HEADER = "x-tomodachi-routing-key"
 EXCHANGE_HEADER = "x-tomodachi-exchange"
 BOOKKEEPING_HEADERS = (ATTEMPT_HEADER, ROUTING_KEY_HEADER, EXCHANGE_HEADER)
+SIGNED_HEADERS = (*BOOKKEEPING_HEADERS, SIGNATURE_HEADER)
 
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 DELAY_QUEUE_SLACK_MS = 60_000  # a delay queue outlives its message TTL by this much, then RabbitMQ removes it
@@ -72,6 +80,12 @@ class RealAmqpDelivery(Delivery):
         self, broker: RealAmqpBroker, consumer: RealAmqpConsumer, channel: Any, body: bytes, envelope: Any, props: Any
     ) -> None:
         headers = {str(k): _text(v) for k, v in dict(getattr(props, "headers", None) or {}).items()}
+        queue = consumer.subscription.queue_name
+        if any(name in headers for name in SIGNED_HEADERS) and not signed_by_us(
+            headers, broker.signing_key, queue, body, BOOKKEEPING_HEADERS
+        ):
+            # written by a publisher, not by our retry: a forged attempt count, routing key or exchange is ignored
+            headers = {k: v for k, v in headers.items() if k not in SIGNED_HEADERS}
         previous = _int(headers.get(ATTEMPT_HEADER))
         redelivered = bool(envelope.is_redeliver)
         # classic queues do not count deliveries: the header carries receives of earlier copies, and a
@@ -81,7 +95,6 @@ class RealAmqpDelivery(Delivery):
         receive_count += broker.failed_republishes.count(self._republish_key)
         wire_key = str(headers.get(ROUTING_KEY_HEADER) or envelope.routing_key)
         exchange = str(headers.get(EXCHANGE_HEADER, envelope.exchange_name) or "")
-        queue = consumer.subscription.queue_name
         properties = _from_aioamqp(props, headers)
         super().__init__(
             body=body,
@@ -110,11 +123,16 @@ class RealAmqpDelivery(Delivery):
         await self._broker._ack(self._channel, self._tag)
 
     async def _retry(self, delay: float) -> None:
+        queue = self._subscription.queue_name
+        signature = bookkeeping_signature(
+            self._broker.signing_key, queue, self.receive_count, self._wire_key, self._exchange, self.body_bytes
+        )
         headers = {
-            **{k: v for k, v in self._properties.headers.items() if k not in BOOKKEEPING_HEADERS},
+            **{k: v for k, v in self._properties.headers.items() if k not in SIGNED_HEADERS},
             ATTEMPT_HEADER: self.receive_count,
             ROUTING_KEY_HEADER: self._wire_key,
             EXCHANGE_HEADER: self._exchange,
+            SIGNATURE_HEADER: signature,
         }
         copy = copy_properties(self._properties, headers)
         if not self._channel.is_open:
@@ -128,7 +146,7 @@ class RealAmqpDelivery(Delivery):
 
     async def _dead_letter(self, reason: str) -> None:
         headers = {
-            **{k: v for k, v in self._properties.headers.items() if k not in BOOKKEEPING_HEADERS},
+            **{k: v for k, v in self._properties.headers.items() if k not in SIGNED_HEADERS},
             "x-tomodachi-dead-letter-reason": reason,
             "x-tomodachi-original-queue": self._subscription.queue_name,
             "x-tomodachi-original-exchange": self._exchange,
@@ -191,6 +209,7 @@ class RealAmqpBroker:
         self._consumers: list[RealAmqpConsumer] = []
         self._declared: set[tuple[str, str]] = set()  # per link: lazily declared exchanges / dead-letter queues
         self.failed_republishes = FailedRepublishes()
+        self.signing_key = signing_key(settings.login, settings.password, settings.virtualhost)
         self._users = 0
         self._closing = False
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from tomodachi.messaging.amqp.descriptors import AmqpProperties
 
 ORIGINAL_USER_ID_HEADER = "x-tomodachi-original-user-id"
+SIGNATURE_HEADER = "x-tomodachi-signature"
 
 
 def copy_properties(properties: AmqpProperties, headers: dict[str, Any]) -> AmqpProperties:
@@ -44,3 +47,32 @@ class FailedRepublishes:
 
     def forget(self, key: tuple[str, str]) -> None:
         self._counts.pop(key, None)
+
+
+def signing_key(login: str, password: str, virtualhost: str) -> bytes:
+    """The key our retry copies are signed with: derived from the connection's credentials, so every instance of
+    a deployment shares it with no setting to make, and a publisher with other credentials cannot forge it."""
+    return hashlib.sha256(f"tomodachi-bookkeeping\0{login}\0{password}\0{virtualhost}".encode()).digest()
+
+
+def bookkeeping_signature(key: bytes, queue: str, attempt: int, routing_key: str, exchange: str, body: bytes) -> str:
+    """What a retry copy's bookkeeping headers (attempt, original routing key and exchange) are signed with."""
+    fields = f"{queue}\0{attempt}\0{routing_key}\0{exchange}\0".encode() + hashlib.sha256(body).digest()
+    return hmac.new(key, fields, hashlib.sha256).hexdigest()
+
+
+def signed_by_us(headers: Mapping[str, Any], key: bytes, queue: str, body: bytes, names: tuple[str, str, str]) -> bool:
+    """Whether the bookkeeping headers ``names`` (attempt, routing key, exchange) of a delivery on ``queue`` were
+    put there by one of our services (anyone who may publish can write headers; only we can sign them)."""
+    attempt_header, routing_key_header, exchange_header = names
+    given = headers.get(SIGNATURE_HEADER)
+    if not isinstance(given, str):
+        return False
+    try:
+        attempt = int(headers.get(attempt_header, 0))
+    except (TypeError, ValueError):
+        return False
+    expected = bookkeeping_signature(
+        key, queue, attempt, str(headers.get(routing_key_header, "")), str(headers.get(exchange_header, "")), body
+    )
+    return hmac.compare_digest(given, expected)
