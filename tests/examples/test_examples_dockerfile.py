@@ -43,3 +43,22 @@ def test_exposed_port_matches_the_example_service() -> None:
     _, [service_class] = load_services(ROOT / file)
     service: Any = service_class
     assert instructions("EXPOSE") == [str(service.options.http.port)]
+
+
+def test_the_constraints_pin_every_runtime_dependency_at_a_version_pyproject_accepts() -> None:
+    import tomllib
+    from packaging.requirements import Requirement
+
+    pins = {}
+    for line in (ROOT / "examples" / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name.strip().lower()] = version.strip()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    requirements = [Requirement(r) for r in [*project["dependencies"], *project["optional-dependencies"]["uvloop"]]]
+    for requirement in requirements:
+        if requirement.marker is not None and not requirement.marker.evaluate({"sys_platform": "linux"}):
+            continue  # not installed in the (Linux) image
+        version = pins.get(requirement.name.lower())
+        assert version is not None, f"{requirement.name} is not pinned in examples/constraints.txt"
+        assert requirement.specifier.contains(version), f"{requirement.name}=={version} does not meet {requirement}"
