@@ -8,7 +8,7 @@ import functools
 import inspect
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any
@@ -61,9 +61,13 @@ def _accepts_message_attributes(envelope: Any) -> bool:
     return any(p.kind is p.VAR_KEYWORD or p.name == "message_attributes" for p in params)
 
 
-def make_unwrap(topic_prefix: str, pass_attributes: bool) -> Any:
+def make_unwrap(topic_prefix: str, pass_attributes: bool, subscribed_topic: str | None = None) -> Any:
     """Delivery → payload + injectable values. SNS notifications carry the payload in ``Message``; any other
-    body (raw delivery, foreign producers) is itself the payload rather than being dropped (spec §15.9)."""
+    body (raw delivery, foreign producers) is itself the payload rather than being dropped (spec §15.9).
+
+    ``subscribed_topic`` (the SNS topic name or wildcard the handler subscribed to): a body naming another topic
+    was written by whoever may send to the queue, not by SNS, so its ``TopicArn`` is not believed."""
+    believes = _topic_check(subscribed_topic)
 
     def unwrap(delivery: Delivery) -> Unwrapped | None:
         raw = delivery.text()
@@ -78,6 +82,8 @@ def make_unwrap(topic_prefix: str, pass_attributes: bool) -> Any:
             encoded_attributes = delivery.attributes or body.get("MessageAttributes") or {}
             sns_message_id = str(body.get("MessageId") or "") if message_type == "Notification" else ""
             timestamp = body.get("Timestamp")
+            if topic_arn and not believes(naming.topic_from_arn(topic_arn)):
+                topic_arn, sns_message_id = "", ""
         else:
             payload, message_type, topic_arn, sns_message_id, timestamp = raw, "", "", "", None
             encoded_attributes = delivery.attributes
@@ -105,6 +111,15 @@ def make_unwrap(topic_prefix: str, pass_attributes: bool) -> Any:
         return Unwrapped(payload=text, values=values, parse_kwargs=parse_kwargs)
 
     return unwrap
+
+
+def _topic_check(subscribed_topic: str | None) -> Callable[[str], bool]:
+    if not subscribed_topic:
+        return lambda name: True  # a topic-less queue may be subscribed to anything outside tomodachi
+    if naming.is_wildcard(subscribed_topic):
+        pattern = naming.wildcard_matcher(subscribed_topic)
+        return lambda name: pattern.fullmatch(name) is not None
+    return lambda name: name == subscribed_topic
 
 
 def build_subscription(handler: BoundHandler, service: Any, options: Any) -> SnsSqsSubscription:
@@ -194,7 +209,7 @@ class SnsSqsTransport:
                 positional=("topic",),
                 internal_errors=INTERNAL_SERVICE_ERRORS,
                 pre_middleware_attribute="_awssnssqs_message_pre_middleware",
-                unwrap=make_unwrap(options.aws_sns_sqs.topic_prefix or "", pass_attributes),
+                unwrap=make_unwrap(options.aws_sns_sqs.topic_prefix or "", pass_attributes, subscription.topic),
             )
             pipeline = MessagePipeline(
                 service=service,
