@@ -8,11 +8,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import web
 
 import tomodachi
 from tomodachi.envelope import JsonBase
-from tomodachi.runtime.importer import load_services
+from tomodachi.runtime.importer import ServiceFileError, load_services
 from tomodachi.testing import FakeSnsSqs, ServiceFactory, VirtualClock
 from tomodachi.transport.http import RequestHandler
 
@@ -119,3 +120,36 @@ async def test_schedule_pre_middleware_runs_around_scheduled_functions(
     await virtual_clock.advance("2 minutes")
     assert svc.instance.ran == 2
     assert len(svc.instance.seen) == 2 and all(seen.endswith("Z") for seen in svc.instance.seen)
+
+
+def test_relative_imports_work_in_a_service_folder_without_init(tmp_path: Path) -> None:
+    folder = tmp_path / "svc_folder"
+    (folder / "helpers_pkg").mkdir(parents=True)
+    (folder / "helpers_pkg" / "__init__.py").write_text("")
+    (folder / "helpers_pkg" / "noop.py").write_text("def noop():\n    return 'noop'\n")
+    (folder / "sibling.py").write_text("VALUE = 7\n")
+    (folder / "relative.py").write_text(
+        "import tomodachi\nfrom .helpers_pkg.noop import noop\nfrom .sibling import VALUE\n\n"
+        "class Relative(tomodachi.Service):\n    name = 'relative-no-init'\n    found = (noop(), VALUE)\n\n"
+        "    async def _start_service(self):\n        pass\n"
+    )
+    try:
+        _, [service] = load_services(folder / "relative.py")
+        assert service.found == ("noop", 7)
+    finally:
+        for name in [m for m in sys.modules if m == "svc_folder" or m.startswith("svc_folder.")]:
+            del sys.modules[name]
+        sys.path[:] = [p for p in sys.path if p not in (str(tmp_path), str(folder))]
+
+
+def test_a_service_package_named_like_a_standard_module_is_refused_clearly(tmp_path: Path) -> None:
+    folder = tmp_path / "os"
+    folder.mkdir()
+    (folder / "__init__.py").write_text("")
+    (folder / "code.py").write_text("X = 1\n")
+    (folder / "service.py").write_text("import tomodachi\nfrom .code import X\n")
+    try:
+        with pytest.raises(ServiceFileError, match="would shadow the standard library module"):
+            load_services(folder / "service.py")
+    finally:
+        sys.path[:] = [p for p in sys.path if p not in (str(tmp_path), str(folder))]

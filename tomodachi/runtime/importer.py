@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -43,6 +44,15 @@ def _package_of(path: Path) -> tuple[str, Path] | None:
     return (".".join(parts), folder) if parts else None
 
 
+def _implicit_package(path: Path, source: str) -> tuple[str, Path] | None:
+    """A service file with relative imports in a folder without ``__init__.py``: its folder is taken as a
+    (namespace) package, as upstream does, so ``from .helpers import x`` finds the folder's ``helpers``."""
+    if not re.search(r"^\s*from\s+\.", source, flags=re.MULTILINE) or path.name == "__init__.py":
+        return None
+    folder = path.parent.name
+    return (folder, path.parent.parent) if folder.isidentifier() else None
+
+
 def import_service_file(path: str | Path) -> ModuleType:
     """Import ``path`` as a top-level module (its folder goes on sys.path, as for ``python file.py``); a file
     inside a package is imported as part of it, so its relative imports work."""
@@ -51,10 +61,19 @@ def import_service_file(path: str | Path) -> ModuleType:
     if folder not in sys.path:
         sys.path.insert(0, folder)
     module_name = _module_name_for(resolved)
-    package = _package_of(resolved)
+    try:
+        source = resolved.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ServiceFileError(f"cannot read service file {resolved}: {exc}") from exc
+    package = _package_of(resolved) or _implicit_package(resolved, source)
     search_locations: list[str] | None = None
     if package is not None:
         dotted, root = package
+        if dotted.split(".")[0] in sys.stdlib_module_names:
+            raise ServiceFileError(
+                f"cannot import {resolved}: its package {dotted.split('.')[0]!r} would shadow the standard library "
+                "module of that name (rename the folder)"
+            )
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
         if resolved.name == "__init__.py":
@@ -62,7 +81,6 @@ def import_service_file(path: str | Path) -> ModuleType:
         else:
             module_name = f"{dotted}.{resolved.stem}"
     try:
-        source = resolved.read_text(encoding="utf-8")
         compile(source, str(resolved), "exec")
     except SyntaxError as exc:
         kind = "indentation error" if isinstance(exc, IndentationError) else "syntax error"
