@@ -153,3 +153,16 @@ def test_a_service_package_named_like_a_standard_module_is_refused_clearly(tmp_p
             load_services(folder / "service.py")
     finally:
         sys.path[:] = [p for p in sys.path if p not in (str(tmp_path), str(folder))]
+
+
+async def test_a_handler_may_return_an_aiohttp_file_response(
+    tomodachi_harness: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    svc = await tomodachi_harness.start(Path(__file__).with_name("file_serving_service.py"))
+    with caplog.at_level(logging.ERROR):
+        async with svc.http.get("/") as response:
+            assert response.status == 200
+            assert "class FileServing" in await response.text()  # the service file itself
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -110,6 +110,8 @@ class ServiceContainer:
                 if not key.startswith("__") and not callable(value)
             }
             instance.context["_service_file_path"] = self.file_path
+            # upstream's context held itself under "context" (its examples read context["context"][...])
+            instance.context["context"] = instance.context
             # publish functions called from any handler find this service's brokers through it
             # (see tomodachi.messaging.broker.environment_of)
             instance.context["_tomodachi_environment"] = self.environment

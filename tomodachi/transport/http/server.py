@@ -116,6 +116,8 @@ class HttpApp:
             try:
                 await response.prepare(request)
                 await response.write_eof()
+                if type(response) is web.FileResponse:  # a handler's own: aiohttp must not send it a second time
+                    response.__class__ = _StaticFile
             except (ConnectionError, asyncio.CancelledError) as exc:
                 replaced, status = status, 499
                 get_logger("tomodachi.http.response").info(
