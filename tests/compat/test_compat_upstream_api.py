@@ -78,3 +78,12 @@ def test_reset_context_forgets_the_bound_logging_fields() -> None:
         assert get_handler_context() == {"handler": "h"}
         reset_context()
         assert get_handler_context() == {}
+
+
+def test_the_message_attribute_type_names_import_from_the_transport_module() -> None:
+    from tomodachi.transport.aws_sns_sqs import MessageAttributesType, MessageAttributesTypeDef
+    from tomodachi.transport.awssnssqs import MessageAttributesType as Alias
+
+    attributes: MessageAttributesType = {"priority": 1}
+    wire: MessageAttributesTypeDef = {"priority": {"DataType": "Number", "StringValue": "1"}}
+    assert Alias is MessageAttributesType and attributes and wire

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tomodachi.envelope.base import MessageEnvelopeProtocol
 from tomodachi.messaging.sns_sqs.api import (
     MessageBodyFormatter,
@@ -28,6 +30,10 @@ from tomodachi.messaging.sns_sqs.exceptions import (
 )
 from tomodachi.messaging.sns_sqs.naming import decode_topic, encode_topic
 
+# the message attributes a handler receives: names to str, number, bool, bytes or lists of them (upstream's names)
+MessageAttributesType = dict[str, Any]
+MessageAttributesTypeDef = dict[str, dict[str, Any]]  # as botocore takes them
+
 __all__ = [
     "AWSSNSSQSConnectionException",
     "AWSSNSSQSException",
@@ -37,6 +43,8 @@ __all__ = [
     "MessageBodyFormatter",
     "MessageBodyFormatterContext",
     "MessageBodyFormatterProtocol",
+    "MessageAttributesType",
+    "MessageAttributesTypeDef",
     "MessageEnvelopeProtocol",
     "QueueDoesNotExistError",
     "aws_sns_sqs",
