@@ -397,7 +397,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cli_entrypoint(argv: Sequence[str] | None = None) -> NoReturn:
-    sys.exit(main(argv))
+    """The console script: ``argv`` is a whole command line, program name first (``sys.argv`` when not given),
+    as upstream's entry point took it."""
+    sys.exit(main(list(argv)[1:] if argv is not None else None))
 
 
 __all__ = [

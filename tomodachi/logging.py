@@ -32,6 +32,7 @@ __all__ = [
     "JSONFormatter",
     "Logger",
     "LoggerProtocol",
+    "StderrHandler",
     "NoColorConsoleFormatter",
     "PythonLoggingFormatter",
     "bind_handler_context",
@@ -39,6 +40,7 @@ __all__ = [
     "configure",
     "get_handler_context",
     "get_logger",
+    "getLogger",
     "remove_handlers",
     "reset_context",
     "resolve_custom_logger",
@@ -815,3 +817,8 @@ def remove_handlers() -> None:
             handler.flush()
         except Exception:
             pass
+
+
+# upstream's names: `getLogger` for get_logger, and the handler class its test suites install on the root logger
+getLogger = get_logger
+StderrHandler = _RootHandler

@@ -4,9 +4,11 @@ tomodachi.logging.reset_context."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -87,3 +89,43 @@ def test_the_message_attribute_type_names_import_from_the_transport_module() -> 
     attributes: MessageAttributesType = {"priority": 1}
     wire: MessageAttributesTypeDef = {"priority": {"DataType": "Number", "StringValue": "1"}}
     assert Alias is MessageAttributesType and attributes and wire
+
+
+def test_the_console_script_takes_a_whole_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from tomodachi.cli import cli_entrypoint
+
+    with pytest.raises(SystemExit) as info:
+        cli_entrypoint(["tomodachi", "--version"])  # program name first, as sys.argv (and upstream's tests) give it
+    assert info.value.code == 0
+    assert capsys.readouterr().out.startswith("tomodachi ")
+
+
+def test_transport_submodules_are_attributes_of_the_package() -> None:
+    import tomodachi.transport
+
+    assert tomodachi.transport.awssnssqs.aws_sns_sqs_publish is not None
+    assert tomodachi.transport.amqp.amqp_publish is not None
+    with pytest.raises(AttributeError):
+        tomodachi.transport.nope  # noqa: B018
+
+
+def test_upstream_logging_names() -> None:
+    import tomodachi.logging as tlog
+
+    assert tlog.getLogger is tlog.get_logger
+    assert issubclass(tlog.StderrHandler, logging.Handler)
+
+
+async def test_a_service_finds_its_http_port_in_its_context(tomodachi_service: Any) -> None:
+    import tomodachi
+
+    class Ported(tomodachi.Service):
+        name = "ported"
+
+        @tomodachi.http("GET", r"/")
+        async def index(self) -> str:
+            return str(self.context["_http_port"])
+
+    svc = await tomodachi_service(Ported)
+    async with svc.http.get("/") as response:
+        assert int(await response.text()) == svc.container.transports["http"].bound_address[1]  # type: ignore[attr-defined]

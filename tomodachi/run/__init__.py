@@ -30,7 +30,7 @@ def run(app: Any = None, *args: Any, **kwargs: Any) -> None:
             argv.append(flag)
         elif value not in (False, None):
             argv.extend([flag, str(value)])
-    cli_entrypoint(argv)
+    cli_entrypoint(["tomodachi", *argv])
 
 
 class _CallableModule(types.ModuleType):

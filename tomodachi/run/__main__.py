@@ -5,4 +5,4 @@ import sys
 from tomodachi.cli import cli_entrypoint
 
 if __name__ == "__main__":
-    cli_entrypoint(["run", *sys.argv[1:]])
+    cli_entrypoint(["tomodachi", "run", *sys.argv[1:]])

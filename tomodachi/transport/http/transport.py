@@ -122,6 +122,10 @@ class HttpTransport:
             raise HttpException(f"unable to bind service [http] to http://{host}:{port}/ ({exc})") from exc
         bound = self._runner.addresses[0]
         self.bound_address = (str(bound[0]), int(bound[1]))
+        # upstream's services read their port here (the only way to learn it with http.port=None)
+        context_of = getattr(context.service, "context", None)
+        if isinstance(context_of, dict):
+            context_of["_http_port"] = self.bound_address[1]
         _set_context(
             {
                 "http_enabled": True,
