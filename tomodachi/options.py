@@ -473,6 +473,10 @@ class Options(OptionsInterface):
         max_keepalive_time: _Option[int | float | None] = _Option(None, int, float, nullable=True, bounds=_NOT_NEGATIVE)
         max_keepalive_requests: _Option[int | None] = _Option(None, int, nullable=True, bounds=_NOT_NEGATIVE)
         server_header: _Option[str | None] = _Option("tomodachi", str, nullable=True)
+        # aiohttp's own default; a websocket message may otherwise be as large as a whole request body
+        websocket_max_message_size: _Option[int] = _Option(4 * 1024 * 1024, int, convert=_client_max_size)
+        # seconds between pings; a peer that does not answer within half of it is disconnected (None: no pings)
+        websocket_heartbeat: _Option[int | float | None] = _Option(30, int, float, nullable=True, bounds=_NOT_NEGATIVE)
 
     class AWSSNSSQS(OptionsInterface):
         _PATH = ("aws_sns_sqs",)

@@ -129,3 +129,37 @@ async def test_middleware_wraps_the_connect_handler(serve: Any) -> None:
             await ws.send_str("x")
             await ws.receive(timeout=5)
     assert seen == ["/ws/mw"]
+
+
+async def test_a_websocket_message_over_the_limit_closes_the_socket_with_1009(serve: Any) -> None:
+    service = Chat()
+    async with serve(service, websocket_max_message_size=1024) as served:
+        async with served.client.ws_connect("/ws/lobby") as ws:
+            await ws.send_str("x" * 1024)  # at the limit: taken
+            assert (await ws.receive(timeout=5)).type is WSMsgType.TEXT
+            await ws.send_str("x" * 1025)
+            closing = await ws.receive(timeout=5)
+            assert closing.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+            assert ws.close_code == WSCloseCode.MESSAGE_TOO_BIG
+    assert service.received == ["x" * 1024]
+
+
+def test_websocket_messages_are_limited_to_4_mib_by_default_and_pinged_every_30_s() -> None:
+    from tomodachi.transport.http.settings import HttpSettings
+
+    settings = HttpSettings.from_options(tomodachi.Options())
+    assert (settings.websocket_max_message_size, settings.websocket_heartbeat) == (4 * 1024 * 1024, 30.0)
+    quiet = HttpSettings.from_options(tomodachi.Options(http={"websocket_heartbeat": None}))
+    assert quiet.websocket_heartbeat is None
+
+
+async def test_a_peer_that_does_not_answer_pings_is_disconnected(serve: Any) -> None:
+    service = Chat()
+    async with serve(service, websocket_heartbeat=0.2) as served:
+        async with served.client.ws_connect("/ws/lobby", autoping=False) as ws:
+            while True:  # the server pings; this client never answers, so the server closes
+                message = await ws.receive(timeout=5)
+                if message.type is not WSMsgType.PING:
+                    break
+            assert message.type in (WSMsgType.CLOSE, WSMsgType.CLOSED, WSMsgType.CLOSING)
+        await asyncio.wait_for(service.closed.wait(), timeout=5)

@@ -26,6 +26,8 @@ EXPECTED_DEFAULTS = {
     "http.max_keepalive_time": None,
     "http.max_keepalive_requests": None,
     "http.server_header": "tomodachi",
+    "http.websocket_max_message_size": 4 * 1024 * 1024,
+    "http.websocket_heartbeat": 30,
     "aws_sns_sqs.region_name": None,
     "aws_sns_sqs.aws_access_key_id": None,
     "aws_sns_sqs.aws_secret_access_key": None,

@@ -76,9 +76,10 @@ class HttpApp:
         self.websockets = WebsocketSessions(
             service,
             environment.clock,
-            settings.client_max_size,
+            settings.websocket_max_message_size,
             on_error=self.handler_failed,
             observers=environment.observers,
+            heartbeat=settings.websocket_heartbeat,
         )
 
     # -- aiohttp hooks ---------------------------------------------------------------------------------------

@@ -69,6 +69,8 @@ class HttpSettings:
     max_keepalive_time: float | None = None
     max_keepalive_requests: int | None = None
     server_header: str = "tomodachi"
+    websocket_max_message_size: int = 4 * 1024 * 1024
+    websocket_heartbeat: float | None = 30.0
 
     @property
     def keepalive(self) -> bool:
@@ -111,7 +113,21 @@ class HttpSettings:
             max_keepalive_time=float(max_time) if max_time else None,
             max_keepalive_requests=int(max_requests) if max_requests else None,
             server_header=_server_header(section),
+            websocket_max_message_size=parse_size(get("websocket_max_message_size", 4 * 1024 * 1024)),
+            websocket_heartbeat=_heartbeat(section),
         )
+
+
+def _heartbeat(section: Any) -> float | None:
+    """``websocket_heartbeat`` as set (``None`` or 0: no pings), 30 s when the section does not say."""
+    if section is None:
+        return 30.0
+    value = (
+        section.get("websocket_heartbeat", 30)
+        if isinstance(section, dict)
+        else getattr(section, "websocket_heartbeat", 30)
+    )
+    return float(value) if value else None
 
 
 def _server_header(section: Any) -> str:

@@ -48,11 +48,13 @@ class WebsocketSessions:
         max_msg_size: int,
         on_error: ErrorSink,
         observers: Sequence[Observer] = (),
+        heartbeat: float | None = None,
     ) -> None:
         self.service = service
         self.clock = clock
         self.observers = observers
         self.max_msg_size = max_msg_size
+        self.heartbeat = heartbeat
         self.on_error = on_error
         self.active: set[web.WebSocketResponse] = set()
 
@@ -67,7 +69,8 @@ class WebsocketSessions:
         self, request: web.Request, handler: BoundHandler, groups: Mapping[str, str | None]
     ) -> web.WebSocketResponse:
         """Upgrade ``request`` and run the session until either side closes (or the server shuts down)."""
-        ws = web.WebSocketResponse(max_msg_size=self.max_msg_size)
+        # aiohttp refuses a message of exactly max_msg_size; the option names the largest one accepted
+        ws = web.WebSocketResponse(max_msg_size=self.max_msg_size + 1, heartbeat=self.heartbeat)
         if not ws.can_prepare(request).ok:
             raise web.HTTPBadRequest(text="expected a websocket upgrade request")
         await ws.prepare(request)
