@@ -7,7 +7,9 @@ import asyncio
 import inspect
 import os
 import sys
+import zlib
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from tomodachi.runtime.reload import (
@@ -39,6 +41,7 @@ class Watcher:
             directory = os.path.realpath(sys.argv[0].rsplit("/", 1)[0])
             self.root = [os.path.dirname(directory) if os.path.isfile(directory) else directory]
         self.watched_files: dict[str, float] = {}
+        self.watched_files_crc: dict[str, int] = {}
         self.update_watched_files()
 
     def _scan(self) -> dict[str, float]:
@@ -54,15 +57,41 @@ class Watcher:
                             continue
         return found
 
+    def _checksums(self, current: dict[str, float]) -> dict[str, int]:
+        """Content checksums, recomputed only for files whose modification time moved."""
+        sums: dict[str, int] = {}
+        for path, mtime in current.items():
+            if path in self.watched_files_crc and self.watched_files.get(path) == mtime:
+                sums[path] = self.watched_files_crc[path]
+                continue
+            try:
+                sums[path] = zlib.crc32(Path(path).read_bytes())
+            except OSError:
+                continue
+        return sums
+
+    def _relative(self, path: str) -> str:
+        root = self.root[0] if self.root else ""
+        return path[len(root) + 1 :] if root and path.startswith(root) else path
+
     def update_watched_files(self, reindex: bool = False) -> dict[str, list[str]]:
-        """Rescan; ``{}`` when nothing changed, else the ``added``, ``removed`` and ``updated`` paths."""
+        """Rescan; ``{}`` when nothing changed, else the ``added``, ``removed`` and ``updated`` paths (relative to
+        the first root). A file touched without a change of content is not reported."""
         current = self._scan()
-        previous, self.watched_files = self.watched_files, current
-        if reindex or current == previous:
+        sums = self._checksums(current)
+        previous, previous_sums = self.watched_files, self.watched_files_crc
+        self.watched_files, self.watched_files_crc = current, sums
+        if not previous:
             return {}
-        added = [path for path in current if path not in previous]
-        removed = [path for path in previous if path not in current]
-        updated = [path for path in current if path in previous and current[path] != previous[path]]
+        added = [self._relative(path) for path in current if path not in previous]
+        removed = [self._relative(path) for path in previous if path not in current]
+        updated = [
+            self._relative(path)
+            for path in current
+            if path in previous and current[path] != previous[path] and sums.get(path) != previous_sums.get(path)
+        ]
+        if not (added or removed or updated):
+            return {}
         return {"added": added, "removed": removed, "updated": updated}
 
     async def watch(
@@ -72,8 +101,12 @@ class Watcher:
 
         async def poll() -> None:
             while True:
-                if self.update_watched_files() and callback_func is not None:
-                    result = callback_func()
+                changes = self.update_watched_files()
+                if changes and callback_func is not None:
+                    changed = {*changes["added"], *changes["updated"]}
+                    # upstream hands the changed files to a callback that takes an argument
+                    takes_files = bool(inspect.signature(callback_func).parameters)
+                    result = callback_func(changed) if takes_files else callback_func()
                     if inspect.isawaitable(result):
                         await result
                 await asyncio.sleep(POLL_SECONDS)

@@ -36,32 +36,48 @@ def test_watcher_indexes_source_files_outside_ignored_folders(tree: Path) -> Non
     assert [Path(path).name for path in configured.watched_files] == ["service.py"]
 
 
-def test_watcher_reports_added_removed_and_updated_files(tree: Path) -> None:
+def test_watcher_reports_added_removed_and_updated_files_relative_to_the_root(tree: Path) -> None:
     watcher = Watcher(root=[str(tree)])
     assert watcher.update_watched_files() == {}
-    watcher.watched_files = {"_gone": 0.0, str(tree / "pkg" / "service.py"): 0.0}
-    changes = watcher.update_watched_files()
-    assert changes == {
-        "added": [str(tree / "vendor" / "lib.py")],
-        "removed": ["_gone"],
-        "updated": [str(tree / "pkg" / "service.py")],
+    service = tree / "pkg" / "service.py"
+    (tree / "pkg" / "gone.py").write_text("")
+    watcher.update_watched_files()
+    (tree / "pkg" / "gone.py").unlink()
+    (tree / "pkg" / "new.py").write_text("")
+    service.write_text("VALUE = 2\n")
+    os.utime(service, (1, 1))  # a modification time surely different from before
+    assert watcher.update_watched_files(reindex=True) == {
+        "added": ["pkg/new.py"],
+        "removed": ["pkg/gone.py"],
+        "updated": ["pkg/service.py"],
     }
+
+
+def test_watcher_ignores_a_file_touched_without_a_change(tree: Path) -> None:
+    watcher = Watcher(root=[str(tree)])
+    os.utime(tree / "pkg" / "service.py", (1, 1))
+    assert watcher.update_watched_files() == {}
 
 
 async def test_watcher_watch_calls_back_after_a_change(tree: Path) -> None:
     watcher = Watcher(root=[str(tree)])
     changed = asyncio.Event()
 
-    async def callback() -> None:
+    seen: list[set[str]] = []
+
+    async def callback(files: set[str]) -> None:
+        seen.append(files)
         changed.set()
 
     task = await watcher.watch(callback_func=callback)
     try:
         service = tree / "pkg" / "service.py"
+        service.write_text("VALUE = 3\n")
         os.utime(service, (1, 1))  # a different modification time, whatever the file system's resolution
         await asyncio.wait_for(changed.wait(), timeout=5)
     finally:
         task.cancel()
+    assert seen == [{"pkg/service.py"}]
 
 
 def test_service_importer_imports_a_file_with_or_without_py(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
