@@ -3,8 +3,10 @@ upstream's ``ServiceImporter`` facade over it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from tomodachi.runtime.importer import (
     ServiceFileError,
@@ -24,12 +26,29 @@ class ServiceImporter:
 
     @classmethod
     def import_service_file(cls, file_name: str) -> ModuleType:
-        return import_service_file(file_name)
+        """Raises what upstream's did: ``OSError`` for a missing file, else the error the import itself raised
+        (``SyntaxError``, ``NameError``, ``ImportError`` …); ``ServicePackageError`` for a package that shadows a
+        standard-library module."""
+        return _upstream_errors(import_service_file, file_name)
 
     @classmethod
     def import_module(cls, file_name: str) -> ModuleType:
         """Import any Python file (not only a service file) by path."""
-        return import_service_file(Path(file_name))
+        return _upstream_errors(import_service_file, Path(file_name))
+
+
+def _upstream_errors(importer: Callable[[Any], ModuleType], target: Any) -> ModuleType:
+    try:
+        return importer(target)
+    except ServiceFileError as exc:
+        cause = exc.__cause__
+        if str(exc).startswith("no such service file"):
+            raise OSError(str(exc)) from exc
+        if "would shadow the standard library" in str(exc):
+            raise ServicePackageError(str(exc)) from exc
+        if isinstance(cause, Exception):
+            raise cause from exc
+        raise
 
 
 __all__ = [

@@ -145,3 +145,25 @@ async def test_a_service_finds_its_http_port_in_its_context(tomodachi_service: A
     svc = await tomodachi_service(Ported)
     async with svc.http.get("/") as response:
         assert int(await response.text()) == svc.container.transports["http"].bound_address[1]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("source", "error"),
+    [
+        ("import tomodachi\ndef broken(:\n", SyntaxError),
+        ("import tomodachi\nundefined_name\n", NameError),
+        ("import tomodachi\nimport no_such_module_anywhere\n", ImportError),
+    ],
+)
+def test_service_importer_raises_the_import_error_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, source: str, error: type[Exception]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad_service.py").write_text(source)
+    try:
+        with pytest.raises(error):
+            ServiceImporter.import_service_file("bad_service")
+        with pytest.raises(OSError):
+            ServiceImporter.import_service_file("no_such_service")
+    finally:
+        sys.path[:] = [p for p in sys.path if not p.startswith(str(tmp_path))]
