@@ -17,22 +17,22 @@ def test_a_copy_drops_user_id_and_expiration_and_keeps_the_user_as_a_header() ->
 
 def test_failed_republishes_are_counted_per_message_and_forgotten_on_success() -> None:
     failed = FailedRepublishes()
-    key = FailedRepublishes.key("orders", "m-1", b"{}")
-    assert failed.count(key) == 0
-    failed.add(key)
-    failed.add(key)
-    assert failed.count(key) == 2
-    assert failed.count(FailedRepublishes.key("orders", None, b"{}")) == 0  # another message: the body's hash
-    failed.forget(key)
-    assert failed.count(key) == 0
+    message = ("orders", "m-1", b"{}")
+    assert failed.count(*message) == 0
+    failed.add(*message)
+    failed.add(*message)
+    assert failed.count(*message) == 2
+    assert failed.count("orders", None, b"{}") == 0  # another message: known by the body's hash
+    failed.forget(*message)
+    assert failed.count(*message) == 0
 
 
 def test_failed_republishes_remember_a_bounded_number_of_messages() -> None:
     failed = FailedRepublishes(limit=2)
-    keys = [FailedRepublishes.key("q", f"m-{n}", b"") for n in range(3)]
-    for key in keys:
-        failed.add(key)
-    assert [failed.count(key) for key in keys] == [0, 1, 1]  # the oldest forgotten first
+    messages = [("q", f"m-{n}", b"") for n in range(3)]
+    for message in messages:
+        failed.add(*message)
+    assert [failed.count(*message) for message in messages] == [0, 1, 1]  # the oldest forgotten first
 
 
 NAMES = ("x-tomodachi-attempt", "x-tomodachi-routing-key", "x-tomodachi-exchange")

@@ -11,8 +11,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.readme.cli_reference import options_table
+from tests.readme.process_support import SHOP_URL, http_get, wait_until_paid
 from tests.topology.mermaid_reader import read_flowchart
 from tomodachi.cli_options import GLOBAL_OPTIONS, RUN_OPTIONS, TOPOLOGY_OPTIONS, CliOption
 
@@ -51,20 +50,6 @@ def as_argv(command: str) -> list[str]:
     raise AssertionError(f"no way to run {command!r}")
 
 
-def get(url: str, process: subprocess.Popen[str], deadline: float) -> tuple[int, str]:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"tomodachi exited early with {process.returncode}: {process.communicate()[0]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-        except OSError:
-            time.sleep(0.1)  # polling an external process: there is no event to await
-    raise AssertionError(f"{url} did not answer in time")
-
-
 @contextmanager
 def running(command: str, stop: int = signal.SIGINT) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
@@ -87,12 +72,9 @@ def running(command: str, stop: int = signal.SIGINT) -> Iterator[subprocess.Pope
 def place_order_and_wait_until_paid(process: subprocess.Popen[str]) -> list[str]:
     """Run the page's curl block against the running shop; returns each curl line's output."""
     curl_lines = blocks("sh")[[i for i, b in enumerate(blocks("sh")) if b.startswith("curl ")][0]].splitlines()
-    assert get("http://127.0.0.1:9700/orders/none", process, time.monotonic() + 60)[0] == 404
+    assert http_get(f"{SHOP_URL}/orders/none", process, time.monotonic() + 60)[0] == 404
     outputs = [subprocess.run(["bash", "-c", curl_lines[0]], capture_output=True, text=True, timeout=30).stdout]
-    deadline = time.monotonic() + 10
-    while json.loads(get("http://127.0.0.1:9700/orders/o-1", process, deadline)[1])["status"] != "paid":
-        assert time.monotonic() < deadline, "the order was never paid"
-        time.sleep(0.05)  # polling an external process: there is no event to await
+    wait_until_paid("o-1", process)
     outputs += [
         subprocess.run(["bash", "-c", c], capture_output=True, text=True, timeout=30).stdout for c in curl_lines[1:]
     ]
@@ -128,13 +110,10 @@ def run_mixed_shop(command: str) -> None:
                 pytest.fail("RabbitMQ is not reachable on 127.0.0.1:5672")
             pytest.skip("RabbitMQ is not reachable on 127.0.0.1:5672")
     with running(command, stop=signal.SIGTERM) as process:
-        assert get("http://127.0.0.1:9700/orders/none", process, time.monotonic() + 60)[0] == 404
+        assert http_get(f"{SHOP_URL}/orders/none", process, time.monotonic() + 60)[0] == 404
         curl = blocks("sh")[[i for i, b in enumerate(blocks("sh")) if b.startswith("curl ")][0]].splitlines()[0]
         subprocess.run(["bash", "-c", curl.replace("o-1", "mixed-1")], check=True, capture_output=True, timeout=30)
-        deadline = time.monotonic() + 15  # through the real RabbitMQ this time
-        while json.loads(get("http://127.0.0.1:9700/orders/mixed-1", process, deadline)[1])["status"] != "paid":
-            assert time.monotonic() < deadline, "the order was never paid"
-            time.sleep(0.05)  # polling an external process: there is no event to await
+        wait_until_paid("mixed-1", process, timeout=15)  # through the real RabbitMQ this time
     assert "in-memory message brokers for aws_sns_sqs:" in process.output  # type: ignore[attr-defined]
 
 

@@ -9,13 +9,13 @@ import re
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from tests.readme.process_support import SHOP_URL, http_get, wait_until_paid
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -33,21 +33,6 @@ def test_readme_opens_with_the_system_the_curl_lines_the_single_service_and_the_
     assert blocks[2] == ".venv/bin/tomodachi run examples/http_service.py"
     assert "pytest" in blocks[3]
     assert "<!-- test-command -->" in README.split(blocks[3])[0].splitlines()[-2]
-
-
-def _get(url: str, process: subprocess.Popen[bytes], deadline: float) -> tuple[int, str]:
-    """Status and body of ``url`` once the process answers on it (404 included)."""
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"service exited early with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-        except OSError:
-            time.sleep(0.2)  # polling an external process: there is no event to await
-    raise AssertionError(f"{url} did not answer in time")
 
 
 @contextmanager
@@ -72,25 +57,19 @@ def running(command: str) -> Iterator[subprocess.Popen[bytes]]:
 def test_first_command_installs_and_runs_the_shop_and_an_order_travels_through_it() -> None:
     blocks = readme_shell_blocks()
     with running(blocks[0]) as process:
-        status, _ = _get("http://127.0.0.1:9700/orders/none", process, time.monotonic() + 240)
+        status, _ = http_get(f"{SHOP_URL}/orders/none", process, time.monotonic() + 240)
         assert status == 404  # up, and no such order
         place, _ = blocks[1].splitlines()
         placed = subprocess.run(["bash", "-c", place], cwd=ROOT, capture_output=True, text=True, timeout=30)
         assert placed.returncode == 0, placed.stderr
         assert json.loads(placed.stdout) == {"order_id": "o-1", "status": "placed"}
         # the payment confirmation travels SNS → payments → AMQP → orders: a few milliseconds in memory
-        deadline = time.monotonic() + 10
-        while True:
-            order = json.loads(_get("http://127.0.0.1:9700/orders/o-1", process, deadline)[1])
-            if order["status"] == "paid" or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)  # polling an external process: there is no event to await
-        assert order == {"order_id": "o-1", "amount": 1250, "status": "paid"}
+        assert wait_until_paid("o-1", process) == {"order_id": "o-1", "amount": 1250, "status": "paid"}
         shown = subprocess.run(["bash", "-c", blocks[1]], cwd=ROOT, capture_output=True, text=True, timeout=30)
         assert shown.stdout.endswith('{"order_id": "o-1", "amount": 1250, "status": "paid"}')  # as the README says
 
 
 def test_the_single_service_command_runs_the_http_example() -> None:
     with running(readme_shell_blocks()[2]) as process:
-        status, body = _get("http://127.0.0.1:9700/", process, time.monotonic() + 60)
+        status, body = http_get(f"{SHOP_URL}/", process, time.monotonic() + 60)
         assert (status, body) == (200, "hello from tomodachi")

@@ -103,13 +103,15 @@ async def call_handler(
 
 
 def report_published(
-    service: Any, bus: str, kind: str, destination: str, decode: Callable[[str], str] | None = None
+    observers: Sequence[Observer],
+    service: Any,
+    bus: str,
+    kind: str,
+    destination: str,
+    decode: Callable[[str], str] | None = None,
 ) -> None:
-    """Tell the observers of ``service``'s Environment about a publish; ``decode`` turns the wire name into the
-    readable one, and is only paid for when somebody observes."""
-    from tomodachi.messaging.broker import environment_of
-
-    observers: Sequence[Observer] = environment_of(service).observers
+    """Tell ``observers`` (those of ``service``'s Environment) about a publish; ``decode`` turns the wire name into
+    the readable one, and is only paid for when somebody observes."""
     if observers:
         name = str(getattr(service, "name", None) or type(service).__name__)
         event = MessagePublishedEvent(bus, kind, name, decode(destination) if decode else destination)

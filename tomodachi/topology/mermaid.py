@@ -41,6 +41,10 @@ class _Diagram:
             self.lines.append(f"  {self._ids[key]}{opening}{_label(*label)}{closing}")
         return self._ids[key]
 
+    def declared(self, key: tuple[str, ...]) -> str:
+        """The id of a node declared earlier."""
+        return self._ids[key]
+
     def edge(self, source: str, target: str, label: str | None = None, arrow: str = "-->") -> None:
         self.lines.append(f"  {source} {arrow}|{_label(label)}| {target}" if label else f"  {source} {arrow} {target}")
 
@@ -143,7 +147,7 @@ def _publishes(diagram: _Diagram, topology: Topology, services: dict[str, str]) 
                 key: tuple[str, ...] = ("queue", sub.bus, sub.queue)
             else:
                 key = _source_key(sub)
-            target_id = diagram.node(key, "x", ("[", "]"), "?")  # declared already by the feeds above
+            target_id = diagram.declared(key)  # every feed's source and queue were drawn above
             exact = publication.kind == "sqs" or sub.source == publication.destination
             targets[target_id] = f"{count} published" if exact else f"{count} × {publication.destination}"
         for target_id, label in targets.items():

@@ -13,6 +13,7 @@ from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpConnectionException
 from tomodachi.messaging.amqp.naming import decode_routing_key, prefixed_routing_key
 from tomodachi.messaging.amqp.settings import broker_for_service
+from tomodachi.messaging.broker import environment_of
 from tomodachi.messaging.pipeline import UNSET, resolve_envelope
 from tomodachi.runtime.observe import report_published
 
@@ -93,6 +94,7 @@ async def amqp_publish(
             "(set message_envelope=JsonBase on the service or pass message_envelope=…)"
         )
     broker, settings = broker_for_service(service)
+    observers = environment_of(service).observers
     prefix = settings.routing_key_prefix if routing_key_prefix is UNSET else (routing_key_prefix or "")
     exchange = exchange_name or settings.exchange_name
 
@@ -114,7 +116,7 @@ async def amqp_publish(
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
                 await broker.publish(publication)
-                report_published(service, "amqp", "amqp", publication.routing_key, decode_routing_key)
+                report_published(observers, service, "amqp", "amqp", publication.routing_key, decode_routing_key)
                 return
             except (AmqpChannelClosed, AmqpConnectionException) as exc:
                 if attempt == PUBLISH_ATTEMPTS or getattr(exc, "code", None) in (403, 404, 406):

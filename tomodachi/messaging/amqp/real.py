@@ -91,8 +91,9 @@ class RealAmqpDelivery(Delivery):
         # classic queues do not count deliveries: the header carries receives of earlier copies, and a
         # redelivery (connection lost before the settle) counts as one more
         receive_count = previous + 1 + (1 if redelivered else 0)
-        self._republish_key = FailedRepublishes.key(consumer.subscription.queue_name, props.message_id, body)
-        receive_count += broker.failed_republishes.count(self._republish_key)
+        # what FailedRepublishes knows this message by (nothing is hashed unless a republish has failed)
+        self._identity = (queue, props.message_id, body)
+        receive_count += broker.failed_republishes.count(*self._identity)
         wire_key = str(headers.get(ROUTING_KEY_HEADER) or envelope.routing_key)
         exchange = str(headers.get(EXCHANGE_HEADER, envelope.exchange_name) or "")
         properties = _from_aioamqp(props, headers)
@@ -138,10 +139,15 @@ class RealAmqpDelivery(Delivery):
         if not self._channel.is_open:
             return  # the original comes back by itself
         if await self._broker._requeue_copy(self._subscription, self.body_bytes, copy, delay):
-            self._broker.failed_republishes.forget(self._republish_key)
+            self._broker.failed_republishes.forget(
+                self._subscription.queue_name, self._properties.message_id, self.body_bytes
+            )
             await self._broker._ack(self._channel, self._tag)
         else:
-            self._broker.failed_republishes.add(self._republish_key)  # the attempt counts all the same
+            # the attempt counts all the same
+            self._broker.failed_republishes.add(
+                self._subscription.queue_name, self._properties.message_id, self.body_bytes
+            )
             await self._broker._nack(self._channel, self._tag)
 
     async def _dead_letter(self, reason: str) -> None:
@@ -156,7 +162,9 @@ class RealAmqpDelivery(Delivery):
         if not self._channel.is_open:
             return
         if await self._broker._publish_dead_letter(self._subscription, self.body_bytes, headers, self._properties):
-            self._broker.failed_republishes.forget(self._republish_key)
+            self._broker.failed_republishes.forget(
+                self._subscription.queue_name, self._properties.message_id, self.body_bytes
+            )
             await self._broker._ack(self._channel, self._tag)
         else:
             # keep it: back on the queue after a pause (never a hot loop, never lost)

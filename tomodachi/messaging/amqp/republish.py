@@ -27,26 +27,31 @@ def copy_properties(properties: AmqpProperties, headers: dict[str, Any]) -> Amqp
 class FailedRepublishes:
     """How often publishing a retry copy of a message failed, so the attempt still counts: the original goes
     back to its queue unchanged (its attempt header cannot be updated), and without this count a message whose
-    copies can never be published would be received again and again, never reaching its dead letter."""
+    copies can never be published would be received again and again, never reaching its dead letter.
+
+    A message is known by its queue and message id (or its body's hash); nothing is hashed while no republish
+    has failed, so deliveries pay nothing for this in the usual case."""
 
     def __init__(self, limit: int = 10_000) -> None:
         self.limit = limit  # messages remembered; the oldest are forgotten first
         self._counts: OrderedDict[tuple[str, str], int] = OrderedDict()
 
     @staticmethod
-    def key(queue: str, message_id: str | None, body: bytes) -> tuple[str, str]:
+    def _key(queue: str, message_id: str | None, body: bytes) -> tuple[str, str]:
         return queue, message_id or hashlib.sha256(body).hexdigest()
 
-    def count(self, key: tuple[str, str]) -> int:
-        return self._counts.get(key, 0)
+    def count(self, queue: str, message_id: str | None, body: bytes) -> int:
+        return self._counts.get(self._key(queue, message_id, body), 0) if self._counts else 0
 
-    def add(self, key: tuple[str, str]) -> None:
+    def add(self, queue: str, message_id: str | None, body: bytes) -> None:
+        key = self._key(queue, message_id, body)
         self._counts[key] = self._counts.pop(key, 0) + 1
         while len(self._counts) > self.limit:
             self._counts.popitem(last=False)
 
-    def forget(self, key: tuple[str, str]) -> None:
-        self._counts.pop(key, None)
+    def forget(self, queue: str, message_id: str | None, body: bytes) -> None:
+        if self._counts:
+            self._counts.pop(self._key(queue, message_id, body), None)
 
 
 def signing_key(login: str, password: str, virtualhost: str) -> bytes:

@@ -10,7 +10,7 @@ import copy
 import json
 import uuid
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,6 +18,7 @@ from tomodachi.handlers import invoker
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming
 from tomodachi.messaging.sns_sqs.descriptors import UNSET, SnsPublication, SqsPublication
+from tomodachi.runtime.observe import Observer, report_published
 
 MESSAGE_ENVELOPE_DEFAULT: Any = type("MessageEnvelopeDefault", (), {"__repr__": lambda self: "DEFAULT"})()
 PREFIX_DEFAULT: Any = type("PrefixDefault", (), {"__repr__": lambda self: "DEFAULT"})()
@@ -152,12 +153,13 @@ async def _send_with_retries(service: Any, publication: Any) -> str:
     from tomodachi.messaging.sns_sqs.brokers import get_broker
     from tomodachi.messaging.sns_sqs.exceptions import AWSSNSSQSException, QueueDoesNotExistError
 
-    broker = get_broker(environment_of(service), _options(service))
+    environment = environment_of(service)
+    broker = get_broker(environment, _options(service))
     last: BaseException | None = None
     for _ in range(PUBLISH_ATTEMPTS):
         try:
             message_id = str(await broker.publish(publication))
-            _report(service, publication)
+            _report(environment.observers, service, publication)
             return message_id
         except (ValueError, TypeError, QueueDoesNotExistError, NotImplementedError):
             raise
@@ -166,15 +168,13 @@ async def _send_with_retries(service: Any, publication: Any) -> str:
     raise AWSSNSSQSException(f"Unable to publish message [sns/sqs]: {last}") from last
 
 
-def _report(service: Any, publication: Any) -> None:
-    from tomodachi.messaging.sns_sqs.descriptors import SnsPublication
-    from tomodachi.messaging.sns_sqs.naming import decode_topic, readable_queue_name
-    from tomodachi.runtime.observe import report_published
-
+def _report(observers: Sequence[Observer], service: Any, publication: Any) -> None:
+    if not observers:
+        return
     if isinstance(publication, SnsPublication):
-        report_published(service, "aws_sns_sqs", "sns", publication.topic, decode_topic)
+        report_published(observers, service, "aws_sns_sqs", "sns", publication.topic, naming.decode_topic)
     else:
-        report_published(service, "aws_sns_sqs", "sqs", publication.queue, readable_queue_name)
+        report_published(observers, service, "aws_sns_sqs", "sqs", publication.queue, naming.readable_queue_name)
 
 
 async def _maybe_task(coro: Any, wait: bool) -> Any:

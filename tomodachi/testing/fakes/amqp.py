@@ -11,6 +11,7 @@ from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed
 from tomodachi.messaging.amqp.memory import MemoryAmqpBroker
 from tomodachi.messaging.amqp.memory_records import PublishedMessage as BrokerRecord
 from tomodachi.messaging.amqp.naming import decode_routing_key, encode_routing_key
+from tomodachi.messaging.broker import environment_of
 from tomodachi.messaging.faults import FaultTable
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.observe import MessageLostEvent, report_published
@@ -76,7 +77,7 @@ class InMemoryAmqp(FaultInjection, FakeBase):
                 headers=dict(attributes or {}),
             )
         await self.broker.publish(AmqpPublication(exchange_name, encode_routing_key(destination), raw, properties))
-        report_published(self.sender, "amqp", "amqp", destination)
+        report_published(environment_of(self.sender).observers, self.sender, "amqp", "amqp", destination)
         return self._record(self.broker.published[-1])
 
     def fail_next_publishes(self, times: int = 1, exc: BaseException | type[BaseException] | None = None) -> None:

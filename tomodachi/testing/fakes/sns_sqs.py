@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+from tomodachi.messaging.broker import environment_of
 from tomodachi.messaging.faults import FaultTable
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming
@@ -77,7 +78,14 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
             deduplication_id=deduplication_id,
         )
         await self.broker.publish(publication)
-        report_published(self.sender, "aws_sns_sqs", "sns", publication.topic, naming.decode_topic)
+        report_published(
+            environment_of(self.sender).observers,
+            self.sender,
+            "aws_sns_sqs",
+            "sns",
+            publication.topic,
+            naming.decode_topic,
+        )
         return self._record(self.broker.published[-1])
 
     async def send(
@@ -103,7 +111,9 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
             delay_seconds=delay_seconds,
         )
         await self.broker.publish(publication)
-        report_published(self.sender, "aws_sns_sqs", "sqs", queue, naming.readable_queue_name)
+        report_published(
+            environment_of(self.sender).observers, self.sender, "aws_sns_sqs", "sqs", queue, naming.readable_queue_name
+        )
         return self._record(self.broker.published[-1])
 
     def fail_next_publishes(self, times: int = 1, exc: BaseException | type[BaseException] | None = None) -> None:

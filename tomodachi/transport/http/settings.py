@@ -82,12 +82,7 @@ class HttpSettings:
         section = _section(options)
 
         def get(key: str, default: Any) -> Any:
-            if section is None:
-                return default
-            if isinstance(section, dict):
-                value = section.get(key, default)
-            else:
-                value = getattr(section, key, default)
+            value = _as_set(section, key, default)
             return default if value is None and default is not None else value
 
         content_type, charset = split_content_type(
@@ -118,27 +113,23 @@ class HttpSettings:
         )
 
 
+def _as_set(section: Any, key: str, default: Any) -> Any:
+    """``key`` exactly as the section sets it — ``None`` included, where ``get`` falls back to the default."""
+    if section is None:
+        return default
+    return section.get(key, default) if isinstance(section, dict) else getattr(section, key, default)
+
+
 def _heartbeat(section: Any) -> float | None:
     """``websocket_heartbeat`` as set (``None`` or 0: no pings), 30 s when the section does not say."""
-    if section is None:
-        return 30.0
-    value = (
-        section.get("websocket_heartbeat", 30)
-        if isinstance(section, dict)
-        else getattr(section, "websocket_heartbeat", 30)
-    )
+    value = _as_set(section, "websocket_heartbeat", 30)
     return float(value) if value else None
 
 
 def _server_header(section: Any) -> str:
     """``server_header`` as set; ``None`` or ``""`` hides the server software (sent empty, since aiohttp would
     otherwise name itself and its version)."""
-    if section is None:
-        return "tomodachi"
-    if isinstance(section, dict):
-        value = section.get("server_header", "tomodachi")
-    else:
-        value = getattr(section, "server_header", "tomodachi")
+    value = _as_set(section, "server_header", "tomodachi")
     return str(value) if value else ""
 
 
