@@ -11,6 +11,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 HANDLER_SPECS_ATTRIBUTE = "_tomodachi_handler_specs"
 
 F = TypeVar("F", bound=Callable[..., Any])
+R = TypeVar("R")
 P = ParamSpec("P")
 
 
@@ -55,9 +56,11 @@ def invoker(
     """
 
     def build(make_args: Callable[P, dict[str, Any]]) -> Callable[P, HandlerDecorator]:
+        checked = suggest_on_typo(make_args)
+
         @functools.wraps(make_args)
         def decorator_factory(*args: P.args, **kwargs: P.kwargs) -> HandlerDecorator:
-            spec = HandlerSpec(transport=transport, kind=kind or transport, args=make_args(*args, **kwargs))
+            spec = HandlerSpec(transport=transport, kind=kind or transport, args=checked(*args, **kwargs))
 
             def decorate(func: F) -> F:
                 return attach_spec(func, spec)
@@ -73,6 +76,35 @@ def _signature(func: Callable[..., Any]) -> inspect.Signature:
     """The signature a call must fit: the function's own, not the one ``functools.wraps`` points at (a user's
     wrapper may take other arguments than the function it wraps, and it is the wrapper that is called)."""
     return inspect.signature(func, follow_wrapped=False)
+
+
+def suggest_on_typo(func: Callable[P, R]) -> Callable[P, R]:
+    """``func`` (a decorator taking options), with the closest parameter name added to the TypeError a mistyped
+    keyword raises: ``http() got an unexpected keyword argument 'ignore_loging' (did you mean 'ignore_logging'?)``."""
+
+    @functools.wraps(func)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except TypeError as exc:
+            hint = _closest_parameter(func, exc)
+            if not hint:
+                raise
+            raise TypeError(f"{exc}{hint}") from None
+
+    return checked
+
+
+def _closest_parameter(make_args: Callable[..., Any], error: TypeError) -> str:
+    """`` (did you mean 'x'?)`` when ``error`` is about an unexpected keyword close to one the decorator takes."""
+    import re
+
+    unexpected = re.search(r"unexpected keyword argument '([^']+)'", str(error))
+    if unexpected is None:
+        return ""
+    from tomodachi.settings_check import did_you_mean
+
+    return did_you_mean(unexpected.group(1), inspect.signature(make_args).parameters)
 
 
 @functools.lru_cache(maxsize=4096)

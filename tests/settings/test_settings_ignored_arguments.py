@@ -111,3 +111,17 @@ def test_an_out_of_range_sqs_batch_size_is_named_and_replaced_by_10() -> None:
             @tomodachi.aws_sns_sqs("orders.placed", max_number_of_consumed_messages=50)
             async def placed(self, data: Any) -> None:
                 return None
+
+
+@pytest.mark.parametrize(
+    ("decorate", "message"),
+    [
+        (lambda: tomodachi.http("GET", r"/", ignore_loging=True), "(did you mean 'ignore_logging'?)"),
+        (lambda: tomodachi.http_static(".", r"/s/", ignore_loging=True), "(did you mean 'ignore_logging'?)"),
+        (lambda: tomodachi.schedule(intervl=5), "(did you mean 'interval'?)"),
+    ],
+)
+def test_a_mistyped_decorator_keyword_names_the_closest_one(decorate: Any, message: str) -> None:
+    with pytest.raises(TypeError) as info:
+        decorate()
+    assert "unexpected keyword argument" in str(info.value) and str(info.value).endswith(message)

@@ -9,7 +9,7 @@ import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from tomodachi.handlers import HandlerSpec, attach_spec
+from tomodachi.handlers import HandlerSpec, attach_spec, suggest_on_typo
 from tomodachi.transport.http.response import HttpException, HttpResponse, Response
 from tomodachi.transport.http.routing import RouteError, compile_pattern
 
@@ -51,6 +51,7 @@ def _methods(method: Any, owner: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(m.strip().upper() for m in items))
 
 
+@suggest_on_typo
 def http(
     method: str | Sequence[str],
     url: str,
@@ -76,6 +77,7 @@ def http(
     return decorate
 
 
+@suggest_on_typo
 def http_error(status_code: int) -> Callable[[F], F]:
     """Handle responses of ``status_code`` raised by handlers or the router (404, 405, 500 ...)."""
 
@@ -87,6 +89,7 @@ def http_error(status_code: int) -> Callable[[F], F]:
     return decorate
 
 
+@suggest_on_typo
 def http_static(path: str, base_url: str, *, ignore_logging: bool | Sequence[int] = False) -> Callable[[F], F]:
     """Serve files below the folder ``path`` (relative to the service file) at urls matching ``base_url``."""
 
@@ -102,6 +105,7 @@ def http_static(path: str, base_url: str, *, ignore_logging: bool | Sequence[int
     return decorate
 
 
+@suggest_on_typo
 def websocket(url: str) -> Callable[[F], F]:
     """Accept websocket connections on ``url``; the handler returns ``receive`` or ``(receive, close)``."""
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import tzinfo
 from typing import Any, Protocol, TypeVar, overload
 
-from tomodachi.handlers import HandlerSpec, attach_spec
+from tomodachi.handlers import HandlerSpec, attach_spec, suggest_on_typo
 from tomodachi.transport.schedule.parse import InvalidScheduleError, parse_schedule
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -31,6 +31,7 @@ def function_name(func: Any) -> str:
     return str(getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func))
 
 
+@suggest_on_typo
 def schedule(
     interval: int | float | str | None = None,
     timestamp: str | None = None,
