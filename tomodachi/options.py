@@ -477,6 +477,11 @@ class Options(OptionsInterface):
         websocket_max_message_size: _Option[int] = _Option(4 * 1024 * 1024, int, convert=_client_max_size)
         # seconds between pings; a peer that does not answer within half of it is disconnected (None: no pings)
         websocket_heartbeat: _Option[int | float | None] = _Option(30, int, float, nullable=True, bounds=_NOT_NEGATIVE)
+        # seconds a client has to send a request's whole header block, counted from the connection's first byte
+        # or from the previous response (None: no limit); a client that does not is answered 408 and disconnected
+        header_timeout: _Option[int | float | None] = _Option(30, int, float, nullable=True, bounds=_NOT_NEGATIVE)
+        # seconds a request body may go without a byte arriving while the handler reads it (None: no limit)
+        read_timeout: _Option[int | float | None] = _Option(60, int, float, nullable=True, bounds=_NOT_NEGATIVE)
 
     class AWSSNSSQS(OptionsInterface):
         _PATH = ("aws_sns_sqs",)
@@ -517,6 +522,8 @@ class Options(OptionsInterface):
         ssl: _Option[bool] = _Option(False, bool)
         heartbeat: _Option[int] = _Option(60, int, bounds=(0, 65535))
         queue_ttl: _Option[int] = _Option(86400, int, bounds=_NOT_NEGATIVE)
+        # True: amqp_publish returns once RabbitMQ has confirmed the message; False: once it is written (upstream)
+        publisher_confirms: _Option[bool] = _Option(True, bool)
         qos: _Section[Options.AMQP.QOS] = _Section(QOS)
 
     class Watcher(OptionsInterface):

@@ -105,3 +105,28 @@ async def test_log_lines_for_listening_and_access(serve: Any, caplog: Any) -> No
     assert ("tomodachi.http", "accepting") in by_logger
     access = [r for r in caplog.records if r.name == "tomodachi.http.response"]
     assert len(access) == 1 and "status_code=200" in access[0].getMessage()
+
+
+async def test_access_log_hides_credential_values_in_the_query_string(serve: Any, tmp_path: Path) -> None:
+    log_file = tmp_path / "access.log"
+    query = "page=2&token=abc123&api_key=k&Password=p&x-signature=s&code=c&flag&empty="
+    async with serve(Logged, access_log=str(log_file)) as served:
+        async with served.client.get(f"/ip?{query}"):
+            pass
+    (entry,) = read_lines(log_file)
+    assert entry["request_query_string"] == (
+        "page=2&token=[hidden]&api_key=[hidden]&Password=[hidden]&x-signature=[hidden]&code=[hidden]&flag&empty="
+    )
+    assert "abc123" not in log_file.read_text()
+
+
+async def test_access_log_file_is_created_readable_by_its_owner_only(serve: Any, tmp_path: Path) -> None:
+    log_file = tmp_path / "access.log"
+    previous = os.umask(0o022)
+    try:
+        async with serve(Logged, access_log=str(log_file)) as served:
+            async with served.client.get("/ip"):
+                pass
+    finally:
+        os.umask(previous)
+    assert log_file.stat().st_mode & 0o777 == 0o600

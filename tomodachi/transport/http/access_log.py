@@ -6,6 +6,8 @@ import base64
 import binascii
 import json
 import logging
+import os
+import re
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +26,35 @@ def _auth_user(request: web.BaseRequest) -> str | None:
     except (binascii.Error, ValueError):
         return None
     return login.partition(":")[0] or None
+
+
+# query parameters whose values are credentials often enough that the access log never shows them
+_SECRET_PARAMETER = re.compile(r"token|passw|pwd|secret|key|auth|sig|session|credential|^code$|^jwt$", re.IGNORECASE)
+HIDDEN_VALUE = "[hidden]"
+
+
+def redacted_query_string(query_string: str) -> str:
+    """The query string as logged: the value of every parameter that looks like a credential is hidden."""
+    if not query_string:
+        return query_string
+    parts = query_string.split("&")
+    for index, part in enumerate(parts):
+        name, separator, value = part.partition("=")
+        if separator and value and _SECRET_PARAMETER.search(name):
+            parts[index] = f"{name}={HIDDEN_VALUE}"
+    return "&".join(parts)
+
+
+def _private_file_handler(path: str) -> logging.Handler:
+    """A handler that creates the access log (also when re-created after rotation) readable by its owner only."""
+    from logging.handlers import WatchedFileHandler  # only imported when an access log file is configured
+
+    class PrivateFileHandler(WatchedFileHandler):
+        def _open(self) -> Any:
+            descriptor = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            return open(descriptor, self.mode, encoding=self.encoding, errors=self.errors)
+
+    return PrivateFileHandler(path, encoding="utf-8")
 
 
 def should_log(ignore_logging: bool | frozenset[int], status: int) -> bool:
@@ -53,9 +84,7 @@ class AccessLog:
             self._file_logger = logging.getLogger(f"tomodachi.http.access_log.{id(self)}")
             self._file_logger.propagate = False
             self._file_logger.setLevel(logging.INFO)
-            from logging.handlers import WatchedFileHandler  # only imported when an access log file is configured
-
-            self._file_handler = WatchedFileHandler(target, encoding="utf-8")
+            self._file_handler = _private_file_handler(target)
             self._file_handler.setFormatter(_JsonLinesFormatter())
             self._file_logger.addHandler(self._file_handler)
 
@@ -76,7 +105,7 @@ class AccessLog:
             "auth_user": _auth_user(request),
             "request_method": request.method,
             "request_path": request.path,
-            "request_query_string": request.query_string,
+            "request_query_string": redacted_query_string(request.query_string),
             "http_version": f"HTTP/{request.version.major}.{request.version.minor}",
             "response_content_length": response_length,
             "request_content_length": request.content_length,

@@ -22,6 +22,7 @@ from tomodachi.transport.http.invoke import invoke_handler
 from tomodachi.transport.http.routing import Route, Router
 from tomodachi.transport.http.settings import HttpSettings
 from tomodachi.transport.http.static import resolve_file
+from tomodachi.transport.http.timeouts import RequestBodyTimeout, request_done, watch_body
 from tomodachi.transport.http.websocket import WebsocketSessions
 
 ContextCounter = Callable[[str, int], None]
@@ -102,6 +103,8 @@ class HttpApp:
             self.state.in_flight.add(task)
         self.count("http_current_tasks", 1)
         self.count("http_total_tasks", 1)
+        body_watch = watch_body(request, self.settings.read_timeout)
+        route: Route | None = None
         try:
             ignore: bool | frozenset[int] = False
             handler_elapsed: float | None = None
@@ -126,6 +129,9 @@ class HttpApp:
                 )
                 if isinstance(exc, asyncio.CancelledError):
                     raise
+            except Exception as exc:
+                replaced, status = status, 500
+                response = await self._send_failed(request, response, exc, route)
             if should_log(ignore, status):
                 fields = self.access_log.record(
                     request,
@@ -139,6 +145,9 @@ class HttpApp:
                 self.access_log.write(fields, logging.WARNING if status >= 500 else logging.INFO)
             return response
         finally:
+            if body_watch is not None:
+                body_watch.cancel()
+            request_done(request)
             self.count("http_current_tasks", -1)
             if task is not None:
                 self.state.in_flight.discard(task)
@@ -149,7 +158,7 @@ class HttpApp:
         if isinstance(response, web.WebSocketResponse) or response.status == 101:
             return
         settings = self.settings
-        close = self.state.stopping or not settings.keepalive
+        close = self.state.stopping or not settings.keepalive or response.keep_alive is False
         if not close and request.protocol is not None:
             connection = self.state.connections.get(request.protocol)
             if connection is None:
@@ -214,6 +223,13 @@ class HttpApp:
             response = to_response(value, self.settings)
         except web.HTTPException as exc:
             return await self._error_response(request, exc, handler), route, clock.monotonic() - started
+        except RequestBodyTimeout:
+            # the client stopped sending the body: answer 408 and do not keep a connection in that state
+            timed_out = await self._error_response(
+                request, web.HTTPRequestTimeout(text="408: Request Timeout"), handler
+            )
+            timed_out.force_close()
+            return timed_out, route, clock.monotonic() - started
         except Exception as exc:
             self.handler_failed(exc, handler, "http")
             return await self._error_response(request, exc, handler), route, clock.monotonic() - started
@@ -259,6 +275,30 @@ class HttpApp:
             status=500, body=b"", content_type=self.settings.content_type, charset=self.settings.charset
         )
 
+    async def _send_failed(
+        self, request: web.Request, response: web.StreamResponse, exc: Exception, route: Route | None
+    ) -> web.StreamResponse:
+        """A response that raised while being sent: a 500 if nothing reached the client yet, else the connection
+        is closed (a half-sent response cannot be repaired). Either way aiohttp is handed a finished response, so
+        the error is logged once, here, instead of escaping to aiohttp's "Unhandled exception"."""
+        name = route.handler.name if route is not None else None
+        get_logger("exception").exception(
+            f"uncaught exception while sending response: {exc}", handler=name, service=self.service_name
+        )
+        self.environment.report_error(exc, f"{self.service_name}.{name}" if name else self.service_name)
+        if request.writer.output_size == 0:
+            fallback = web.Response(status=500, body=b"", content_type=self.settings.content_type)
+            fallback.force_close()
+            try:
+                await fallback.prepare(request)
+                await fallback.write_eof()
+                return fallback
+            except Exception:  # the writer is unusable after all: close below
+                pass
+        if request.protocol is not None:
+            request.protocol.force_close()
+        return _Sent(status=500)
+
     def handler_failed(self, exc: BaseException, handler: BoundHandler, kind: str) -> None:
         """Log with traceback (never sent to the client) and report to the environment."""
         get_logger("exception").exception(
@@ -271,6 +311,16 @@ def _exception_response(error: web.HTTPException) -> web.Response:
     """A fresh response mirroring an aiohttp HTTP exception (the raised object itself may be shared)."""
     headers = {k: v for k, v in error.headers.items() if k.lower() not in ("content-length", "server")}
     return web.Response(status=error.status, reason=error.reason, body=error.body, headers=headers)
+
+
+class _Sent(web.StreamResponse):
+    """Stands in for a response that could not be sent: aiohttp has nothing left to do with it."""
+
+    async def prepare(self, request: web.BaseRequest) -> Any:
+        return None
+
+    async def write_eof(self, data: bytes = b"") -> None:
+        return None
 
 
 class _StaticFile(web.FileResponse):

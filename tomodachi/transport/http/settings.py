@@ -71,6 +71,8 @@ class HttpSettings:
     server_header: str = "tomodachi"
     websocket_max_message_size: int = 4 * 1024 * 1024
     websocket_heartbeat: float | None = 30.0
+    header_timeout: float | None = 30.0
+    read_timeout: float | None = 60.0
 
     @property
     def keepalive(self) -> bool:
@@ -109,7 +111,9 @@ class HttpSettings:
             max_keepalive_requests=int(max_requests) if max_requests else None,
             server_header=_server_header(section),
             websocket_max_message_size=parse_size(get("websocket_max_message_size", 4 * 1024 * 1024)),
-            websocket_heartbeat=_heartbeat(section),
+            websocket_heartbeat=_seconds(section, "websocket_heartbeat", 30),
+            header_timeout=_seconds(section, "header_timeout", 30),
+            read_timeout=_seconds(section, "read_timeout", 60),
         )
 
 
@@ -120,9 +124,9 @@ def _as_set(section: Any, key: str, default: Any) -> Any:
     return section.get(key, default) if isinstance(section, dict) else getattr(section, key, default)
 
 
-def _heartbeat(section: Any) -> float | None:
-    """``websocket_heartbeat`` as set (``None`` or 0: no pings), 30 s when the section does not say."""
-    value = _as_set(section, "websocket_heartbeat", 30)
+def _seconds(section: Any, key: str, default: float) -> float | None:
+    """A duration option as set (``None`` or 0: off), ``default`` seconds when the section does not say."""
+    value = _as_set(section, key, default)
     return float(value) if value else None
 
 

@@ -20,6 +20,7 @@ from tomodachi.transport.http.routing import RouteError, Router, build_routes
 from tomodachi.transport.http.server import ContextCounter, HttpApp, _no_counter
 from tomodachi.transport.http.settings import HttpSettings
 from tomodachi.transport.http.static import static_root
+from tomodachi.transport.http.timeouts import GuardedAppRunner
 
 # after the grace period aiohttp gets this long to cancel what is still running before connections are dropped
 _FORCE_CLOSE_TIMEOUT = 0.1
@@ -95,7 +96,9 @@ class HttpTransport:
         runner_options: dict[str, Any] = {"access_log": None, "shutdown_timeout": _FORCE_CLOSE_TIMEOUT}
         if settings.keepalive:
             runner_options["keepalive_timeout"] = settings.keepalive_timeout
-        self._runner = web.AppRunner(application, handle_signals=False, **runner_options)
+        self._runner = GuardedAppRunner(
+            application, header_timeout=settings.header_timeout, handle_signals=False, **runner_options
+        )
         await self._runner.setup()
 
         host, port = context.environment.http_bind or (settings.host, settings.port or 0)
