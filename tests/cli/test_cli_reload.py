@@ -64,3 +64,23 @@ def test_syntax_error_keeps_old_code_running_until_fixed(
     assert (tmp_path / "versions.log").read_text().split() == ["v1", "v3"]
     process.signal(signal.SIGTERM)
     assert process.wait_exit() == 0
+
+
+def test_without_watchfiles_a_change_still_restarts_the_services(
+    start_tomodachi: Callable[..., Any], write_file: Callable[[str, str], Path], tmp_path: Path
+) -> None:
+    """watchfiles is the optional ``watch`` extra: without it the reloader polls the source tree."""
+    blocker = tmp_path / "no_watchfiles"
+    blocker.mkdir()
+    (blocker / "watchfiles.py").write_text("raise ImportError('watchfiles is not installed')\n")
+    service_file = write_file("reloading_service.py", RELOADING_SERVICE.format(version="v1"))
+    process = start_tomodachi("run", "reloading_service.py", env={"PYTHONPATH": str(blocker)})
+    process.wait_started()
+    process.wait_for(r"file watcher enabled.*mechanism=polling")
+
+    service_file.write_text(RELOADING_SERVICE.format(version="v2"))
+    process.wait_for("restarting services", timeout=5)
+    process.wait_started()
+    assert (tmp_path / "versions.log").read_text().split() == ["v1", "v2"]
+    process.signal(signal.SIGINT)
+    assert process.wait_exit() == 0

@@ -1,4 +1,4 @@
-"""Development mode: watch source files with watchfiles and restart the services in-process on a change."""
+"""Development mode: watch source files (watchfiles, else polling) and restart the services in-process on a change."""
 
 from __future__ import annotations
 
@@ -113,16 +113,16 @@ def syntax_errors(files: list[str]) -> list[str]:
 
 
 async def watch_and_reload(launcher: Launcher, watcher_options: dict[str, Any]) -> None:
-    from watchfiles import awatch
+    from tomodachi.runtime.file_changes import source_changes
 
     log = _logger()
     roots = watch_roots(launcher.files)
-    watcher = awatch(*roots, watch_filter=source_filter(launcher, watcher_options), debounce=200, step=50)
-    # the generator sets up its file watches in its first step: run that step before logging "enabled", so a
+    watcher, mechanism = source_changes(roots, source_filter(launcher, watcher_options))
+    # watchfiles sets up its file watches in its first step: run that step before logging "enabled", so a
     # change made right after the log line is not missed
     next_changes = asyncio.ensure_future(anext(watcher))
     await asyncio.sleep(0)
-    log.info("file watcher enabled", roots=roots)
+    log.info("file watcher enabled", roots=roots, mechanism=mechanism)
     try:
         while True:
             try:
@@ -130,7 +130,7 @@ async def watch_and_reload(launcher: Launcher, watcher_options: dict[str, Any]) 
             except StopAsyncIteration:
                 return
             next_changes = asyncio.ensure_future(anext(watcher))
-            log.info("modified files or filepaths", files=sorted(path for _, path in changes))
+            log.info("modified files or filepaths", files=sorted(changes))
             errors = syntax_errors(launcher.files)
             if errors:
                 for error in errors:
