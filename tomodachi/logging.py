@@ -13,9 +13,8 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Mapping
+from contextvars import ContextVar, Token
 from types import FrameType, TracebackType
 from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -80,20 +79,32 @@ _NO_HANDLER_CONTEXT = _HandlerContext()
 _HANDLER_CONTEXT: ContextVar[_HandlerContext] = ContextVar("tomodachi_handler_context", default=_NO_HANDLER_CONTEXT)
 
 
-@contextmanager
-def bind_handler_context(logger_name: str | None = None, /, **fields: Any) -> Iterator[None]:
+class bind_handler_context:  # noqa: N801 - used like the function it replaced: ``with bind_handler_context(...)``
     """Bind fields (and optionally the logger name) seen by ``get_logger()`` without a name, for the duration
     of a handler call. Nests: inner bindings add to (and override) outer ones.
 
     Example: ``with bind_handler_context("tomodachi.http.handler", handler="index", type="tomodachi.http"):``
+
+    A class rather than a generator-based context manager: it runs around every handler call.
     """
-    current = _HANDLER_CONTEXT.get()
-    token = _HANDLER_CONTEXT.set(_HandlerContext(logger_name or current.logger_name, {**current.fields, **fields}))
-    try:
-        yield
-    finally:
+
+    __slots__ = ("_logger_name", "_fields", "_token")
+
+    def __init__(self, logger_name: str | None = None, /, **fields: Any) -> None:
+        self._logger_name = logger_name
+        self._fields = fields
+        self._token: Token[_HandlerContext] | None = None
+
+    def __enter__(self) -> None:
+        current = _HANDLER_CONTEXT.get()
+        fields = {**current.fields, **self._fields} if current.fields else self._fields
+        self._token = _HANDLER_CONTEXT.set(_HandlerContext(self._logger_name or current.logger_name, fields))
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._token is None:
+            return
         try:
-            _HANDLER_CONTEXT.reset(token)
+            _HANDLER_CONTEXT.reset(self._token)
         except ValueError:  # exited in another context (e.g. a generator finalised elsewhere); nothing to undo
             pass
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -191,3 +192,17 @@ def test_importing_tomodachi_and_decorating_does_not_import_aiohttp() -> None:
         "assert 'aiohttp' not in sys.modules, 'aiohttp imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class MatchInfo:
+    @tomodachi.http("GET", r"/items/(?P<id>[0-9]+)(?:/(?P<part>[a-z]+))?")
+    async def item(self, request: Any) -> dict[str, Any]:
+        return {"body": json.dumps(dict(request.match_info)), "content_type": "application/json"}
+
+
+async def test_request_match_info_holds_the_named_groups_that_matched(serve: Any) -> None:
+    async with serve(MatchInfo) as served:
+        async with served.client.get("/items/7/parts") as response:
+            assert await response.json() == {"id": "7", "part": "parts"}
+        async with served.client.get("/items/8") as response:
+            assert await response.json() == {"id": "8"}

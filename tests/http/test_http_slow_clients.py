@@ -138,3 +138,40 @@ async def test_an_ordinary_client_is_not_affected(serve: Any) -> None:
     async with serve(Uploads, header_timeout=5, read_timeout=5) as served:
         async with served.client.post("/upload", data=b"z" * 70_000) as response:
             assert await response.text() == "70000 bytes"
+
+
+class Slow(tomodachi.Service):
+    name = "slow"
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    @tomodachi.http("GET", r"/slow")
+    async def slow(self, request: web.Request) -> str:
+        await self.release.wait()
+        return "slow"
+
+    @tomodachi.http("GET", r"/fast")
+    async def fast(self, request: web.Request) -> str:
+        return "fast"
+
+
+async def test_pipelined_requests_are_not_cut_off_by_the_header_deadline(serve: Any) -> None:
+    """Two requests in one write: the second waits behind a handler that outlives the header timeout."""
+    service = Slow()
+    async with serve(service, header_timeout=0.2, keepalive_timeout=30) as served:
+        reader, writer = await asyncio.open_connection(*served.address)
+        try:
+            writer.write(
+                b"GET /fast HTTP/1.1\r\nHost: x\r\n\r\nGET /slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+            )
+            first = await asyncio.wait_for(reader.readuntil(b"fast"), CLOSE_WITHIN)
+            # the deadline re-armed after /fast passes while /slow is still being handled
+            await asyncio.sleep(0.5)
+            service.release.set()
+            rest, _ = await _read_until_closed(reader)
+        finally:
+            writer.close()
+    assert first.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert rest.count(b"HTTP/1.1 ") == 1 and rest.endswith(b"slow")
+    assert b"408" not in rest

@@ -72,6 +72,23 @@ def test_injection_reports_the_missing_parameter() -> None:
         call_arguments(handler, groups={}, named={"request": 1}, positional=(1,))
 
 
+def test_injection_worked_out_once_still_follows_what_each_call_gives() -> None:
+    """The same handler called with a request a middleware replaced, then with the original, then with a url
+    group that did not take part: each call gets what it alone would (the remembered plan is per shape)."""
+
+    def handler(request: Any, other: Any, item: str = "default") -> None: ...
+
+    original, replaced = object(), object()
+    args, kwargs = call_arguments(handler, groups={}, named={"request": replaced}, positional=(original,))
+    assert (args, kwargs) == ([], {"request": replaced, "other": original})
+    with pytest.raises(InjectionError, match="'other'"):
+        call_arguments(handler, groups={}, named={"request": original}, positional=(original,))
+    args, kwargs = call_arguments(handler, groups={"item": None}, named={"request": replaced}, positional=(original,))
+    assert kwargs == {"request": replaced, "other": original}
+    args, kwargs = call_arguments(handler, groups={"item": "7"}, named={"request": replaced}, positional=(original,))
+    assert kwargs == {"request": replaced, "other": original, "item": "7"}
+
+
 @pytest.fixture(scope="module")
 def static_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("tree")

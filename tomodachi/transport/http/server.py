@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from tomodachi.transport.http.access_log import AccessLog, should_log
 from tomodachi.transport.http.api import get_forwarded_remote_ip
 from tomodachi.transport.http.convert import to_response
 from tomodachi.transport.http.invoke import invoke_handler
+from tomodachi.transport.http.resource import routed_match
 from tomodachi.transport.http.routing import Route, Router
 from tomodachi.transport.http.settings import HttpSettings
 from tomodachi.transport.http.static import resolve_file
@@ -26,7 +27,6 @@ from tomodachi.transport.http.timeouts import RequestBodyTimeout, request_done, 
 from tomodachi.transport.http.websocket import WebsocketSessions
 
 ContextCounter = Callable[[str, int], None]
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _no_counter(key: str, value: int) -> None:
@@ -74,6 +74,10 @@ class HttpApp:
         self.count = count
         self.state = ServerState()
         self.service_name = str(getattr(service, "name", "") or type(service).__name__)
+        self._keepalive_limits = bool(settings.max_keepalive_requests or settings.max_keepalive_time)
+        self._keep_alive_header = f"timeout={int(settings.keepalive_timeout)}" + (
+            f", max={settings.max_keepalive_requests}" if settings.max_keepalive_requests else ""
+        )
         self.websockets = WebsocketSessions(
             service,
             environment.clock,
@@ -85,17 +89,8 @@ class HttpApp:
 
     # -- aiohttp hooks ---------------------------------------------------------------------------------------
 
-    def aiohttp_middleware(self) -> Any:
-        """The single (new-style) aiohttp middleware: the application has no routes, every request lands here."""
-
-        @web.middleware
-        async def route(request: web.Request, handler: Handler) -> web.StreamResponse:
-            return await self.middleware(request, handler)
-
-        return route
-
-    async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """Entry point of every request (the aiohttp router has no routes; we route here)."""
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        """Entry point of every request: the service's one aiohttp resource resolved it with our router."""
         clock = self.environment.clock
         started = clock.monotonic()
         task = asyncio.current_task()
@@ -132,7 +127,7 @@ class HttpApp:
             except Exception as exc:
                 replaced, status = status, 500
                 response = await self._send_failed(request, response, exc, route)
-            if should_log(ignore, status):
+            if self.access_log.enabled and should_log(ignore, status):
                 fields = self.access_log.record(
                     request,
                     status=status,
@@ -159,7 +154,7 @@ class HttpApp:
             return
         settings = self.settings
         close = self.state.stopping or not settings.keepalive or response.keep_alive is False
-        if not close and request.protocol is not None:
+        if not close and self._keepalive_limits and request.protocol is not None:
             connection = self.state.connections.get(request.protocol)
             if connection is None:
                 self._prune_connections()
@@ -177,11 +172,8 @@ class HttpApp:
             response.headers["Connection"] = "close"
             response.headers.pop("Keep-Alive", None)
             return
-        keep_alive = f"timeout={int(settings.keepalive_timeout)}"
-        if settings.max_keepalive_requests:
-            keep_alive += f", max={settings.max_keepalive_requests}"
         response.headers["Connection"] = "keep-alive"
-        response.headers["Keep-Alive"] = keep_alive
+        response.headers["Keep-Alive"] = self._keep_alive_header
 
     def _prune_connections(self) -> None:
         gone = [protocol for protocol in self.state.connections if getattr(protocol, "transport", None) is None]
@@ -191,7 +183,7 @@ class HttpApp:
     # -- routing and handlers --------------------------------------------------------------------------------
 
     async def _respond(self, request: web.Request) -> tuple[web.StreamResponse, Route | None, float | None]:
-        match = self.router.match(request.method, request.path)
+        match = routed_match(request) or self.router.match(request.method, request.path)
         route = match.route
         if route is None:
             error: web.HTTPException = (

@@ -32,8 +32,9 @@ class GuardedRequestHandler(RequestHandler):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._header_deadline: asyncio.TimerHandle | None = None
-        self._busy = False
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._header_deadline = 0.0
+        self._unanswered = 0  # requests parsed and not yet answered (pipelined requests queue up)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -42,34 +43,34 @@ class GuardedRequestHandler(RequestHandler):
     def data_received(self, data: bytes) -> None:
         parsed = self._request_count
         super().data_received(data)
-        if self._request_count != parsed:
-            self._busy = True
-            self._cancel_header_deadline()
+        self._unanswered += self._request_count - parsed
 
     def connection_lost(self, exc: BaseException | None) -> None:
-        self._cancel_header_deadline()
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
         super().connection_lost(exc)
 
     def request_done(self) -> None:
         """The response went out; a kept-alive connection now owes the next request's headers in time."""
-        self._busy = False
+        self._unanswered = max(0, self._unanswered - 1)
         if self.transport is not None and not self.transport.is_closing():
             self._arm_header_deadline()
 
     def _arm_header_deadline(self) -> None:
-        self._cancel_header_deadline()
+        # one timer per connection, moved lazily: re-arming after every response costs no timer of its own
         if self.header_timeout:
-            self._header_deadline = self._loop.call_later(self.header_timeout, self._header_deadline_passed)
-
-    def _cancel_header_deadline(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
+            self._header_deadline = self._loop.time() + self.header_timeout
+            if self._header_timer is None:
+                self._header_timer = self._loop.call_at(self._header_deadline, self._header_deadline_passed)
 
     def _header_deadline_passed(self) -> None:
-        self._header_deadline = None
+        self._header_timer = None
         transport = self.transport
-        if self._busy or transport is None or transport.is_closing():
+        if self._unanswered or transport is None or transport.is_closing():
+            return  # a request is being handled: its end arms the deadline again
+        if self._loop.time() < self._header_deadline:
+            self._header_timer = self._loop.call_at(self._header_deadline, self._header_deadline_passed)
             return
         peer = transport.get_extra_info("peername")
         get_logger("tomodachi.http").info(

@@ -15,6 +15,7 @@ from tomodachi.logging import framework_logger as get_logger  # no structlog imp
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 from tomodachi.transport.http.access_log import AccessLog
 from tomodachi.transport.http.keys import SETTINGS
+from tomodachi.transport.http.resource import ServiceResource
 from tomodachi.transport.http.response import HttpException
 from tomodachi.transport.http.routing import RouteError, Router, build_routes
 from tomodachi.transport.http.server import ContextCounter, HttpApp, _no_counter
@@ -88,9 +89,8 @@ class HttpTransport:
             access_log=self._access_log,
             count=_context_counter(),
         )
-        application = web.Application(
-            client_max_size=settings.client_max_size, middlewares=[self.app.aiohttp_middleware()]
-        )
+        application = web.Application(client_max_size=settings.client_max_size)
+        application.router.register_resource(ServiceResource(router, self.app.dispatch))
         application[SETTINGS] = settings
         application.on_response_prepare.append(self.app.on_response_prepare)
         runner_options: dict[str, Any] = {"access_log": None, "shutdown_timeout": _FORCE_CLOSE_TIMEOUT}
