@@ -81,10 +81,10 @@ def test_runtime_re_exports() -> None:
     from tomodachi.container import ServiceContainer
     from tomodachi.importer import import_service_file, load_services
     from tomodachi.launcher import Launcher
-    from tomodachi.runtime import container, importer, launcher, reload
+    from tomodachi.runtime import importer, launcher, module_container, reload
     from tomodachi.watcher import watch_and_reload
 
-    assert ServiceContainer is container.ServiceContainer
+    assert ServiceContainer is module_container.ModuleContainer  # upstream's ServiceContainer(module)
     assert Launcher is launcher.Launcher
     assert import_service_file is importer.import_service_file and load_services is importer.load_services
     assert watch_and_reload is reload.watch_and_reload

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import sys
 from collections.abc import Callable
@@ -87,7 +88,16 @@ def exit(exit_code: int | None = None) -> None:
     from tomodachi.logging import get_logger
 
     get_logger("tomodachi.exit").warning(f"tomodachi.exit [{tomodachi.SERVICE_EXIT_CODE}] was called")
+    get_contextvar("exit_code").set(tomodachi.SERVICE_EXIT_CODE)
     if _exit_handler is not None:
         _exit_handler()
-    else:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
         sys.exit(tomodachi.SERVICE_EXIT_CODE)
+    # inside a loop but outside our launcher (code embedding tomodachi as upstream's helpers do): as upstream,
+    # ask ServiceLauncher to stop what it runs, with its pre/post hooks
+    from tomodachi.runtime.module_container import ServiceLauncher
+
+    ServiceLauncher.stop_services()
