@@ -9,9 +9,10 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.29.0"
-__version_info__ = (0, 29, 0)
-__build_time__ = None
+from tomodachi.__version__ import __build_time__ as __build_time__
+from tomodachi.__version__ import __version__ as __version__
+from tomodachi.__version__ import __version_info__ as __version_info__
+
 __author__ = "tomodachi contributors"
 __email__ = ""
 

@@ -16,7 +16,7 @@ from tomodachi.launcher import ServiceLauncher
 
 WITHIN = 10.0
 
-SCHEDULED_SERVICE = '''
+SCHEDULED_SERVICE = """
 import tomodachi
 
 class Ticker(tomodachi.Service):
@@ -31,9 +31,9 @@ class Ticker(tomodachi.Service):
 
     async def _stop_service(self):
         type(self).stopped = True
-'''
+"""
 
-EXITING_SERVICE = '''
+EXITING_SERVICE = """
 import tomodachi
 
 class Exiting(tomodachi.Service):
@@ -45,9 +45,9 @@ class Exiting(tomodachi.Service):
 
     async def _started_service(self):
         tomodachi.exit(7)
-'''
+"""
 
-FAILING_SERVICE = '''
+FAILING_SERVICE = """
 import tomodachi
 
 class Failing(tomodachi.Service):
@@ -59,7 +59,7 @@ class Failing(tomodachi.Service):
 
     async def _start_service(self):
         raise RuntimeError("cannot start")
-'''
+"""
 
 
 @pytest.fixture(autouse=True)

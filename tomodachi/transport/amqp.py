@@ -14,8 +14,10 @@ from tomodachi.messaging.amqp.exceptions import (
     AmqpTooManyConsumersException,
 )
 from tomodachi.messaging.amqp.naming import decode_routing_key, encode_routing_key
+from tomodachi.transport.upstream_classes import AmqpTransport
 
 __all__ = [
+    "AmqpTransport",
     "AmqpChannelClosed",
     "AmqpConnectionException",
     "AmqpException",

@@ -29,12 +29,14 @@ from tomodachi.messaging.sns_sqs.exceptions import (
     QueueDoesNotExistError,
 )
 from tomodachi.messaging.sns_sqs.naming import decode_topic, encode_topic
+from tomodachi.transport.upstream_classes import AWSSNSSQSTransport
 
 # the message attributes a handler receives: names to str, number, bool, bytes or lists of them (upstream's names)
 MessageAttributesType = dict[str, Any]
 MessageAttributesTypeDef = dict[str, dict[str, Any]]  # as botocore takes them
 
 __all__ = [
+    "AWSSNSSQSTransport",
     "AWSSNSSQSConnectionException",
     "AWSSNSSQSException",
     "AWSSNSSQSInternalServiceError",
