@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from sns_sqs_support import FAKE_CREDENTIALS
+from sns_sqs_support import FAKE_CREDENTIALS, aws_options, moto_settings
 
+from tomodachi.messaging.sns_sqs.aws_client import AwsSnsSqsClient
 from tomodachi.runtime.clock import RealClock
 from tomodachi.testing.harness import ServiceHarness
 from tomodachi.testing.wires import moto_server
@@ -27,18 +28,12 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
-def aws_options(url: str, prefix: str = "", **extra: Any) -> dict[str, Any]:
-    """Service options pointing at ``url`` (sts falls back to the sns URL); ``prefix`` isolates a test's names."""
-    return {
-        "aws_endpoint_urls.sns": url,
-        "aws_endpoint_urls.sqs": url,
-        "aws_sns_sqs.region_name": "us-east-1",
-        "aws_sns_sqs.aws_access_key_id": "testing",
-        "aws_sns_sqs.aws_secret_access_key": "testing",
-        "aws_sns_sqs.topic_prefix": prefix,
-        "aws_sns_sqs.queue_name_prefix": prefix,
-        **extra,
-    }
+@pytest.fixture
+async def aws(moto_url: str) -> AsyncIterator[AwsSnsSqsClient]:
+    """A client of the test's own to inspect what the services created."""
+    client = AwsSnsSqsClient(moto_settings(moto_url), RealClock())
+    yield client
+    await client.close()
 
 
 @pytest.fixture

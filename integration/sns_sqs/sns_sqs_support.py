@@ -3,28 +3,56 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
-from tomodachi.testing.wires import free_port, moto_server
+from tomodachi.messaging.sns_sqs.aws_client import AwsSettings
+from tomodachi.testing.wires import MOTO_ACCESS_KEY_ID, MOTO_SECRET_ACCESS_KEY, free_port, moto_server
 
 REPO = Path(__file__).resolve().parents[2]
 UPSTREAM_VERSION = "0.29.0"
 UPSTREAM_VENV = Path(os.environ.get("TOMODACHI_UPSTREAM_VENV", Path.home() / ".cache" / "tomodachi-upstream-venv"))
+# whatever the environment running the tests holds, moto only ever sees these
 FAKE_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_ACCESS_KEY_ID": MOTO_ACCESS_KEY_ID,
+    "AWS_SECRET_ACCESS_KEY": MOTO_SECRET_ACCESS_KEY,
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
 }
+
+
+def moto_settings(url: str) -> AwsSettings:
+    """Connection settings for a client of the test's own at moto ``url``: explicit dummy credentials, so not even
+    botocore's default chain (environment, config files) can pick the real ones."""
+    return AwsSettings(
+        region_name="us-east-1",
+        aws_access_key_id=MOTO_ACCESS_KEY_ID,
+        aws_secret_access_key=MOTO_SECRET_ACCESS_KEY,
+        sns_endpoint_url=url,
+        sqs_endpoint_url=url,
+        sts_endpoint_url=url,
+    )
+
+
+def aws_options(url: str, prefix: str = "", **extra: Any) -> dict[str, Any]:
+    """Service options pointing at ``url`` (sts falls back to the sns URL); ``prefix`` isolates a test's names."""
+    return {
+        "aws_endpoint_urls.sns": url,
+        "aws_endpoint_urls.sqs": url,
+        "aws_sns_sqs.region_name": "us-east-1",
+        "aws_sns_sqs.aws_access_key_id": MOTO_ACCESS_KEY_ID,
+        "aws_sns_sqs.aws_secret_access_key": MOTO_SECRET_ACCESS_KEY,
+        "aws_sns_sqs.topic_prefix": prefix,
+        "aws_sns_sqs.queue_name_prefix": prefix,
+        **extra,
+    }
 
 
 @contextmanager
@@ -67,37 +95,43 @@ class MotoServer:
 def upstream_python() -> Path:
     """Python of a virtualenv with upstream tomodachi 0.29.0 from PyPI, created once and cached.
 
-    Created in a temporary directory beside the target and renamed into place, so concurrent creators (other
-    test runs) never see a half-built environment; whoever renames first wins, the others discard theirs.
+    Built in place, one creator at a time (others wait on a lock file beside it, then find it made): a
+    virtualenv's scripts name its interpreter by absolute path, so one built elsewhere and moved into place has a
+    ``bin/tomodachi`` that cannot start (which the AMQP interop tests run).
     """
     python = UPSTREAM_VENV / "bin" / "python"
     if _has_upstream(python):
         return python
     UPSTREAM_VENV.parent.mkdir(parents=True, exist_ok=True)
-    build = Path(tempfile.mkdtemp(prefix=".tomodachi-upstream-", dir=UPSTREAM_VENV.parent))
-    try:
-        subprocess.run(["python3", "-m", "venv", str(build)], check=True, capture_output=True, timeout=120)
-        subprocess.run(
-            [str(build / "bin" / "python"), "-m", "pip", "install", "-q", f"tomodachi=={UPSTREAM_VERSION}"],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-        try:
-            os.rename(build, UPSTREAM_VENV)
-        except OSError:
-            if not _has_upstream(python):  # someone else's half-made or broken directory: replace it
-                shutil.rmtree(UPSTREAM_VENV, ignore_errors=True)
-                os.rename(build, UPSTREAM_VENV)
-    finally:
-        shutil.rmtree(build, ignore_errors=True)
+    with open(UPSTREAM_VENV.parent / f".{UPSTREAM_VENV.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not _has_upstream(python):
+            subprocess.run(
+                ["python3", "-m", "venv", "--clear", str(UPSTREAM_VENV)], check=True, capture_output=True, timeout=120
+            )
+            subprocess.run(
+                [str(python), "-m", "pip", "install", "-q", f"tomodachi=={UPSTREAM_VERSION}"],
+                check=True,
+                capture_output=True,
+                timeout=600,
+            )
     if not _has_upstream(python):
         raise RuntimeError(f"could not prepare upstream tomodachi {UPSTREAM_VERSION} in {UPSTREAM_VENV}")
     return python
 
 
+def _scripts_start(python: Path) -> bool:
+    """Whether the virtualenv's ``tomodachi`` script names an interpreter that exists."""
+    script = python.parent / "tomodachi"
+    try:
+        first_line = script.read_text(errors="replace").splitlines()[0]
+    except (OSError, IndexError):
+        return False
+    return first_line.startswith("#!") and Path(first_line[2:].split()[0]).exists()
+
+
 def _has_upstream(python: Path) -> bool:
-    if not python.exists():
+    if not python.exists() or not _scripts_start(python):
         return False
     check = subprocess.run(
         [str(python), "-c", "import importlib.metadata as m; print(m.version('tomodachi'))"],

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -13,25 +12,11 @@ from sns_sqs_support import wait_for
 import tomodachi
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.sns_sqs import naming
-from tomodachi.messaging.sns_sqs.aws_client import AwsSettings, AwsSnsSqsClient
-from tomodachi.runtime.clock import RealClock
+from tomodachi.messaging.sns_sqs.aws_client import AwsSnsSqsClient
 from tomodachi.testing.harness import ServiceHarness
 from tomodachi.transport.aws_sns_sqs import AWSSNSSQSInternalServiceError, QueueDoesNotExistError
 
 TIMEOUT = 15.0
-
-
-@pytest.fixture
-async def aws(moto_url: str) -> AsyncIterator[AwsSnsSqsClient]:
-    """A client of our own to inspect what the services created."""
-    client = AwsSnsSqsClient(
-        AwsSettings(
-            region_name="us-east-1", sns_endpoint_url=moto_url, sqs_endpoint_url=moto_url, sts_endpoint_url=moto_url
-        ),
-        RealClock(),
-    )
-    yield client
-    await client.close()
 
 
 async def queue_counts(aws: AwsSnsSqsClient, queue: str) -> tuple[int, int]:

@@ -14,14 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import aws_options
-from sns_sqs_support import REPO, MotoServer, free_port, wait_for
+from sns_sqs_support import REPO, MotoServer, aws_options, free_port, moto_settings, wait_for
 from test_sns_sqs_real_delivery import Inbox, Orders, queue_counts
 
 import tomodachi
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.sns_sqs import consumer as consumer_module
-from tomodachi.messaging.sns_sqs.aws_client import AwsSettings, AwsSnsSqsClient
+from tomodachi.messaging.sns_sqs.aws_client import AwsSnsSqsClient
 from tomodachi.runtime.clock import RealClock
 from tomodachi.testing.harness import ServiceHarness
 from tomodachi.transport.aws_sns_sqs import AWSSNSSQSConnectionException
@@ -44,8 +43,7 @@ class Slow(tomodachi.Service):
 
 
 def _client(url: str) -> AwsSnsSqsClient:
-    settings = AwsSettings(region_name="us-east-1", sns_endpoint_url=url, sqs_endpoint_url=url, sts_endpoint_url=url)
-    return AwsSnsSqsClient(settings, RealClock())
+    return AwsSnsSqsClient(moto_settings(url), RealClock())
 
 
 async def test_idle_stop_does_not_wait_for_the_long_poll(harness: ServiceHarness, options: dict[str, Any]) -> None:

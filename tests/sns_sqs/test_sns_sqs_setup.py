@@ -114,7 +114,7 @@ async def test_wildcard_subscribes_existing_matching_topics() -> None:
     await broker.declare(SnsSqsSubscription(queue_name="w", topic="events___2e_*"))
     assert sorted(s.topic for s in broker.subscriptions()) == ["events___2e_a", "events___2e_b"]
     policy = json.loads(broker.queue_attributes("w")["Policy"])
-    assert policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(":events___2e_*")
+    assert policy["Statement"][0]["Condition"]["ArnLike"]["aws:SourceArn"].endswith(":events___2e_*")
     await InMemorySnsSqs(broker, broker.clock, Ledger()).publish("events.b", 1)
     assert len(broker.messages("w")) == 1
 

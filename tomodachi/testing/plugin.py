@@ -27,9 +27,11 @@ from tomodachi.testing.wires import (
     MOTO_URL_ENV,
     WIRE_ENV,
     WIRES,
-    amqp_reachable,
+    amqp_target,
+    amqp_unreachable_reason,
     moto_server,
     new_test_prefix,
+    real_wire_amqp_options,
     real_wire_options,
     reset_moto,
 )
@@ -219,8 +221,10 @@ async def tomodachi_harness(request: pytest.FixtureRequest, tomodachi_wire: str)
     if tomodachi_wire == "fake":
         harness = ServiceHarness(request.getfixturevalue("virtual_clock"))
     else:
-        if not amqp_reachable():
-            message = "RabbitMQ is not reachable on 127.0.0.1:5672 (needed by --tomodachi-wire=real)"
+        # probe the RabbitMQ the services will use (real_wire_options hands them the same host and port)
+        problem = amqp_unreachable_reason(*amqp_target(real_wire_amqp_options()))
+        if problem:
+            message = f"{problem} (needed by --tomodachi-wire=real)"
             if os.environ.get("CI", "").lower() == "true":
                 pytest.fail(message)
             pytest.skip(message)

@@ -51,6 +51,9 @@ class SnsSqsSubscription:
     sqs_kms_data_key_reuse_period: int | None = None
     sns_kms_master_key_id: Any = None
     queue_policy_source_arn: str | None = None  # options.queue_policy / wildcard_queue_policy override
+    # (topic, queue_policy_source_arn) of the service's other handlers on the same queue: the queue policy keeps
+    # the statements they need, and notifications of their topics are believed on this handler's queue too
+    queue_peers: tuple[tuple[str | None, str | None], ...] = ()
 
 
 @dataclass(frozen=True)

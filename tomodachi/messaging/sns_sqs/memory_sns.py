@@ -3,7 +3,6 @@ message out to the subscribed queues that the queue policy lets it reach."""
 
 from __future__ import annotations
 
-import fnmatch
 import itertools
 import json
 import uuid
@@ -12,7 +11,7 @@ from typing import Any
 
 from tomodachi.messaging.broker import trim_history
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
-from tomodachi.messaging.sns_sqs import naming
+from tomodachi.messaging.sns_sqs import iam, naming
 from tomodachi.messaging.sns_sqs.client import INVALID_PARAMETER, NOT_FOUND, AwsApiError
 from tomodachi.messaging.sns_sqs.filter_policy import FilterPolicy
 from tomodachi.messaging.sns_sqs.memory_state import (
@@ -25,6 +24,11 @@ from tomodachi.messaging.sns_sqs.memory_state import (
     _Topic,
 )
 from tomodachi.runtime.clock import Clock
+
+# what GetTopicAttributes reports but SetTopicAttributes refuses (FIFO-ness is fixed when the topic is created)
+READ_ONLY_TOPIC_ATTRIBUTES = frozenset(
+    {"FifoTopic", "TopicArn", "Owner", "SubscriptionsConfirmed", "SubscriptionsPending", "SubscriptionsDeleted"}
+)
 
 
 class MemorySns:
@@ -100,7 +104,13 @@ class MemorySns:
         return {**topic.attributes, "TopicArn": topic.arn}
 
     async def set_topic_attributes(self, topic_arn: str, name: str, value: str) -> None:
-        self._topic_by_arn(topic_arn).attributes[name] = value
+        topic = self._topic_by_arn(topic_arn)
+        if name in READ_ONLY_TOPIC_ATTRIBUTES:
+            raise AwsApiError(INVALID_PARAMETER, f"Invalid parameter: AttributeName ({name} cannot be changed)")
+        if name == "KmsMasterKeyId" and value == "":
+            topic.attributes.pop(name, None)  # an empty key id turns server-side encryption off
+        else:
+            topic.attributes[name] = value
 
     async def list_topics(self) -> list[str]:
         return [topic.arn for topic in self._topics.values()]
@@ -203,25 +213,7 @@ class MemorySns:
 
     @staticmethod
     def _policy_allows(queue: _Queue, source_arn: str) -> bool:
-        policy = queue.attributes.get("Policy")
-        if not policy:
-            return False
-        for statement in json.loads(policy).get("Statement", []):
-            if statement.get("Effect") != "Allow":
-                continue
-            actions = statement.get("Action")
-            actions = actions if isinstance(actions, list) else [actions]
-            if not any(str(a).lower() in ("sqs:sendmessage", "sqs:*", "*") for a in actions):
-                continue
-            condition = statement.get("Condition") or {}
-            arns = [
-                v
-                for operator in ("ArnEquals", "ArnLike")
-                for v in _as_list((condition.get(operator) or {}).get("aws:SourceArn"))
-            ]
-            if not condition or any(fnmatch.fnmatchcase(source_arn, pattern) for pattern in arns):
-                return True
-        return False
+        return iam.sns_may_send(queue.attributes.get("Policy"), queue.arn, source_arn)
 
     def _notification(
         self, topic: _Topic, record: PublishedRecord, attributes: Mapping[str, Any], subscription: _Subscription
@@ -244,9 +236,3 @@ class MemorySns:
         if attributes:
             body["MessageAttributes"] = attribute_codec.to_notification_form(attributes)
         return json.dumps(body)
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    return list(value) if isinstance(value, list) else [value]

@@ -30,6 +30,7 @@ _ENCODE_PATTERN = re.compile(r"[^a-zA-Z0-9_*#-]")
 _DECODE_PATTERN = re.compile(r"___((?:[a-f0-9]{2}){1,4})_")
 _VALID_NAME = re.compile(r"[a-zA-Z0-9_-]+")
 _ENCODED_DOT = "___2e_"
+_QUEUE_ARN = re.compile(r"arn:(?P<partition>[a-z][a-z0-9-]*):sqs:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):[^:]+")
 
 
 def _split_fifo(name: str) -> tuple[str, str]:
@@ -120,6 +121,32 @@ def wildcard_matcher(pattern: str) -> re.Pattern[str]:
         else:
             parts.append(re.escape(char))
     return re.compile("".join(parts), re.DOTALL)
+
+
+def wildcard_arn_glob(pattern: str) -> str:
+    """The IAM ``ArnLike`` glob for the topic names a wildcard topic matches, as narrow as a glob can say it.
+
+    ``#`` (any run of characters) is exactly the glob's ``*``. A tomodachi ``*`` is any run *without an encoded
+    dot*, which IAM cannot say: its globs have ``*`` (any run) and ``?`` (one character) but no character
+    classes or negation, and an ``ArnNotLike`` exclusion cannot stand in either, since it cannot tell which split
+    of the name the matcher chose (``#.*`` accepts ``a.b.c``, which "a dot inside the ``*`` part" would refuse).
+    So the glob reads every ``*`` as ``#``: it allows exactly what the matcher would with ``*`` read as ``#``.
+    Topic names hold no ``*``, ``?`` or ``:`` of their own (they are encoded), so nothing else needs escaping.
+    """
+    return pattern.replace("#", "*")
+
+
+def sns_arn_prefix(queue_arn: str) -> str:
+    """``arn:<partition>:sns:<region>:<account>:``, the ARN prefix of the topics in the queue's own partition,
+    region and account. A queue ARN that does not say all three (or says them with wildcards) is a ``ValueError``:
+    guessing would mean allowing topics of any account."""
+    match = _QUEUE_ARN.fullmatch(queue_arn)
+    if match is None:
+        raise ValueError(
+            f"Cannot tell the partition, region and account from the queue ARN {queue_arn!r} "
+            "(expected arn:<partition>:sqs:<region>:<12-digit account>:<queue name>)"
+        )
+    return f"arn:{match['partition']}:sns:{match['region']}:{match['account']}:"
 
 
 def queue_name(

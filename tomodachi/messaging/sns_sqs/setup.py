@@ -1,7 +1,8 @@
 """SNS+SQS resource set-up (spec §13 start-up steps) and publish/send, written once against :class:`SnsSqsClient`.
 
 Improvements over upstream, all wire-compatible: queue policies gain a statement instead of being replaced
-(§15.6); visibility timeout, redrive policy and KMS settings also apply to topic-less queues (§15.7); a
+(§15.6), and lose the statements tomodachi wrote for topics no handler on the queue subscribes to any more
+(:mod:`.queue_policy`); an existing topic gets the ``sns_kms_master_key_id`` setting too; visibility timeout, redrive policy and KMS settings also apply to topic-less queues (§15.7); a
 filter policy is set, changed or removed on an existing subscription.
 """
 
@@ -9,13 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tomodachi.messaging.sns_sqs import naming
+from tomodachi.messaging.sns_sqs import naming, queue_policy
 from tomodachi.messaging.sns_sqs.client import SnsSqsClient
 from tomodachi.messaging.sns_sqs.descriptors import UNSET, SnsPublication, SnsSqsSubscription, SqsPublication
 from tomodachi.messaging.sns_sqs.exceptions import AWSSNSSQSException, QueueDoesNotExistError
@@ -76,7 +76,9 @@ async def ensure_topic(
     overwrite: bool = False,
     kms_master_key_id: Any = None,
 ) -> str:
-    """Look the topic up, else create it (FIFO / KMS attributes); update attributes only if ``overwrite``."""
+    """Look the topic up, else create it (FIFO / KMS attributes). On an existing topic, ``overwrite`` updates the
+    attributes that differ; a KMS key id (``""`` / ``False``: encryption off) is applied whatever ``overwrite``
+    says, as it is to an existing queue, while ``None`` leaves the topic's encryption as it is."""
     wanted: dict[str, str] = {
         k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (attributes or {}).items()
     }
@@ -87,70 +89,48 @@ async def ensure_topic(
         wanted["KmsMasterKeyId"] = kms
     arn = await client.find_topic(name)
     if arn is None:
-        return await client.create_topic(name, wanted)
-    if overwrite and wanted:
+        # an empty key id only means "no encryption", which a new topic has anyway
+        return await client.create_topic(name, {k: v for k, v in wanted.items() if (k, v) != ("KmsMasterKeyId", "")})
+    updates = dict(wanted) if overwrite else {}
+    if kms is not None:
+        updates["KmsMasterKeyId"] = wanted["KmsMasterKeyId"]
+    if updates:
         current = await client.get_topic_attributes(arn)
-        for key, value in wanted.items():
+        for key, value in updates.items():
             if current.get(key, "") != value:
                 await client.set_topic_attributes(arn, key, value)
     return arn
 
 
-def _statement_key(statement: Mapping[str, Any]) -> str:
-    return json.dumps({k: v for k, v in statement.items() if k != "Sid"}, sort_keys=True)
-
-
-def merged_queue_policy(current: str | None, queue_arn: str, source_arns: list[str]) -> str | None:
-    """The queue policy with an allow-statement per source ARN added (existing statements kept); ``None`` if
-    nothing needs to change."""
+def _arn_prefix(queue_arn: str) -> str:
     try:
-        policy = json.loads(current) if current else {}
-    except ValueError:
-        policy = {}
-    if not isinstance(policy, dict):
-        policy = {}
-    statements = [s for s in policy.get("Statement", []) if isinstance(s, dict)]
-    known = {_statement_key(s) for s in statements}
-    added = False
-    for source_arn in source_arns:
-        statement = {
-            "Sid": f"{uuid.uuid4()}{int(time.time() * 1000)}",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "SQS:SendMessage",
-            "Resource": queue_arn,
-            "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}},
-        }
-        if _statement_key(statement) not in known:
-            statements.append(statement)
-            known.add(_statement_key(statement))
-            added = True
-    if not added:
-        return None
-    return json.dumps(
-        {
-            "Version": policy.get("Version", "2012-10-17"),
-            "Id": policy.get("Id", f"{queue_arn}/SQSDefaultPolicy"),
-            "Statement": statements,
-        }
-    )
+        return naming.sns_arn_prefix(queue_arn)
+    except ValueError as exc:
+        raise AWSSNSSQSException(str(exc)) from None
 
 
-def _sns_arn_prefix(queue_arn: str) -> str:
-    parts = queue_arn.split(":")
-    return f"arn:aws:sns:{parts[3]}:{parts[4]}:" if len(parts) >= 6 else "arn:aws:sns:*:*:"
-
-
-async def _topics_for(client: SnsSqsClient, sub: SnsSqsSubscription) -> tuple[list[str], list[str]]:
-    """(topic ARNs to subscribe, source ARNs the queue policy must allow)."""
+async def _topics_for(client: SnsSqsClient, sub: SnsSqsSubscription) -> list[str]:
+    """The topic ARNs to subscribe the queue to (a wildcard: the matching topics that exist now)."""
     if not sub.topic:
-        return [], []
+        return []
     if naming.is_wildcard(sub.topic):
         matcher = naming.wildcard_matcher(sub.topic)
-        arns = [arn for arn in await client.list_topics() if matcher.fullmatch(naming.topic_from_arn(arn))]
-        return arns, []
-    arn = await ensure_topic(client, sub.topic, fifo=sub.fifo, kms_master_key_id=sub.sns_kms_master_key_id)
-    return [arn], [arn]
+        return [arn for arn in await client.list_topics() if matcher.fullmatch(naming.topic_from_arn(arn))]
+    return [await ensure_topic(client, sub.topic, fifo=sub.fifo, kms_master_key_id=sub.sns_kms_master_key_id)]
+
+
+def _policy_sources(sub: SnsSqsSubscription, prefix: str | None, topic_arns: list[str]) -> tuple[list[str], set[str]]:
+    """(sources this handler's statements allow, sources the policy keeps: these and those of the service's
+    other handlers on the queue); ``prefix``: the queue's ``arn:<partition>:sns:<region>:<account>:``."""
+    if prefix is None:
+        return [], set()
+    own = queue_policy.source_for(sub.topic, sub.queue_policy_source_arn, prefix)
+    if sub.topic and not sub.queue_policy_source_arn and not naming.is_wildcard(sub.topic):
+        own = topic_arns[0]  # the ARN SNS gave the topic: what it names as the source of its deliveries
+    wanted = [own] if own else []
+    handlers = [(sub.topic, sub.queue_policy_source_arn), *sub.queue_peers]
+    keep = {source for topic, override in handlers if (source := queue_policy.source_for(topic, override, prefix))}
+    return wanted, keep | set(wanted)
 
 
 async def declare(client: SnsSqsClient, sub: SnsSqsSubscription) -> DeclaredQueue:
@@ -168,6 +148,10 @@ async def declare(client: SnsSqsClient, sub: SnsSqsSubscription) -> DeclaredQueu
             f"Queue ({sub.queue_name}) is {'a FIFO' if is_fifo else 'a standard'} queue but the handler was "
             f"declared with fifo={sub.fifo}"
         )
+    # the topics' partition, region and account are the queue's: an ARN that does not say them is an error
+    # (before anything else is created), never a guess that would let topics of any account send
+    has_topics = bool(sub.topic) or any(topic for topic, _ in sub.queue_peers)
+    arn_prefix = _arn_prefix(queue_arn) if has_topics else None
     wanted: dict[str, str] = {}
 
     # 2. dead-letter queue / redrive policy
@@ -187,16 +171,13 @@ async def declare(client: SnsSqsClient, sub: SnsSqsSubscription) -> DeclaredQueu
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": int(sub.max_receive_count or 1)}
             )
 
-    # 3. topic(s)
-    topic_arns, source_arns = await _topics_for(client, sub)
-    if sub.topic and naming.is_wildcard(sub.topic):
-        prefix = sub.topic.split("*")[0].split("#")[0]
-        source_arns = [f"{_sns_arn_prefix(queue_arn)}{prefix}*"]
-    if sub.topic and sub.queue_policy_source_arn:
-        source_arns = [sub.queue_policy_source_arn]
+    # 3. topic(s), and what the queue policy allows: the statements we wrote for topics no handler on the
+    # queue subscribes to any more go, so a topic dropped between deploys can no longer send to the queue
+    topic_arns = await _topics_for(client, sub)
+    wanted_sources, kept_sources = _policy_sources(sub, arn_prefix, topic_arns)
 
     # 4. queue attributes: only what differs
-    policy = merged_queue_policy(current.get("Policy"), queue_arn, source_arns)
+    policy = queue_policy.updated(current.get("Policy"), queue_arn, wanted_sources, kept_sources)
     if policy is not None:
         wanted["Policy"] = policy
     if sub.visibility_timeout is not UNSET:

@@ -61,13 +61,46 @@ def _accepts_message_attributes(envelope: Any) -> bool:
     return any(p.kind is p.VAR_KEYWORD or p.name == "message_attributes" for p in params)
 
 
-def make_unwrap(topic_prefix: str, pass_attributes: bool, subscribed_topic: str | None = None) -> Any:
+class TopicCheck:
+    """Which ``TopicArn`` a notification on a handler's queue is believed to name. A body naming any other was
+    written by whoever may send to the queue, not by SNS. Believed: a topic the service subscribes the queue to
+    (``topics``: exact names or wildcards, the handler's own first, then those of the service's other handlers
+    on the same queue), in the queue's own partition, region and account (``arn_prefix``, known once the queue
+    is declared). A handler without a topic of its own (its queue subscribed outside tomodachi) believes any."""
+
+    def __init__(self, topics: tuple[str | None, ...] = (), arn_prefix: str | None = None) -> None:
+        self.topics = topics
+        self.arn_prefix = arn_prefix
+
+    def __call__(self, topic_arn: str) -> bool:
+        if not self.topics or not self.topics[0]:
+            return True
+        if self.arn_prefix is not None and not topic_arn.startswith(self.arn_prefix):
+            return False
+        name = naming.topic_from_arn(topic_arn)
+        return any(_topic_matches(topic, name) for topic in self.topics if topic)
+
+
+def _topic_matches(subscribed_topic: str, name: str) -> bool:
+    if naming.is_wildcard(subscribed_topic):
+        return naming.wildcard_matcher(subscribed_topic).fullmatch(name) is not None
+    return name == subscribed_topic
+
+
+def make_unwrap(
+    topic_prefix: str,
+    pass_attributes: bool,
+    subscribed_topic: str | None = None,
+    *,
+    topic_check: Callable[[str], bool] | None = None,
+) -> Any:
     """Delivery → payload + injectable values. SNS notifications carry the payload in ``Message``; any other
     body (raw delivery, foreign producers) is itself the payload rather than being dropped (spec §15.9).
 
-    ``subscribed_topic`` (the SNS topic name or wildcard the handler subscribed to): a body naming another topic
-    was written by whoever may send to the queue, not by SNS, so its ``TopicArn`` is not believed."""
-    believes = _topic_check(subscribed_topic)
+    ``subscribed_topic`` (the SNS topic name or wildcard the handler subscribed to) or ``topic_check`` (a
+    :class:`TopicCheck`) say which ``TopicArn`` is believed; another was not written by SNS, and sets neither
+    the handler's ``topic`` nor its ``sns_message_id``."""
+    believes = topic_check or TopicCheck((subscribed_topic,))
 
     def unwrap(delivery: Delivery) -> Unwrapped | None:
         raw = delivery.text()
@@ -82,7 +115,7 @@ def make_unwrap(topic_prefix: str, pass_attributes: bool, subscribed_topic: str 
             encoded_attributes = delivery.attributes or body.get("MessageAttributes") or {}
             sns_message_id = str(body.get("MessageId") or "") if message_type == "Notification" else ""
             timestamp = body.get("Timestamp")
-            if topic_arn and not believes(naming.topic_from_arn(topic_arn)):
+            if topic_arn and not believes(topic_arn):
                 topic_arn, sns_message_id = "", ""
         else:
             payload, message_type, topic_arn, sns_message_id, timestamp = raw, "", "", "", None
@@ -111,15 +144,6 @@ def make_unwrap(topic_prefix: str, pass_attributes: bool, subscribed_topic: str 
         return Unwrapped(payload=text, values=values, parse_kwargs=parse_kwargs)
 
     return unwrap
-
-
-def _topic_check(subscribed_topic: str | None) -> Callable[[str], bool]:
-    if not subscribed_topic:
-        return lambda name: True  # a topic-less queue may be subscribed to anything outside tomodachi
-    if naming.is_wildcard(subscribed_topic):
-        pattern = naming.wildcard_matcher(subscribed_topic)
-        return lambda name: pattern.fullmatch(name) is not None
-    return lambda name: name == subscribed_topic
 
 
 def build_subscription(handler: BoundHandler, service: Any, options: Any) -> SnsSqsSubscription:
@@ -168,7 +192,27 @@ def build_subscription(handler: BoundHandler, service: Any, options: Any) -> Sns
 class _Handler:
     subscription: SnsSqsSubscription
     pipeline: MessagePipeline
+    topic_check: TopicCheck
     consumer: Consumer | None = None
+
+
+def _queue_of(subscription: SnsSqsSubscription) -> str:
+    return naming.queue_name_from_arn(subscription.queue_arn) if subscription.queue_arn else subscription.queue_name
+
+
+def _share_queues(handlers: list[_Handler]) -> None:
+    """Tell each handler about the service's other handlers on its queue: set-up keeps their queue-policy
+    statements (rather than each declare removing the others'), and their topics are believed on it."""
+    by_queue: dict[str, list[_Handler]] = {}
+    for handler in handlers:
+        by_queue.setdefault(_queue_of(handler.subscription), []).append(handler)
+    for handler in handlers:
+        sub = handler.subscription
+        others = [h.subscription for h in by_queue[_queue_of(sub)] if h is not handler]
+        peers = tuple((o.topic, o.queue_policy_source_arn) for o in others)
+        handler.subscription = replace(sub, queue_peers=peers)
+        if sub.topic:
+            handler.topic_check.topics = (sub.topic, *(o.topic for o in others if o.topic))
 
 
 class SnsSqsTransport:
@@ -202,6 +246,7 @@ class SnsSqsTransport:
                     validate_envelope(envelope, **parser_kwargs)
             warn_ignored_parser_kwargs(aws_sns_sqs, f"{type(service).__name__}.{bound.name}", envelope, parser_kwargs)
             subscription = build_subscription(bound, service, options)
+            topic_check = TopicCheck((subscription.topic,))
             pass_attributes = envelope is not None and (bool(parser_kwargs) or _accepts_message_attributes(envelope))
             profile = MessagingProfile(
                 transport="aws_sns_sqs",
@@ -209,7 +254,7 @@ class SnsSqsTransport:
                 positional=("topic",),
                 internal_errors=INTERNAL_SERVICE_ERRORS,
                 pre_middleware_attribute="_awssnssqs_message_pre_middleware",
-                unwrap=make_unwrap(options.aws_sns_sqs.topic_prefix or "", pass_attributes, subscription.topic),
+                unwrap=make_unwrap(options.aws_sns_sqs.topic_prefix or "", pass_attributes, topic_check=topic_check),
             )
             pipeline = MessagePipeline(
                 service=service,
@@ -229,11 +274,16 @@ class SnsSqsTransport:
                 values=INJECTED_VALUES,
                 pre_middleware_attribute=profile.pre_middleware_attribute,
             )
-            self.handlers.append(_Handler(subscription, pipeline))
+            self.handlers.append(_Handler(subscription, pipeline, topic_check))
         # every handler is checked before the first queue or topic is declared
         report_findings(self.context, findings)
+        _share_queues(self.handlers)
         for handler in self.handlers:
-            await self.broker.declare(handler.subscription)
+            declared = await self.broker.declare(handler.subscription)
+            queue_arn = getattr(declared, "arn", None)
+            if handler.subscription.topic and queue_arn:
+                # set-up refused a queue ARN that does not say its partition, region and account
+                handler.topic_check.arn_prefix = naming.sns_arn_prefix(queue_arn)
 
     async def start(self) -> None:
         for handler in self.handlers:
