@@ -129,3 +129,18 @@ async def test_transport_class_publish_is_our_publish(monkeypatch: pytest.Monkey
     assert await AmqpTransport.publish(service, {"a": 1}, "rk", wait=True) == "id"
     assert await AWSSNSSQSTransport.publish(service, "data", "topic", wait=False) == "id"
     assert calls == [(service, {"a": 1}, "rk", {"wait": True}), (service, "data", "topic", {"wait": False})]
+
+
+def test_envelope_messages_at_upstreams_generated_module_path() -> None:
+    pytest.importorskip("google.protobuf")
+    from tomodachi.envelope._sns_sqs_message import message_classes
+    from tomodachi.envelope.proto_build.protobuf import sns_sqs_message_pb2
+    from tomodachi.envelope.proto_build.protobuf.sns_sqs_message_pb2 import Metadata, Service, SNSSQSMessage
+
+    built = message_classes()
+    assert (SNSSQSMessage, Service, Metadata) == (built["SNSSQSMessage"], built["Service"], built["Metadata"])
+    message = SNSSQSMessage()
+    message.metadata.topic = "orders"
+    assert SNSSQSMessage.FromString(message.SerializeToString()).metadata.topic == "orders"
+    with pytest.raises(AttributeError):
+        sns_sqs_message_pb2.Other  # noqa: B018
