@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["Metadata", "SNSSQSMessage", "Service"]
+MESSAGE_NAMES = ("Metadata", "SNSSQSMessage", "Service")
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
+    if name in MESSAGE_NAMES:
         from tomodachi.envelope._sns_sqs_message import message_classes
 
         return message_classes()[name]
