@@ -66,7 +66,7 @@ _LAZY: dict[str, str] = {
     "aws_sns_sqs": "tomodachi.messaging.sns_sqs.api",
     "awssnssqs": "tomodachi.messaging.sns_sqs.api",
     "aws_sns_sqs_publish": "tomodachi.messaging.sns_sqs.api",
-    "awssnssqs_publish": "tomodachi.messaging.sns_sqs.api",
+    "awssnssqs_publish": "tomodachi.transport.aws_sns_sqs",
     "sns_publish": "tomodachi.messaging.sns_sqs.api",
     "aws_sns_sqs_send_message": "tomodachi.messaging.sns_sqs.api",
     "awssnssqs_send_message": "tomodachi.messaging.sns_sqs.api",
@@ -101,7 +101,6 @@ if TYPE_CHECKING:  # give type checkers the real signatures of the lazily resolv
     from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_publish as aws_sns_sqs_publish
     from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_send_message as aws_sns_sqs_send_message
     from tomodachi.messaging.sns_sqs.api import awssnssqs as awssnssqs
-    from tomodachi.messaging.sns_sqs.api import awssnssqs_publish as awssnssqs_publish
     from tomodachi.messaging.sns_sqs.api import awssnssqs_send_message as awssnssqs_send_message
     from tomodachi.messaging.sns_sqs.api import sns_publish as sns_publish
     from tomodachi.messaging.sns_sqs.api import sqs_send_message as sqs_send_message
@@ -121,6 +120,7 @@ if TYPE_CHECKING:  # give type checkers the real signatures of the lazily resolv
     from tomodachi.service import TOMODACHI_CLASSES as TOMODACHI_CLASSES
     from tomodachi.service import Service as Service
     from tomodachi.service import TomodachiServiceMeta as TomodachiServiceMeta
+    from tomodachi.transport.aws_sns_sqs import awssnssqs_publish as awssnssqs_publish
     from tomodachi.transport.http.api import HttpException as HttpException
     from tomodachi.transport.http.api import HttpResponse as HttpResponse
     from tomodachi.transport.http.api import get_forwarded_remote_ip as get_forwarded_remote_ip

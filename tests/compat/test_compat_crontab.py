@@ -53,3 +53,11 @@ def test_never_again_is_none() -> None:
 def test_invalid_notation_raises_value_error(cron: str) -> None:
     with pytest.raises(ValueError):
         get_next_datetime(cron, datetime(2024, 1, 1))
+
+
+def test_years_all_past_give_none_but_years_to_come_without_a_match_are_an_error() -> None:
+    now = datetime(2024, 6, 15, 10, 16, 50)
+    assert get_next_datetime("0 0 1 1 * 2011-2013", now) is None
+    with pytest.raises(ValueError, match="never matches"):
+        get_next_datetime("* * 29 2 * 2025-2027", now)  # no 29 February in those years
+    assert get_next_datetime("* * 29 2 * 2025-2028", now) == datetime(2028, 2, 29, 0, 0)

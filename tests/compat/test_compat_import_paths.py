@@ -145,3 +145,16 @@ async def test_invoker_module() -> None:
     assert await handler() == (403, "forbidden")
     with pytest.raises(NotImplementedError, match="not supported"):
         Invoker.decorator(handler)
+
+
+def test_awssnssqs_is_the_aws_sns_sqs_module_and_its_legacy_publish_a_bound_method() -> None:
+    import types
+
+    import tomodachi
+    import tomodachi.transport.awssnssqs as legacy
+    from tomodachi.transport import aws_sns_sqs
+
+    assert legacy is aws_sns_sqs is tomodachi.transport.awssnssqs
+    assert tomodachi.awssnssqs_publish is aws_sns_sqs.awssnssqs_publish is legacy.awssnssqs_publish
+    assert isinstance(tomodachi.awssnssqs_publish, types.MethodType)
+    assert aws_sns_sqs.publish is tomodachi.aws_sns_sqs_publish

@@ -113,6 +113,10 @@ def test_interval_forms(interval: object, seconds: float) -> None:
         # the last Tuesday of January and March, spelled by day name (upstream's own scheduler example)
         ("30 5 * jan,mar Ltue", [at(2025, 1, 28, 5, 30), at(2025, 3, 25, 5, 30), at(2026, 1, 27, 5, 30)]),
         ("0 0 * * friL", [at(2024, 5, 31), at(2024, 6, 28), at(2024, 7, 26)]),
+        # the last Wednesday, Thursday and Friday of each month
+        ("0 0 * * Lwed-fri", [at(2024, 5, 29), at(2024, 5, 30), at(2024, 5, 31)]),
+        # Sunday ends a range as 7: Friday to Sunday
+        ("0 0 * * fri-sun", [at(2024, 5, 17), at(2024, 5, 18), at(2024, 5, 19)]),
         ("0 0 1 1 * 2030", [at(2030, 1, 1)]),
         ("30 6 1 * * 2025-2026", [at(2025, 1, 1, 6, 30), at(2025, 2, 1, 6, 30), at(2025, 3, 1, 6, 30)]),
         ("@yearly", [at(2025, 1, 1), at(2026, 1, 1), at(2027, 1, 1)]),
@@ -130,6 +134,12 @@ def test_wall_clock_forms(interval: str, expected: list[datetime]) -> None:
 
 def test_year_field_with_no_future_year_never_fires() -> None:
     assert fires("0 0 1 1 * 2020") == []
+
+
+@pytest.mark.parametrize("weekdays", ["wed-mon", "6-1", "sat-tue,fri"])
+def test_a_day_of_week_range_running_backwards_is_refused(weekdays: str) -> None:
+    with pytest.raises(InvalidScheduleError, match="runs backwards"):
+        parse_schedule(f"0 0 * * {weekdays}")
 
 
 def test_heartbeat_alias_is_one_second() -> None:

@@ -15,8 +15,8 @@ def get_next_datetime(crontab_notation: str, now_date: datetime) -> datetime | N
     A ``now_date`` exactly on a minute (second 0) is itself a candidate; otherwise the result is later than
     ``now_date``. A naive ``now_date`` gives a naive result (its wall clock is used as is); an aware one gives
     a result in the same zone, with daylight-saving transitions handled like scheduled functions. ``None``
-    when the expression never matches again (a past year). Raises InvalidScheduleError (a ValueError) for a
-    malformed expression.
+    when the expression's years are all past. Raises InvalidScheduleError (a ValueError) for a malformed
+    expression, and for one whose years still to come have no matching date.
     """
     if not isinstance(crontab_notation, str):
         raise InvalidScheduleError(f"Invalid cron notation {crontab_notation!r}: expected a string")
@@ -32,6 +32,9 @@ def get_next_datetime(crontab_notation: str, now_date: datetime) -> datetime | N
         after = after.replace(microsecond=0) - timedelta(microseconds=1)
     found = next_fire_time(schedule, after)
     if found is None:
+        if schedule.years and max(schedule.years) >= after.year:
+            # years still to come were named, yet none of them has a matching date (e.g. 29 Feb in 2017-2019)
+            raise InvalidScheduleError(f"cron notation {crontab_notation!r} never matches in its years")
         return None
     if now_date.tzinfo is None:
         return found.replace(tzinfo=None)

@@ -13,7 +13,6 @@ from tomodachi.messaging.sns_sqs.api import (
     aws_sns_sqs_publish,
     aws_sns_sqs_send_message,
     awssnssqs,
-    awssnssqs_publish,
     awssnssqs_send_message,
     publish,
     send_message,
@@ -30,6 +29,9 @@ from tomodachi.messaging.sns_sqs.exceptions import (
 )
 from tomodachi.messaging.sns_sqs.naming import decode_topic, encode_topic
 from tomodachi.transport.upstream_classes import AWSSNSSQSTransport
+
+# upstream's legacy name was its transport class's publish (a bound method, which some code checks for)
+awssnssqs_publish = AWSSNSSQSTransport.publish
 
 # the message attributes a handler receives: names to str, number, bool, bytes or lists of them (upstream's names)
 MessageAttributesType = dict[str, Any]

@@ -1,6 +1,10 @@
-"""Compat alias of :mod:`tomodachi.transport.aws_sns_sqs`."""
+"""Compat alias: ``tomodachi.transport.awssnssqs`` is the very module :mod:`tomodachi.transport.aws_sns_sqs`."""
 
 from __future__ import annotations
 
-from tomodachi.transport.aws_sns_sqs import *  # noqa: F403
-from tomodachi.transport.aws_sns_sqs import __all__ as __all__
+import sys
+
+from tomodachi.transport import aws_sns_sqs
+
+# the import system hands out whatever sys.modules holds for this name once the module has run
+sys.modules[__name__] = aws_sns_sqs

@@ -212,12 +212,49 @@ def _last_weekday(match: re.Match[str]) -> str:
     return f"L{number}" if number is not None else match.group(0)
 
 
+def _day_number(token: str, *, ends_range: bool) -> int | None:
+    """A day-of-week token as a number (Sunday 0, or 7 where it ends a range, as in "fri-sun")."""
+    number = int(token) if token.isdigit() else _weekday(token.lower())
+    if number is not None and ends_range and number == 0 and not token.isdigit():
+        return 7
+    return number
+
+
+def _weekday_ranges(weekday: str) -> str:
+    """Expand "Lwed-fri" (the last Wednesday, Thursday and Friday of the month) to "L3,L4,L5", and refuse a range
+    that runs backwards ("wed-mon"): cron, like upstream, reads ranges forwards only."""
+    parts = []
+    for part in weekday.split(","):
+        match = re.fullmatch(r"(L?)([a-z]{3}|[0-7])-([a-z]{3}|[0-7])(/\d+)?", part, flags=re.IGNORECASE)
+        if match is None:
+            parts.append(part)
+            continue
+        last, first_token, end_token, step = match.groups()
+        first = _day_number(first_token, ends_range=False)
+        end = _day_number(end_token, ends_range=True)
+        if first is None or end is None:
+            parts.append(part)
+            continue
+        if first > end:
+            raise InvalidScheduleError(
+                f"day-of-week range {part!r} runs backwards: write it as two ranges (e.g. 'wed-sat,sun-mon')"
+            )
+        if last:
+            if step:
+                raise InvalidScheduleError(f"a step is not allowed in a last-weekday range {part!r}")
+            parts.append(",".join(f"L{number % 7}" for number in range(first, end + 1)))
+        else:
+            parts.append(part)
+    return ",".join(parts)
+
+
 def _cron(expression: str, tz: tzinfo) -> WallClockSchedule:
     fields = expression.split()
     if len(fields) not in (5, 6):
         raise InvalidScheduleError(f"a cron expression has 5 fields (or 6 with a year), got {len(fields)}")
     minute, hour, day, month, weekday = fields[:5]
     years = _parse_years(fields[5]) if len(fields) == 6 else None
+    weekday = _weekday_ranges(weekday)
     # quartz-style "5L" / "friL" and "Lfri" (last Friday of the month) are croniter's "L5"
     weekday = re.sub(r"\b([0-7])L\b", r"L\1", weekday, flags=re.IGNORECASE)
     weekday = re.sub(r"\b(?:L([a-z]{3})|([a-z]{3})L)\b", _last_weekday, weekday, flags=re.IGNORECASE)
