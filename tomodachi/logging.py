@@ -329,9 +329,18 @@ class _Entry:
         self.stack_info = stack_info
 
 
+_last_second: list[Any] = [None, ""]  # the whole second last formatted, and its text up to the fraction
+
+
 def _timestamp(created: float) -> str:
-    moment = datetime.datetime.fromtimestamp(created, datetime.timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    second = int(created)
+    if second != _last_second[0]:
+        moment = datetime.datetime.fromtimestamp(second, datetime.timezone.utc)
+        _last_second[:] = [second, moment.strftime("%Y-%m-%dT%H:%M:%S.")]
+    micros = int(round((created - second) * 1_000_000))
+    if micros >= 1_000_000:  # rounding reached the next second
+        return _timestamp(float(second + 1))
+    return f"{_last_second[1]}{micros:06d}Z"
 
 
 def _entry(record: logging.LogRecord) -> _Entry:
@@ -390,10 +399,15 @@ _LEVEL_STYLES = {
 }
 
 
+_NEEDS_QUOTES = re.compile(r"[\s=]")
+
+
 def _console_value(value: Any) -> str:
-    if isinstance(value, str):
+    if type(value) is str:
         # Quote only when needed to keep k=v pairs unambiguous.
-        return value if value and not any(c.isspace() or c == "=" for c in value) else repr(value)
+        return value if value and not _NEEDS_QUOTES.search(value) else repr(value)
+    if value is None or type(value) is int:
+        return str(value)
     try:
         return repr(value)
     except Exception:
@@ -407,8 +421,20 @@ class _ConsoleFormatter(_TomodachiFormatter):
         super().__init__()
         self.colors = colors
 
+        # "key=" (painted) per field name: the same few names come back on every line
+        self._keys: dict[str, str] = {}
+        self._value_style = (_MAGENTA, _RESET) if colors else ("", "")
+
     def _paint(self, style: str, text: str) -> str:
         return f"{style}{text}{_RESET}" if self.colors else text
+
+    def _key(self, key: str) -> str:
+        painted = self._keys.get(key)
+        if painted is None:
+            painted = f"{self._paint(_CYAN, _printable(key))}="
+            if len(self._keys) < 1024:
+                self._keys[key] = painted
+        return painted
 
     def render(self, entry: _Entry) -> str:
         level = self._paint(_LEVEL_STYLES.get(entry.level, ""), f"{entry.level:<9}")
@@ -418,10 +444,15 @@ class _ConsoleFormatter(_TomodachiFormatter):
             self._paint(_BRIGHT, f"{_printable(entry.message):<30}"),
             f"[{self._paint(_BLUE, entry.logger)}]",
         ]
+        before, after = self._value_style
+        keys = self._keys
         for key, value in entry.fields.items():
-            if value is not Ellipsis:
-                shown = _printable(_console_value(value))
-                parts.append(f"{self._paint(_CYAN, _printable(key))}={self._paint(_MAGENTA, shown)}")
+            if value is Ellipsis:
+                continue
+            shown = value if type(value) is str and value and not _NEEDS_QUOTES.search(value) else _console_value(value)
+            if _CONTROL.search(shown):
+                shown = _printable(shown)
+            parts.append(f"{keys.get(key) or self._key(key)}{before}{shown}{after}")
         line = " ".join(parts).rstrip()
         if entry.stack_info:
             line += "\n" + entry.stack_info
