@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, TypeAlias
 
 from tomodachi.runtime.clock import Clock
+from tomodachi.testing.freeze_scope import ignored_modules
 from tomodachi.transport.schedule.parse import UNIT_SECONDS
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -270,7 +271,7 @@ class VirtualClock(Clock):
         if self._freezer is None:
             from freezegun import freeze_time  # a test dependency: imported only when freezing
 
-            freezer = freeze_time(self._naive_utc(), real_asyncio=True, ignore=list(INFRASTRUCTURE_PACKAGES))
+            freezer = freeze_time(self._naive_utc(), real_asyncio=True, ignore=list(ignored_modules()))
             self._frozen_factory = freezer.start()
             self._freezer = freezer
             self._faked_duration_clocks = _restore_real_duration_clocks(freezer)
@@ -364,56 +365,6 @@ class VirtualClock(Clock):
             await self.settle()
         finally:
             self._advancing = False
-
-
-# packages whose own references to the time functions freezing leaves alone: freezegun scans every loaded module
-# for `from time import time`-style references on each freeze, and these (test runners, AWS and HTTP clients,
-# the standard library's machinery) are most of a test process's modules while never reading user-visible time
-# through such a reference. Reads through the `time` / `datetime` modules themselves are virtual everywhere.
-INFRASTRUCTURE_PACKAGES = (
-    "_pytest.",
-    "pytest_asyncio.",
-    "pluggy.",
-    "hypothesis.",
-    "botocore.",
-    "boto3.",
-    "s3transfer.",
-    "aiobotocore.",
-    "moto.",
-    "werkzeug.",
-    "requests.",
-    "urllib3.",
-    "aiohttp.",
-    "yarl.",
-    "multidict.",
-    "pygments.",
-    "yaml.",
-    "attr.",
-    "jmespath.",
-    "charset_normalizer.",
-    "importlib.",
-    "email.",
-    "xml.",
-    "unittest.",
-    "multiprocessing.",
-    "asyncio.",
-    "encodings.",
-    "structlog.",
-    "freezegun.",
-    "croniter.",
-    "aioamqp.",
-    "dateutil.",
-    "google.protobuf.",
-    "cryptography.",
-    "jinja2.",
-    "collections.",
-    "concurrent.",
-    "json.",
-    "logging.",
-    "http.",
-    "ctypes.",
-    "tomodachi.",  # the framework times with its Clock; envelopes read `time.time()` through the module
-)
 
 
 def _read_wall_clock_without_stack_inspection() -> None:

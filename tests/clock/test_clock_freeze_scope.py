@@ -1,0 +1,37 @@
+"""A freeze skips infrastructure and standard-library modules, never a module whose name merely starts like one."""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+
+from tomodachi.testing.clock import VirtualClock
+from tomodachi.testing.freeze_scope import ignored_modules
+
+
+@pytest.fixture
+def lookalike_module() -> Iterator[types.ModuleType]:
+    """A third-party-looking module named like a standard one ("json" → "jsonlookalike") that imported
+    ``datetime`` by name, as user code often does."""
+    module = types.ModuleType("jsonlookalike")
+    exec("from datetime import datetime\ndef now():\n    return datetime.now()\n", module.__dict__)
+    sys.modules[module.__name__] = module
+    yield module
+    del sys.modules[module.__name__]
+
+
+def test_standard_library_modules_are_skipped_and_user_modules_are_not(lookalike_module: types.ModuleType) -> None:
+    prefixes = ignored_modules()
+    assert "json." in prefixes and "asyncio." in prefixes
+    assert "json" not in prefixes  # "jsonlookalike" starts with it
+    assert not lookalike_module.__name__.startswith(prefixes)
+    assert not __name__.startswith(prefixes)
+
+
+def test_a_module_named_like_a_standard_one_still_reads_virtual_time(lookalike_module: types.ModuleType) -> None:
+    with VirtualClock(start=datetime(2001, 2, 3, 4, 5, 6)):
+        assert lookalike_module.now().year == 2001
