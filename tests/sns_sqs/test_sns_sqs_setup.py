@@ -56,7 +56,8 @@ def test_decorator_spec_and_aliases() -> None:
     assert spec.args["visibility_timeout"] is UNSET
     from tomodachi.transport import aws_sns_sqs, awssnssqs
 
-    assert aws_sns_sqs.sns_publish is tomodachi.aws_sns_sqs_publish is awssnssqs.awssnssqs_publish
+    assert aws_sns_sqs.sns_publish is tomodachi.aws_sns_sqs_publish
+    assert awssnssqs.awssnssqs_publish is tomodachi.awssnssqs_publish  # upstream's: its transport class's publish
     assert aws_sns_sqs.sqs_send_message is tomodachi.awssnssqs_send_message
     assert issubclass(aws_sns_sqs.AWSSNSSQSInternalServiceErrorException, aws_sns_sqs.AWSSNSSQSInternalServiceError)
     from botocore.exceptions import ClientError
