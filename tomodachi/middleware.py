@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -10,26 +11,60 @@ from tomodachi.handlers import handler_parameters
 
 Handler = Callable[..., Awaitable[Any]]
 
-
-def _positional_count(func: Callable[..., Any]) -> int:
-    count = 0
-    for param in handler_parameters(func):
-        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD) and param.default is param.empty:
-            count += 1
-        elif param.kind is param.VAR_POSITIONAL:
-            return 1_000
-    return count
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_BY_NAME = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
 
-def _keyword_arguments(func: Callable[..., Any], skip: set[str], values: Mapping[str, Any]) -> dict[str, Any]:
-    params = handler_parameters(func)
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return {k: v for k, v in values.items() if k not in skip}
-    return {
-        p.name: values[p.name]
-        for p in params
-        if p.name in values and p.name not in skip and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-    }
+class _Plan:
+    """How one middleware is called, read from its signature once: how many of the positional values it takes,
+    and which keyword values (all of them with ``**kwargs``)."""
+
+    __slots__ = ("positional", "params", "var_keyword", "_by_count")
+
+    def __init__(self, params: tuple[inspect.Parameter, ...]) -> None:
+        self.params = params
+        count = 0
+        for param in self.params:
+            if param.kind in _POSITIONAL and param.default is param.empty:
+                count += 1
+            elif param.kind is param.VAR_POSITIONAL:
+                count = 1_000
+                break
+        self.positional = count
+        self.var_keyword = any(p.kind is p.VAR_KEYWORD for p in self.params)
+        self._by_count: dict[int, tuple[frozenset[str], tuple[str, ...]]] = {}
+
+    def names(self, count: int) -> tuple[frozenset[str], tuple[str, ...]]:
+        """For ``count`` values given positionally: their parameter names, and the names taken by keyword."""
+        found = self._by_count.get(count)
+        if found is None:
+            consumed = frozenset(p.name for p in self.params[:count] if p.kind is not p.VAR_POSITIONAL)
+            keywords = tuple(p.name for p in self.params if p.name not in consumed and p.kind in _BY_NAME)
+            found = self._by_count[count] = (consumed, keywords)
+        return found
+
+
+# plans by function (a bound method's by its class function, so no plan keeps a service or middleware instance alive)
+_plans: weakref.WeakKeyDictionary[Callable[..., Any], _Plan] = weakref.WeakKeyDictionary()
+
+
+def _plan(middleware: Callable[..., Any]) -> _Plan:
+    if inspect.ismethod(middleware):
+        key: Any = middleware.__func__
+    elif inspect.isfunction(middleware):
+        key = middleware
+    else:  # a callable object: its class's __call__ says how it is called, for every instance
+        key = type(middleware).__call__
+    if not inspect.isfunction(key):
+        return _Plan(handler_parameters(middleware))  # partials, builtins: their signature is their own
+    plan = _plans.get(key)
+    if plan is None:
+        if key is middleware or inspect.ismethod(middleware):
+            params = handler_parameters(middleware)
+        else:  # the class's __call__ without its ``self``
+            params = handler_parameters(key)[1:]
+        plan = _plans[key] = _Plan(params)
+    return plan
 
 
 async def execute_middlewares(
@@ -46,20 +81,24 @@ async def execute_middlewares(
     them if it takes ``**kwargs``). ``await next(**overrides)`` continues the chain with updated kwargs and
     returns the handler's result.
     """
+    plans = [_plan(middleware) for middleware in middlewares]
+    given = (service, *positional)
 
     async def call(index: int, current: Mapping[str, Any]) -> Any:
         if index >= len(middlewares):
             return await handler(**current)
-        middleware = middlewares[index]
+        plan = plans[index]
 
         async def next_(**overrides: Any) -> Any:
-            return await call(index + 1, {**current, **overrides})
+            return await call(index + 1, {**current, **overrides} if overrides else current)
 
-        values = (next_, service, *positional)
-        count = min(_positional_count(middleware), len(values))
-        params = handler_parameters(middleware)
-        consumed = {p.name for p in params[:count] if p.kind is not p.VAR_POSITIONAL}
-        result = middleware(*values[:count], **_keyword_arguments(middleware, consumed, current))
+        count = min(plan.positional, len(given) + 1)
+        consumed, keywords = plan.names(count)
+        if plan.var_keyword:
+            named = {key: value for key, value in current.items() if key not in consumed}
+        else:
+            named = {name: current[name] for name in keywords if name in current}
+        result = middlewares[index](*(next_, *given)[:count], **named)
         if inspect.isawaitable(result):
             result = await result
         return result

@@ -12,7 +12,9 @@ Transports get it from ``environment.broker(bus, key, default_factory)`` and tal
   ``on_delivery(delivery)`` (a plain function; it must not block) once per delivered message, from the event
   loop, respecting its own flow control (prefetch / batch size). The transport spawns the handler task.
 - ``await broker.publish(publication)`` — send a transport-specific *publish descriptor*; returns the
-  broker's message id (or ``None``).
+  broker's message id (or ``None``). A broker may return before the bus confirmed the message: it then
+  registers the publish in the caller's :mod:`~tomodachi.messaging.publish_scope` (the pipeline settles it
+  before acking the delivery being handled) and awaits it at the latest in ``close()``.
 - ``await broker.close()`` — release connections; idempotent.
 
 A **delivery** (:class:`Delivery`) is one received message: raw ``body`` (``str`` or ``bytes``), ``attributes``

@@ -6,6 +6,8 @@ retried with exponential back-off (delays on the environment's Clock, via ``Deli
 A service opts into upstream behaviour (ordinary errors drop the message) with the class attribute
 ``message_error_policy = "upstream"``. ``*InternalServiceError`` exceptions always cause a retry. A failing
 handler never stops the consumer; every handler exception is logged and passed to ``environment.report_error``.
+The publishes a handler makes are confirmed by their bus before its delivery is acked (a publish scope per
+delivery, see :mod:`tomodachi.messaging.publish_scope`); one that is not confirmed fails the handler.
 """
 
 from __future__ import annotations
@@ -19,6 +21,13 @@ from typing import Any
 
 from tomodachi.handlers import handler_parameters
 from tomodachi.messaging.broker import Delivery
+from tomodachi.messaging.publish_scope import (
+    ScopeToken,
+    UnconfirmedPublishError,
+    discard_scope,
+    open_scope,
+    settle_scope,
+)
 from tomodachi.middleware import execute_middlewares
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.observe import MessageLostEvent, call_handler, report_lost
@@ -166,14 +175,19 @@ class MessagePipeline:
         # read once: every delivery names its handler, and the service is configured before its pipelines exist
         self.service_name = str(getattr(service, "name", "service"))
         self.where = f"{self.service_name}.{handler_name}"
+        self._current_key = f"{profile.transport}_current_tasks"
+        self._total_key = f"{profile.transport}_total_tasks"
+        self._plan: _CallPlan | None = None  # how deliveries map onto the handler's parameters (made once)
 
     async def handle(self, delivery: Delivery) -> None:
         """Process one delivery to completion and settle it. Raises only on cancellation or when settling fails."""
         self._count(+1)
         delivery.handler_task = asyncio.current_task()
         delivery.handler = self.where
+        # the publishes the handler makes: their confirms are awaited before the delivery is acked
+        scope = open_scope()
         try:
-            await self._handle(delivery)
+            await self._handle(delivery, scope)
         except Exception as exc:
             if delivery.settled:
                 raise  # settling itself failed: the transport logs it and the bus redelivers
@@ -181,10 +195,11 @@ class MessagePipeline:
             self._report(exc, delivery, None)
             await self._give_up(delivery, f"message pipeline failed: {type(exc).__name__}: {exc}", kept=True)
         finally:
+            discard_scope(scope)
             self._count(-1)
             delivery.handler_task = None  # the task holds the delivery: no reference cycle once it is done
 
-    async def _handle(self, delivery: Delivery) -> None:
+    async def _handle(self, delivery: Delivery, scope: ScopeToken) -> None:
         try:
             unwrapped = self.profile.unwrap(delivery)
         except Exception as exc:
@@ -228,8 +243,6 @@ class MessagePipeline:
             nonlocal handled
             result = await self._call_handler(message, envelope_values, current, delivery.injected_fault)
             handled = True
-            if message_uuid:
-                self._remember(str(message_uuid))
             return result
 
         middlewares = [*_as_list(getattr(self.service, self.profile.pre_middleware_attribute, None))]
@@ -242,13 +255,27 @@ class MessagePipeline:
                 await innermost(**values)
         except Exception as exc:
             self._report(exc, delivery, message_uuid)
-            if handled:
+            if not handled:
+                await self._handler_failed(delivery, exc)
+            elif await self._publishes_confirmed(delivery, scope, message_uuid):
                 # the handler itself completed; only a middleware failed on the way out — don't run it again
                 await delivery.ack()
-            else:
-                await self._handler_failed(delivery, exc)
             return
-        await delivery.ack()
+        if await self._publishes_confirmed(delivery, scope, message_uuid):
+            await delivery.ack()
+
+    async def _publishes_confirmed(self, delivery: Delivery, scope: ScopeToken, message_uuid: Any) -> bool:
+        """Wait for the confirms of the handler's publishes; one that failed fails the handler (its policy then
+        retries or dead-letters the delivery, which is not acked: nothing is lost)."""
+        try:
+            await settle_scope(scope)
+        except UnconfirmedPublishError as exc:
+            self._report(exc, delivery, message_uuid)
+            await self._handler_failed(delivery, exc)
+            return False
+        if message_uuid:
+            self._remember(str(message_uuid))  # only now: a retried delivery must not be skipped as a duplicate
+        return True
 
     async def _call_handler(
         self,
@@ -257,37 +284,38 @@ class MessagePipeline:
         current: Mapping[str, Any],
         fault: BaseException | None = None,
     ) -> Any:
-        params = handler_parameters(self.handler)
-        available: dict[str, Any] = {**envelope_values, **current}
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = _CallPlan.of(
+                handler_parameters(self.handler), self.envelope is None, self.callback_kwargs
+            )
+        available: Mapping[str, Any] = {**envelope_values, **current} if envelope_values else current
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
-        named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        if self.envelope is None and named:
+        if plan.raw_first is not None:
             # raw mode: the first parameter always gets the body, whatever its name
-            first = named[0]
+            name, positional = plan.raw_first
             raw = current.get("message", message)
-            if first.kind is first.POSITIONAL_ONLY:
+            if positional:
                 args.append(raw)
             else:
-                kwargs[first.name] = raw
-            named = named[1:]
-        wanted = self.callback_kwargs
-        for param in named:
-            if wanted is not None and param.name not in wanted:
-                if param.default is param.empty:
-                    kwargs[param.name] = None
+                kwargs[name] = raw
+        for name, positional, mode in plan.params:
+            if mode == _NONE:
+                kwargs[name] = None
                 continue
-            if param.name in available:
-                value = available[param.name]
-            elif param.default is not param.empty:
+            if name in available:
+                value = available[name]
+            elif mode == _OPTIONAL:
                 continue
             else:
                 value = None
-            if param.kind is param.POSITIONAL_ONLY:
+            if positional:
                 args.append(value)
             else:
-                kwargs[param.name] = value
-        if any(p.kind is p.VAR_KEYWORD for p in params):
+                kwargs[name] = value
+        if plan.var_keyword:
+            wanted = self.callback_kwargs
             for key, value in available.items():
                 if key not in kwargs and (wanted is None or key in wanted):
                     kwargs[key] = value
@@ -392,10 +420,39 @@ class MessagePipeline:
             self._seen.popitem(last=False)
 
     def _count(self, delta: int) -> None:
-        prefix = self.profile.transport
-        execution_context.increase_execution_context_value(f"{prefix}_current_tasks", delta)
+        execution_context.increase_execution_context_value(self._current_key, delta)
         if delta > 0:
-            execution_context.increase_execution_context_value(f"{prefix}_total_tasks")
+            execution_context.increase_execution_context_value(self._total_key)
+
+
+_REQUIRED, _OPTIONAL, _NONE = 0, 1, 2  # a parameter: None when not available / left out then / always None
+
+
+@dataclass(frozen=True)
+class _CallPlan:
+    """How a handler's parameters are filled from a delivery's values, worked out once per handler."""
+
+    raw_first: tuple[str, bool] | None  # raw mode: the parameter that gets the body (name, positional-only)
+    params: tuple[tuple[str, bool, int], ...]  # (name, positional-only, _REQUIRED / _OPTIONAL / _NONE)
+    var_keyword: bool  # **kwargs: every further available value
+
+    @classmethod
+    def of(cls, params: Sequence[Any], raw: bool, wanted: Sequence[str] | None) -> _CallPlan:
+        named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        raw_first = None
+        if raw and named:
+            first = named[0]
+            raw_first = (first.name, first.kind is first.POSITIONAL_ONLY)
+            named = named[1:]
+        plan: list[tuple[str, bool, int]] = []
+        for param in named:
+            if wanted is not None and param.name not in wanted:
+                if param.default is param.empty:
+                    plan.append((param.name, False, _NONE))
+                continue
+            mode = _OPTIONAL if param.default is not param.empty else _REQUIRED
+            plan.append((param.name, param.kind is param.POSITIONAL_ONLY, mode))
+        return cls(raw_first, tuple(plan), any(p.kind is p.VAR_KEYWORD for p in params))
 
 
 def _raw_body(payload: str | bytes) -> str | bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +12,7 @@ from tomodachi.handlers import invoker
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpConnectionException
 from tomodachi.messaging.amqp.naming import decode_routing_key, prefixed_routing_key
-from tomodachi.messaging.amqp.settings import broker_for_service
+from tomodachi.messaging.amqp.settings import get_broker, settings_of
 from tomodachi.messaging.broker import environment_of
 from tomodachi.messaging.pipeline import UNSET, resolve_envelope
 from tomodachi.runtime.observe import report_published
@@ -93,8 +93,10 @@ async def amqp_publish(
             f"amqp_publish(): data must be str or bytes without a message envelope, not {type(data).__name__} "
             "(set message_envelope=JsonBase on the service or pass message_envelope=…)"
         )
-    broker, settings = broker_for_service(service)
-    observers = environment_of(service).observers
+    environment = environment_of(service)
+    settings = settings_of(service)
+    broker = get_broker(environment, settings)
+    observers = environment.observers
     prefix = settings.routing_key_prefix if routing_key_prefix is UNSET else (routing_key_prefix or "")
     exchange = exchange_name or settings.exchange_name
 
@@ -109,7 +111,7 @@ async def amqp_publish(
         properties = AmqpProperties(
             content_type=content_type,
             delivery_mode=2,  # persistent
-            message_id=uuid.uuid4().hex,
+            message_id=_message_id(),
             timestamp=int(broker.clock.time()) if hasattr(broker, "clock") else None,
         )
         publication = AmqpPublication(exchange, prefixed_routing_key(routing_key, prefix), body, properties)
@@ -130,6 +132,14 @@ async def amqp_publish(
         await send()
         return None
     return asyncio.get_running_loop().create_task(send())
+
+
+def _message_id() -> str:
+    """A random (version 4) UUID as 32 hex digits, like ``uuid.uuid4().hex`` at a fraction of its cost."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()
 
 
 def _sniff_content_type(payload: str | bytes) -> str:

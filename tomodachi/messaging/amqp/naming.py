@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import functools
 import hashlib
 import re
 
@@ -14,6 +15,7 @@ DEAD_LETTER_EXCHANGE = "tomodachi.dead-letter"
 DEAD_LETTER_SUFFIX = ".dlq"
 
 
+@functools.lru_cache(maxsize=1024)  # publishers use a handful of keys, over and over
 def encode_routing_key(routing_key: str) -> str:
     return _UNSAFE.sub(
         lambda m: "___" + binascii.hexlify(m.group(0).encode("utf-8")).decode("ascii") + "_", routing_key
@@ -21,6 +23,9 @@ def encode_routing_key(routing_key: str) -> str:
 
 
 def decode_routing_key(encoded: str) -> str:
+    if "___" not in encoded:
+        return encoded  # nothing encoded (the usual case)
+
     def decode(match: re.Match[str]) -> str:
         try:
             return binascii.unhexlify(match.group(1)).decode("utf-8")

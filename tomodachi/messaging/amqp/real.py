@@ -6,10 +6,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from typing import Any
 
-from tomodachi.messaging.amqp.connection import LINK_ERRORS, LINK_OR_TIMEOUT, AmqpLink, bounded, channel_error
+from tomodachi.messaging.amqp.confirms import PUBLISH_ERRORS, FailedPublication
+from tomodachi.messaging.amqp.connection import (
+    LINK_ERRORS,
+    LINK_OR_TIMEOUT,
+    AmqpLink,
+    bounded,
+    channel_error,
+    write_frame,
+)
+from tomodachi.messaging.amqp.delivery import ATTEMPT_HEADER, RealAmqpDelivery
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication, AmqpSubscription
 from tomodachi.messaging.amqp.exceptions import (
     AmqpChannelClosed,
@@ -17,31 +25,18 @@ from tomodachi.messaging.amqp.exceptions import (
     AmqpExclusiveQueueLockedException,
     AmqpTooManyConsumersException,
 )
-from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, dead_letter_queue_name, decode_routing_key
-from tomodachi.messaging.amqp.republish import (
-    SIGNATURE_HEADER,
-    FailedRepublishes,
-    bookkeeping_signature,
-    copy_properties,
-    signed_by_us,
-    signing_key,
-)
+from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, dead_letter_queue_name
+from tomodachi.messaging.amqp.publisher import AmqpPublisher
+from tomodachi.messaging.amqp.republish import FailedRepublishes, copy_properties, signing_key
 from tomodachi.messaging.amqp.settings import AmqpSettings
-from tomodachi.messaging.broker import Delivery, DeliveryCallback
+from tomodachi.messaging.amqp.wire import encode_ack, encode_nack
+from tomodachi.messaging.broker import DeliveryCallback
 from tomodachi.runtime.clock import Clock
 
 logger = logging.getLogger("tomodachi.amqp")
 
-# bookkeeping headers on retried copies: receives so far, and where the message was first published
-ATTEMPT_HEADER = "x-tomodachi-attempt"
-ROUTING_KEY_HEADER = "x-tomodachi-routing-key"
-EXCHANGE_HEADER = "x-tomodachi-exchange"
-BOOKKEEPING_HEADERS = (ATTEMPT_HEADER, ROUTING_KEY_HEADER, EXCHANGE_HEADER)
-SIGNED_HEADERS = (*BOOKKEEPING_HEADERS, SIGNATURE_HEADER)
-
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 DELAY_QUEUE_SLACK_MS = 60_000  # a delay queue outlives its message TTL by this much, then RabbitMQ removes it
-DEAD_LETTER_FAILURE_BACKOFF = 5.0
 RECONNECT_ERRORS: tuple[type[BaseException], ...] = (AmqpConnectionException, AmqpChannelClosed, *LINK_OR_TIMEOUT)
 
 
@@ -73,118 +68,15 @@ class RealAmqpConsumer:
                 logger.info("amqp consumer cancel failed (connection gone)", extra={"error": repr(exc)})
 
 
-class RealAmqpDelivery(Delivery):
-    """A message from RabbitMQ. Settling on a channel that died since is a no-op: RabbitMQ redelivers it."""
-
-    def __init__(
-        self, broker: RealAmqpBroker, consumer: RealAmqpConsumer, channel: Any, body: bytes, envelope: Any, props: Any
-    ) -> None:
-        headers = {str(k): _text(v) for k, v in dict(getattr(props, "headers", None) or {}).items()}
-        queue = consumer.subscription.queue_name
-        if any(name in headers for name in SIGNED_HEADERS) and not signed_by_us(
-            headers, broker.signing_key, queue, body, BOOKKEEPING_HEADERS
-        ):
-            # written by a publisher, not by our retry: a forged attempt count, routing key or exchange is ignored
-            headers = {k: v for k, v in headers.items() if k not in SIGNED_HEADERS}
-        previous = _int(headers.get(ATTEMPT_HEADER))
-        redelivered = bool(envelope.is_redeliver)
-        # classic queues do not count deliveries: the header carries receives of earlier copies, and a
-        # redelivery (connection lost before the settle) counts as one more
-        receive_count = previous + 1 + (1 if redelivered else 0)
-        # what FailedRepublishes knows this message by (nothing is hashed unless a republish has failed)
-        self._identity = (queue, props.message_id, body)
-        receive_count += broker.failed_republishes.count(*self._identity)
-        wire_key = str(headers.get(ROUTING_KEY_HEADER) or envelope.routing_key)
-        exchange = str(headers.get(EXCHANGE_HEADER, envelope.exchange_name) or "")
-        properties = _from_aioamqp(props, headers)
-        super().__init__(
-            body=body,
-            attributes=headers,
-            receive_count=receive_count,
-            redelivered=redelivered,
-            delivery_id=f"{queue}:{envelope.delivery_tag}",
-            metadata={
-                "routing_key": decode_routing_key(wire_key),
-                "exchange_name": exchange,
-                "properties": properties,
-                "queue_name": queue,
-                "consumer_tag": envelope.consumer_tag,
-                "delivery_tag": envelope.delivery_tag,
-            },
-        )
-        self._broker = broker
-        self._subscription = consumer.subscription
-        self._channel = channel
-        self._tag = envelope.delivery_tag
-        self._wire_key = wire_key
-        self._exchange = exchange
-        self._properties = properties
-
-    async def _ack(self) -> None:
-        await self._broker._ack(self._channel, self._tag)
-
-    async def _retry(self, delay: float) -> None:
-        queue = self._subscription.queue_name
-        signature = bookkeeping_signature(
-            self._broker.signing_key, queue, self.receive_count, self._wire_key, self._exchange, self.body_bytes
-        )
-        headers = {
-            **{k: v for k, v in self._properties.headers.items() if k not in SIGNED_HEADERS},
-            ATTEMPT_HEADER: self.receive_count,
-            ROUTING_KEY_HEADER: self._wire_key,
-            EXCHANGE_HEADER: self._exchange,
-            SIGNATURE_HEADER: signature,
-        }
-        copy = copy_properties(self._properties, headers)
-        if not self._channel.is_open:
-            return  # the original comes back by itself
-        if await self._broker._requeue_copy(self._subscription, self.body_bytes, copy, delay):
-            self._broker.failed_republishes.forget(
-                self._subscription.queue_name, self._properties.message_id, self.body_bytes
-            )
-            await self._broker._ack(self._channel, self._tag)
-        else:
-            # the attempt counts all the same
-            self._broker.failed_republishes.add(
-                self._subscription.queue_name, self._properties.message_id, self.body_bytes
-            )
-            await self._broker._nack(self._channel, self._tag)
-
-    async def _dead_letter(self, reason: str) -> None:
-        headers = {
-            **{k: v for k, v in self._properties.headers.items() if k not in SIGNED_HEADERS},
-            "x-tomodachi-dead-letter-reason": reason,
-            "x-tomodachi-original-queue": self._subscription.queue_name,
-            "x-tomodachi-original-exchange": self._exchange,
-            "x-tomodachi-original-routing-key": self._wire_key,
-            "x-tomodachi-delivery-count": self.receive_count,
-        }
-        if not self._channel.is_open:
-            return
-        if await self._broker._publish_dead_letter(self._subscription, self.body_bytes, headers, self._properties):
-            self._broker.failed_republishes.forget(
-                self._subscription.queue_name, self._properties.message_id, self.body_bytes
-            )
-            await self._broker._ack(self._channel, self._tag)
-        else:
-            # keep it: back on the queue after a pause (never a hot loop, never lost)
-            self._broker.clock.call_later(
-                DEAD_LETTER_FAILURE_BACKOFF,
-                lambda: asyncio.ensure_future(self._broker._nack(self._channel, self._tag)),
-            )
-
-    @property
-    def body_bytes(self) -> bytes:
-        return self.body if isinstance(self.body, bytes) else self.body.encode("utf-8")
-
-
 class RealAmqpBroker:
     """RabbitMQ behind the Broker interface (see :mod:`tomodachi.messaging.broker`); one connection per settings.
 
     - The first ``declare``/``consume``/``publish`` connects; failing that raises ``AmqpConnectionException``.
     - A lost connection is logged and re-established with back-off on the Clock; exchanges, queues, bindings
       and consumers are restored. Unsettled deliveries of the dead connection come back from RabbitMQ.
-    - ``publish`` waits up to ``publish_timeout`` seconds for a connection and for RabbitMQ's confirm.
+    - ``publish`` waits up to ``publish_timeout`` seconds for a connection, writes the message and returns; with
+      ``publisher_confirms`` (default) RabbitMQ's confirm is awaited by the unit of work's publish scope, by a
+      full window of unconfirmed publishes or by ``close()`` (see :mod:`tomodachi.messaging.amqp.confirms`).
     - ``retry(delay)`` publishes a copy (attempt header + 1) to ``<queue>.retry.<ms>ms`` — a queue with that
       message TTL dead-lettering back to ``<queue>`` — and then acks the original; ``delay == 0`` republishes
       straight to ``<queue>``. ``dead_letter`` publishes to ``tomodachi.dead-letter`` → ``<queue>.dlq``.
@@ -218,6 +110,7 @@ class RealAmqpBroker:
         self._declared: set[tuple[str, str]] = set()  # per link: lazily declared exchanges / dead-letter queues
         self.failed_republishes = FailedRepublishes()
         self.signing_key = signing_key(settings.login, settings.password, settings.virtualhost)
+        self.publisher = AmqpPublisher(self, confirms=settings.publisher_confirms)
         self._users = 0
         self._closing = False
 
@@ -249,49 +142,22 @@ class RealAmqpBroker:
         return consumer
 
     async def publish(self, publication: AmqpPublication) -> str | None:
-        """Publish persistently and wait for RabbitMQ's confirm (reconnecting meanwhile if needed)."""
-        deadline = self.clock.monotonic() + self.publish_timeout
-        properties = _to_pamqp(publication.properties)
-        declared_exchange = False
-        while True:
-            remaining = deadline - self.clock.monotonic()
-            link = await self._ready_link(max(0.0, remaining))
-            try:
-                channel = await link.channel("publish")
-                await bounded(
-                    self.clock,
-                    channel.publish(publication.body, publication.exchange_name, publication.routing_key, properties),
-                    max(0.1, deadline - self.clock.monotonic()),
-                    "publish confirm",
-                )
-                return publication.properties.message_id
-            except TimeoutError as exc:
-                raise AmqpConnectionException(
-                    f"publish [amqp] to {self.where} not confirmed within {self.publish_timeout:g}s"
-                ) from exc
-            except LINK_ERRORS as exc:
-                if link.is_open:
-                    error = channel_error(exc, f"publish to exchange {publication.exchange_name!r}")
-                    if error.code == 404 and not declared_exchange and _declarable(publication.exchange_name):
-                        # publish-only services: create the topic exchange like a subscriber would
-                        declared_exchange = True
-                        await self._declare_exchange(link, publication.exchange_name, "topic")
-                        continue
-                    if error.code is not None:
-                        raise error from exc
-                logger.warning("amqp publish interrupted, retrying", extra={"error": repr(exc)})
-                if self.clock.monotonic() >= deadline:
-                    raise AmqpConnectionException(f"publish [amqp] to {self.where} failed: {exc!r}") from exc
-                if link.is_open:
-                    await self.clock.sleep(0.1)
+        """Publish persistently (reconnecting meanwhile if needed); see :class:`AmqpPublisher` for confirms."""
+        return await self.publisher.publish(publication)
+
+    @property
+    def failed_publications(self) -> list[FailedPublication]:
+        """Publishes never confirmed by RabbitMQ (each was logged at ERROR): the last 1,000."""
+        return list(self.publisher.failed)
 
     async def close(self) -> None:
-        """Cancel consumers, close channels and the connection. The broker may be used again afterwards
-        (a later publish connects anew)."""
+        """Cancel consumers, wait for the unconfirmed publishes (up to ``publish_timeout``), close channels and
+        the connection. The broker may be used again afterwards (a later publish connects anew)."""
+        for consumer in list(self._consumers):
+            await consumer.cancel()
+        await self.publisher.flush(self.publish_timeout)
         self._closing = True
         try:
-            for consumer in list(self._consumers):
-                await consumer.cancel()
             for task in [self._supervisor, *self._watchers]:
                 if task is not None:
                     task.cancel()
@@ -301,6 +167,7 @@ class RealAmqpBroker:
             link, self._link = self._link, None
             if link is not None:
                 await link.close()
+            self.publisher.reset()
             self._subscriptions.clear()
             self._declared.clear()
         finally:
@@ -505,39 +372,29 @@ class RealAmqpBroker:
     def _deliver(self, consumer: RealAmqpConsumer, channel: Any, body: bytes, envelope: Any, properties: Any) -> None:
         if not consumer.active:
             # raced our basic.cancel: hand it straight back
-            asyncio.ensure_future(self._nack(channel, envelope.delivery_tag))
+            self.nack(channel, envelope.delivery_tag)
             return
         delivery = RealAmqpDelivery(self, consumer, channel, body, envelope, properties)
         try:
             consumer.callback(delivery)
         except Exception:
             logger.exception("delivery callback failed; message requeued", extra={"queue": delivery.delivery_id})
-            asyncio.ensure_future(self._nack(channel, envelope.delivery_tag))
+            self.nack(channel, envelope.delivery_tag)
 
     # ---- settling -----------------------------------------------------------------------------------------
 
-    async def _ack(self, channel: Any, tag: int) -> None:
-        if not channel.is_open:
+    def ack(self, channel: Any, tag: int) -> None:
+        if not write_frame(channel, encode_ack(channel.channel_id, tag)):
             logger.info("amqp ack skipped: its channel is gone, RabbitMQ redelivers the message")
-            return
-        try:
-            await channel.basic_client_ack(tag)
-        except LINK_ERRORS as exc:
-            logger.info("amqp ack failed: the message will be redelivered", extra={"error": repr(exc)})
 
-    async def _nack(self, channel: Any, tag: int) -> None:
-        if not channel.is_open:
-            return
-        try:
-            await channel.basic_client_nack(tag, requeue=True)
-        except LINK_ERRORS as exc:
-            logger.info("amqp nack failed: the message will be redelivered", extra={"error": repr(exc)})
+    def nack(self, channel: Any, tag: int) -> None:
+        """Hand a delivery back to its queue (requeue); nothing to do once its channel is gone."""
+        write_frame(channel, encode_nack(channel.channel_id, tag))
 
     async def _confirmed_publish(
-        self, link: AmqpLink, exchange: str, routing_key: str, body: bytes, props: Any
+        self, link: AmqpLink, exchange: str, routing_key: str, body: bytes, properties: AmqpProperties
     ) -> None:
-        channel = await link.channel("publish")
-        await bounded(self.clock, channel.publish(body, exchange, routing_key, props), self.publish_timeout, "publish")
+        await self.publisher.publish_copy(link, exchange, routing_key, body, properties)
 
     async def _requeue_copy(
         self, subscription: AmqpSubscription, body: bytes, properties: AmqpProperties, delay: float
@@ -550,7 +407,7 @@ class RealAmqpBroker:
         delay_ms = int(round(delay * 1000))
         try:
             if delay_ms <= 0:
-                await self._confirmed_publish(link, "", queue, body, _to_pamqp(properties))
+                await self._confirmed_publish(link, "", queue, body, properties)
                 return True
             target = delay_queue_name(queue, delay_ms)
             self.declared_queues.add(target)
@@ -568,9 +425,9 @@ class RealAmqpBroker:
                     "x-expires": delay_ms + DELAY_QUEUE_SLACK_MS,
                 },
             )
-            await self._confirmed_publish(link, "", target, body, _to_pamqp(properties))
+            await self._confirmed_publish(link, "", target, body, properties)
             return True
-        except LINK_OR_TIMEOUT as exc:
+        except PUBLISH_ERRORS as exc:
             logger.warning("amqp retry publish failed; requeueing the original instead", extra={"error": repr(exc)})
             return False
 
@@ -588,10 +445,10 @@ class RealAmqpBroker:
                 # when it expires: it is unused (no consumer) while the service runs, so it may be gone by now,
                 # and the dead letter would be dropped as unroutable — re-declaring recreates it / renews its lease
                 await self._declare_dead_letter_queue(link, subscription)
-            props = _to_pamqp(copy_properties(properties, dict(headers)))
-            await self._confirmed_publish(link, DEAD_LETTER_EXCHANGE, queue, body, props)
+            copy = copy_properties(properties, dict(headers))
+            await self._confirmed_publish(link, DEAD_LETTER_EXCHANGE, queue, body, copy)
             return True
-        except LINK_OR_TIMEOUT as exc:
+        except PUBLISH_ERRORS as exc:
             logger.error("amqp dead-letter publish failed; the message stays on its queue", extra={"error": repr(exc)})
             return False
 
@@ -604,75 +461,8 @@ def create_broker(settings: AmqpSettings, clock: Clock) -> RealAmqpBroker:
 # ---- helpers ------------------------------------------------------------------------------------------------
 
 
-def _declarable(exchange: str) -> bool:
-    return bool(exchange) and not exchange.startswith("amq.")
-
-
 def _expiry(ttl: float | None) -> dict[str, Any]:
     return {"x-expires": int(ttl * 1000)} if ttl else {}
-
-
-def _text(value: Any) -> Any:
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return value
-    return value
-
-
-def _int(value: Any) -> int:
-    try:
-        return max(0, int(value))
-    except (TypeError, ValueError):
-        return 0
-
-
-def _from_aioamqp(props: Any, headers: dict[str, Any]) -> AmqpProperties:
-    timestamp = getattr(props, "timestamp", None)
-    if isinstance(timestamp, datetime):
-        timestamp = int(timestamp.timestamp())
-    return AmqpProperties(
-        content_type=getattr(props, "content_type", None),
-        content_encoding=getattr(props, "content_encoding", None),
-        headers=headers,
-        delivery_mode=getattr(props, "delivery_mode", None),
-        priority=getattr(props, "priority", None),
-        correlation_id=getattr(props, "correlation_id", None),
-        reply_to=getattr(props, "reply_to", None),
-        expiration=getattr(props, "expiration", None),
-        message_id=getattr(props, "message_id", None),
-        timestamp=timestamp,
-        message_type=getattr(props, "message_type", None),
-        user_id=getattr(props, "user_id", None),
-        app_id=getattr(props, "app_id", None),
-    )
-
-
-def _to_pamqp(properties: AmqpProperties) -> dict[str, Any]:
-    """AmqpProperties as keyword arguments for pamqp's ``Basic.Properties`` (unset fields left out)."""
-    values: dict[str, Any] = {}
-    for name in (
-        "content_type",
-        "content_encoding",
-        "delivery_mode",
-        "priority",
-        "correlation_id",
-        "reply_to",
-        "expiration",
-        "message_id",
-        "message_type",
-        "user_id",
-        "app_id",
-    ):
-        value = getattr(properties, name)
-        if value is not None:
-            values[name] = value
-    if properties.headers:
-        values["headers"] = dict(properties.headers)
-    if properties.timestamp is not None:
-        values["timestamp"] = datetime.fromtimestamp(int(properties.timestamp), tz=timezone.utc)
-    return values
 
 
 __all__ = [

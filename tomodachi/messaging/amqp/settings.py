@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from tomodachi.messaging.broker import environment_of
@@ -39,6 +44,9 @@ class AmqpSettings:
     queue_ttl: float = 86400
     queue_prefetch_count: int = 100
     global_prefetch_count: int = 400
+    # True: publishes wait for RabbitMQ's confirm (per batch, at the end of the unit of work); False: upstream's
+    # fire-and-forget
+    publisher_confirms: bool = True
 
     @classmethod
     def from_options(cls, options: Any) -> AmqpSettings:
@@ -59,12 +67,31 @@ class AmqpSettings:
             queue_ttl=float(_value(amqp, "queue_ttl", d.queue_ttl) or 0),
             queue_prefetch_count=int(_value(qos, "queue_prefetch_count", d.queue_prefetch_count)),
             global_prefetch_count=int(_value(qos, "global_prefetch_count", d.global_prefetch_count)),
+            publisher_confirms=bool(_value(amqp, "publisher_confirms", d.publisher_confirms)),
         )
 
-    @property
+    @cached_property
     def broker_key(self) -> tuple[Any, ...]:
-        """Services with equal keys share one broker (one connection per process, as upstream)."""
-        return (self.host, self.port, self.virtualhost, self.login, self.ssl)
+        """Services with equal keys share one broker (one connection per process, as upstream). The password is
+        part of it, as a digest (keys may be logged): another password is another connection, never silently
+        the first service's. So is ``publisher_confirms``: it decides how the connection publishes."""
+        return (
+            self.host,
+            self.port,
+            self.virtualhost,
+            self.login,
+            _password_digest(self.password),
+            self.ssl,
+            self.publisher_confirms,
+        )
+
+
+# keys are compared within one process only: a key unknown outside it makes the digest useless for guessing
+_KEY_SECRET = os.urandom(32)
+
+
+def _password_digest(password: str) -> str:
+    return hmac.new(_KEY_SECRET, password.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def get_broker(environment: Any, settings: AmqpSettings) -> Any:
@@ -78,6 +105,27 @@ def get_broker(environment: Any, settings: AmqpSettings) -> Any:
     return environment.broker("amqp", settings.broker_key, real)
 
 
+# parsed settings per service instance, for as long as it keeps the same options object (publishing is hot)
+_settings_cache: weakref.WeakKeyDictionary[Any, tuple[Any, AmqpSettings]] = weakref.WeakKeyDictionary()
+
+
+def settings_of(service: Any) -> AmqpSettings:
+    """The AMQP settings of a service (parsed once per options object)."""
+    options = getattr(service, "options", None)
+    try:
+        cached = _settings_cache.get(service)
+    except TypeError:  # not weak-referenceable / hashable: parse every time
+        return AmqpSettings.from_options(options)
+    if cached is not None and cached[0] is options:
+        return cached[1]
+    settings = AmqpSettings.from_options(options)
+    try:
+        _settings_cache[service] = (options, settings)
+    except TypeError:
+        pass
+    return settings
+
+
 def broker_for_service(service: Any) -> tuple[Any, AmqpSettings]:
-    settings = AmqpSettings.from_options(getattr(service, "options", None))
+    settings = settings_of(service)
     return get_broker(environment_of(service), settings), settings

@@ -15,6 +15,7 @@ from typing import Any
 from tomodachi.handler_check import report_findings, schedule_findings
 from tomodachi.handlers import handler_parameters
 from tomodachi.logging import bind_handler_context, get_logger
+from tomodachi.messaging.publish_scope import discard_scope, open_scope, settle_scope
 from tomodachi.middleware import execute_middlewares
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.clock import Clock, RealClock
@@ -131,6 +132,8 @@ class ScheduleTransport:
         values = {"invocation_time": _iso(due), "interval": job.interval}
         self._count("scheduled_functions_current_tasks", 1)
         self._count("scheduled_functions_total_tasks", 1)
+        # the run's publishes: their confirms are awaited when it ends; one that fails fails the run
+        scope = open_scope()
         try:
             # user code calling tomodachi.get_logger() inside the handler logs with this context
             with bind_handler_context(
@@ -146,6 +149,7 @@ class ScheduleTransport:
                     handler=job.handler.name,
                     transport="schedule",
                 )
+                await settle_scope(scope)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -158,6 +162,7 @@ class ScheduleTransport:
             )
             self.context.environment.report_error(exc, job.where)
         finally:
+            discard_scope(scope)
             self._count("scheduled_functions_current_tasks", -1)
 
     def _through_pre_middleware(self, job: _Job, values: dict[str, Any]) -> Callable[..., Any]:
