@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from tomodachi.logging import framework_logger as get_logger  # no structlog import on the start path
+from tomodachi.messaging.publish_scope import discard_scope, open_scope, settle_scope
 from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.transport import BoundHandler
 from tomodachi.transport.http.access_log import AccessLog, should_log
@@ -199,19 +200,30 @@ class HttpApp:
             return await self._error_response(request, too_large, handler), route, None
         clock = self.environment.clock
         started = clock.monotonic()
-        try:
-            if route.kind == "websocket":
+        if route.kind == "websocket":
+            try:
                 return await self.websockets.serve(request, handler, match.groups), route, None
-            value = await invoke_handler(
-                self.service,
-                handler,
-                request,
-                groups=match.groups,
-                middleware_kwargs={"request": request},
-                positional=(request,),
-                observers=self.environment.observers,
-                clock=clock,
-            )
+            except Exception as exc:
+                self.handler_failed(exc, handler, "http")
+                return await self._error_response(request, exc, handler), route, clock.monotonic() - started
+        # the request is a unit of work: what its handler published is confirmed before the response says so
+        scope = open_scope()
+        try:
+            try:
+                value = await invoke_handler(
+                    self.service,
+                    handler,
+                    request,
+                    groups=match.groups,
+                    middleware_kwargs={"request": request},
+                    positional=(request,),
+                    observers=self.environment.observers,
+                    clock=clock,
+                )
+            except web.HTTPException:
+                await settle_scope(scope)  # an HTTP exception is the response the handler chose
+                raise
+            await settle_scope(scope)
             response = to_response(value, self.settings)
         except web.HTTPException as exc:
             return await self._error_response(request, exc, handler), route, clock.monotonic() - started
@@ -225,6 +237,8 @@ class HttpApp:
         except Exception as exc:
             self.handler_failed(exc, handler, "http")
             return await self._error_response(request, exc, handler), route, clock.monotonic() - started
+        finally:
+            discard_scope(scope)  # after a failure: nothing waits for its publishes (their broker still does)
         return response, route, clock.monotonic() - started
 
     def _static_file(self, route: Route, filename: str | None) -> web.StreamResponse:
