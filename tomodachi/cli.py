@@ -59,6 +59,7 @@ class RunArguments:
     brokers: dict[str, str] = field(default_factory=lambda: dict.fromkeys(BUSES, "real"))
     inspect: tuple[str, int] | None = None
     topology: str | None = None
+    opentelemetry_instrument: bool = False
     config: dict[str, Any] = field(default_factory=dict)  # the -c files merged, without the "run" object
 
 
@@ -199,6 +200,7 @@ def parse_run_arguments(args: Sequence[str]) -> RunArguments:
     if parsed.inspect is not None and "memory" not in parsed.brokers.values():
         raise UsageError(INSPECT_NEEDS_MEMORY)
     parsed.topology = _value(option("topology"), scan, run_section, read_output_path)
+    parsed.opentelemetry_instrument = _defaulted(option("opentelemetry_instrument"), scan, run_section, read_switch)
     return parsed
 
 
@@ -251,7 +253,8 @@ def dependency_versions() -> list[str]:
     from importlib import metadata  # costs tens of milliseconds: only imported when asked for versions
 
     lines = []
-    for package in ("aioamqp", "aiobotocore", "aiohttp", "botocore", "croniter", "structlog", "protobuf", "uvloop"):
+    optional = ("protobuf", "uvloop", "opentelemetry-api", "opentelemetry-sdk", "opentelemetry-instrumentation")
+    for package in ("aioamqp", "aiobotocore", "aiohttp", "botocore", "croniter", "structlog", *optional):
         try:
             lines.append(f"{package}/{metadata.version(package)}")
         except metadata.PackageNotFoundError:
@@ -284,6 +287,20 @@ def print_banner(arguments: RunArguments) -> None:
     print("\n".join(lines), flush=True)
 
 
+OPENTELEMETRY_EXTRA = "pip install 'tomodachi[opentelemetry]'"
+
+
+def _instrument_with_opentelemetry() -> None:
+    """--opentelemetry-instrument: checked now (a usage error without the extra); set up with the first service."""
+    try:
+        from tomodachi.opentelemetry.auto_instrumentation import initialize
+    except ImportError as exc:
+        raise UsageError(
+            f"--opentelemetry-instrument needs the OpenTelemetry packages ({exc}): {OPENTELEMETRY_EXTRA}"
+        ) from exc
+    initialize()
+
+
 def run_command(args: Sequence[str]) -> int:
     arguments = parse_run_arguments(args)
     from tomodachi.logging import configure
@@ -296,6 +313,8 @@ def run_command(args: Sequence[str]) -> int:
             import uvloop  # noqa: F401
         except ImportError as exc:
             raise UsageError("the 'uvloop' package is missing: pip install 'tomodachi[uvloop]'") from exc
+    if arguments.opentelemetry_instrument:
+        _instrument_with_opentelemetry()
     if not arguments.production:
         print_banner(arguments)
     watcher_options = dict(arguments.config.get("options", {}).get("watcher", {}))
@@ -363,6 +382,12 @@ def _dispatch(args: list[str]) -> int:
     if args[0] in option_for(GLOBAL_OPTIONS, "dependency_versions").all_flags:
         print("\n".join(dependency_versions()))
         return 0
+    if args[0] in option_for(GLOBAL_OPTIONS, "opentelemetry_instrument").all_flags:
+        # upstream's form: tomodachi --opentelemetry-instrument run <service.py ...>
+        command = find_command(args[1]) if len(args) > 1 else None
+        if command is None or command.name != "run":
+            raise UsageError(f"{args[0]} goes with the run command: tomodachi {args[0]} run <service.py ...>")
+        return run_command([*args[2:], args[0]])
     command = find_command(args[0])
     if command is not None:
         return COMMAND_FUNCTIONS[command.name](args[1:])
@@ -380,6 +405,9 @@ def _dispatch(args: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     found = find_command(args[0]) if args else None
+    if found is None and len(args) > 1 and args[0] in option_for(GLOBAL_OPTIONS, "opentelemetry_instrument").flags:
+        following = find_command(args[1])
+        found = following if following is not None and following.name == "run" else None
     current = found.name if found else ""
     try:
         return _dispatch(args)

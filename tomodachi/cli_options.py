@@ -99,6 +99,13 @@ GLOBAL_OPTIONS: tuple[CliOption, ...] = (
         takes_value=False,
         hidden_flags=("--dependencies", "--deps"),
     ),
+    CliOption(
+        ("--opentelemetry-instrument",),
+        "opentelemetry_instrument",
+        "Instrument the services with OpenTelemetry, written before the run command as upstream does "
+        "(tomodachi --opentelemetry-instrument run <service.py ...>); see tomodachi run --help",
+        takes_value=False,
+    ),
 )
 
 RUN_OPTIONS: tuple[CliOption, ...] = (
@@ -164,9 +171,12 @@ RUN_OPTIONS: tuple[CliOption, ...] = (
     CliOption(
         ("--opentelemetry-instrument",),
         "opentelemetry_instrument",
-        "Upstream's OpenTelemetry auto-instrumentation: not supported by this build (refused)",
+        "Instrument the services with OpenTelemetry as the opentelemetry-instrument command would (OTEL_* "
+        "variables, distros, configurators, installed instrumentors); needs the opentelemetry extra; "
+        "TOMODACHI_OPENTELEMETRY_INSTRUMENT takes 1/0, true/false, yes/no or on/off",
+        env="TOMODACHI_OPENTELEMETRY_INSTRUMENT",
+        default="off",
         takes_value=False,
-        refusal="--opentelemetry-instrument is not supported by this build of tomodachi",
     ),
     HELP_OPTION,
 )

@@ -155,7 +155,11 @@ def message_findings(
     Upstream passes ``None`` to an unknown positional parameter (warning) but fails every message with a
     TypeError on an unknown keyword-only one (fatal).
     """
-    middlewares = getattr(service, pre_middleware_attribute, None) or getattr(service, "message_middleware", None)
+    # a pre-middleware marked ``passes_values_through`` (instrumentation) supplies no name: the check still applies
+    pre = [
+        m for m in getattr(service, pre_middleware_attribute, None) or () if not getattr(m, "passes_values_through", 0)
+    ]
+    middlewares = pre or getattr(service, "message_middleware", None)
     params = _parameters(handler)
     keys = _envelope_keys(envelope)
     if middlewares or params is None or keys is None:

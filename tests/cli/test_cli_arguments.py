@@ -194,7 +194,7 @@ def test_options_take_their_value_after_an_equals_sign(no_tomodachi_env: pytest.
     assert (parsed.loop, parsed.log_level, parsed.brokers["amqp"]) == ("uvloop", "debug", "memory")
 
 
-@pytest.mark.parametrize("args", [["--production=1"], ["--opentelemetry-instrument"], ["-c", "", "x"]])
+@pytest.mark.parametrize("args", [["--production=1"], ["--opentelemetry-instrument=1"], ["-c", "", "x"]])
 def test_other_misuses_are_usage_errors(no_tomodachi_env: pytest.MonkeyPatch, args: list[str]) -> None:
     with pytest.raises(UsageError):
         parse_run_arguments(["s.py", *args])

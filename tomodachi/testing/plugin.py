@@ -1,5 +1,5 @@
 """pytest plugin (registered via the pytest11 entry point): tomodachi_service, tomodachi_system, virtual_clock,
-fake_amqp, fake_sns_sqs.
+fake_amqp, fake_sns_sqs, otel_spans.
 
 Works with pytest-asyncio in auto and strict mode; every fixture lives on the test's own event loop.
 ``--tomodachi-wire=real`` (or ``TOMODACHI_TEST_WIRE=real``) runs the same tests on RabbitMQ and a moto server.
@@ -21,6 +21,7 @@ from tomodachi.runtime.clock import RealClock
 from tomodachi.testing.clock import DEFAULT_START, Instant, VirtualClock, parse_instant
 from tomodachi.testing.fakes.protocols import FakeAmqp, FakeSnsSqs
 from tomodachi.testing.harness import ServiceHarness
+from tomodachi.testing.otel import MissingOpenTelemetry, SpanRecorder, record_spans
 from tomodachi.testing.plans import SEED_ENV, session_seed, set_session_seed, set_test_seed
 from tomodachi.testing.systems import ServiceFactory, TestSystem
 from tomodachi.testing.wires import (
@@ -317,3 +318,23 @@ def fake_sns_sqs(tomodachi_harness: ServiceHarness) -> FakeSnsSqs:
     """The SNS+SQS bus of this test's services: publish and send into it, read what was published, queued and
     dead-lettered, inject faults, settle it."""
     return cast(FakeSnsSqs, tomodachi_harness.fake("aws_sns_sqs"))
+
+
+@pytest.fixture
+def otel_spans() -> Iterator[SpanRecorder]:
+    """The OpenTelemetry spans (and metrics) of the services this test starts, in memory and in their clock's time
+    (virtual time on the fakes). Request it before the fixtures that start services. Needs the opentelemetry
+    extra; without it the test fails naming the extra."""
+    recording = record_spans()
+    try:
+        spans = recording.__enter__()
+    except MissingOpenTelemetry as exc:
+        missing = str(exc)
+    else:
+        missing = ""
+    if missing:
+        pytest.fail(missing, pytrace=False)
+    try:
+        yield spans
+    finally:
+        recording.__exit__(None, None, None)

@@ -14,6 +14,7 @@ from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpConnectio
 from tomodachi.messaging.amqp.naming import decode_routing_key, prefixed_routing_key
 from tomodachi.messaging.amqp.settings import get_broker, settings_of
 from tomodachi.messaging.broker import environment_of
+from tomodachi.messaging.outgoing import add_outgoing_headers
 from tomodachi.messaging.pipeline import UNSET, resolve_envelope
 from tomodachi.runtime.observe import report_published
 
@@ -113,6 +114,7 @@ async def amqp_publish(
             delivery_mode=2,  # persistent
             message_id=_message_id(),
             timestamp=int(broker.clock.time()) if hasattr(broker, "clock") else None,
+            headers=add_outgoing_headers({}, service, "amqp", routing_key),
         )
         publication = AmqpPublication(exchange, prefixed_routing_key(routing_key, prefix), body, properties)
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):

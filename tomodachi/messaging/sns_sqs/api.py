@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tomodachi.handlers import invoker
+from tomodachi.messaging.outgoing import add_outgoing_headers
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming
 from tomodachi.messaging.sns_sqs.descriptors import UNSET, SnsPublication, SqsPublication
@@ -217,6 +218,7 @@ async def aws_sns_sqs_publish(
     if group_id is not None and not deduplication_id:
         # chosen once, so a retried publish (lost response) is de-duplicated by SNS instead of delivered twice
         deduplication_id = str(uuid.uuid4())
+    add_outgoing_headers(attrs, service, "sns", topic)
     publication = SnsPublication(
         topic=naming.sns_topic_name(topic, _prefix(topic_prefix, aws.topic_prefix), fifo=group_id is not None),
         message=payload,
@@ -336,6 +338,7 @@ async def aws_sns_sqs_send_message(
         body = await formatter(context, **kwargs)
     if fifo_name and not deduplication_id:
         deduplication_id = str(uuid.uuid4())  # once for all attempts, as for sns_publish
+    add_outgoing_headers(attrs, service, "sqs", queue_name)
     publication = SqsPublication(
         queue=target,
         body=body,

@@ -1,0 +1,73 @@
+"""Headers that registered providers add to every message a service publishes (AMQP headers, SNS/SQS message
+attributes): the seam trace-context propagation uses. Imports nothing; costs one check while none is registered."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import MutableMapping
+from typing import Any, Protocol
+
+# SNS and SQS refuse a message with more than 10 message attributes: a provider never pushes one over the limit
+ATTRIBUTE_LIMITS = {"sns": 10, "sqs": 10}
+
+logger = logging.getLogger("tomodachi.messaging")
+
+
+class HeaderProvider(Protocol):
+    """Called for each outgoing message; returns the headers to add. ``kind`` is ``"amqp"``, ``"sns"`` or
+    ``"sqs"``; ``destination`` is the routing key, topic or queue as the service named it (no prefix)."""
+
+    def __call__(self, service: Any, kind: str, destination: str) -> dict[str, str]: ...
+
+
+_providers: tuple[HeaderProvider, ...] = ()
+
+
+def add_header_provider(provider: HeaderProvider) -> None:
+    """Register ``provider`` (once; a second registration of the same provider is ignored)."""
+    global _providers
+    if provider not in _providers:
+        _providers = (*_providers, provider)
+
+
+def remove_header_provider(provider: HeaderProvider) -> None:
+    global _providers
+    _providers = tuple(p for p in _providers if p != provider)
+
+
+def header_providers() -> tuple[HeaderProvider, ...]:
+    return _providers
+
+
+def add_outgoing_headers(
+    carrier: MutableMapping[str, Any], service: Any, kind: str, destination: str
+) -> MutableMapping[str, Any]:
+    """Add every provider's headers to ``carrier`` (the message's own headers or attributes) and return it. A
+    header the caller set itself is kept; a failing provider is logged and skipped, never failing the publish."""
+    if not _providers:
+        return carrier
+    limit = ATTRIBUTE_LIMITS.get(kind)
+    for provider in _providers:
+        try:
+            added = provider(service, kind, destination)
+        except Exception:
+            logger.exception("outgoing message header provider failed", extra={"provider": repr(provider)})
+            continue
+        for key, value in added.items():
+            if key in carrier:
+                continue
+            if limit is not None and len(carrier) >= limit:
+                logger.debug("message attribute limit reached: header not added", extra={"header": key})
+                break
+            carrier[key] = value
+    return carrier
+
+
+__all__ = [
+    "ATTRIBUTE_LIMITS",
+    "HeaderProvider",
+    "add_header_provider",
+    "add_outgoing_headers",
+    "header_providers",
+    "remove_header_provider",
+]

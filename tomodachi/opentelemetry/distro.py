@@ -1,0 +1,77 @@
+"""tomodachi's OpenTelemetry distro and configurator (entry points ``tomodachi``): the SDK set up from the ``OTEL_*``
+variables, honouring a provider named by ``OTEL_PYTHON_TRACER_PROVIDER`` / ``OTEL_PYTHON_METER_PROVIDER``."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import metrics, trace
+from opentelemetry.environment_variables import (
+    OTEL_LOGS_EXPORTER,
+    OTEL_METRICS_EXPORTER,
+    OTEL_PYTHON_METER_PROVIDER,
+    OTEL_PYTHON_TRACER_PROVIDER,
+    OTEL_TRACES_EXPORTER,
+)
+from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_CONFIGURATOR
+from opentelemetry.sdk._configuration import _OTelSDKConfigurator
+
+OTEL_METRICS_EXEMPLAR_FILTER = "OTEL_METRICS_EXEMPLAR_FILTER"
+
+# the loggers of the API's "a provider is set already" warnings
+_OVERRIDE_LOGGERS = ("opentelemetry.trace", "opentelemetry.metrics._internal")
+
+
+class _DropOverrideWarnings(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Overriding of current" not in record.getMessage()
+
+
+@contextmanager
+def _without_override_warnings() -> Iterator[None]:
+    """The SDK's configurator sets providers of its own, which the API refuses (with a warning) where a named
+    provider was set first: expected here, so not logged."""
+    quiet = _DropOverrideWarnings()
+    loggers = [logging.getLogger(name) for name in _OVERRIDE_LOGGERS]
+    for logger in loggers:
+        logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(quiet)
+
+
+class OpenTelemetryDistro(BaseDistro):  # type: ignore[misc]
+    """Chooses tomodachi's configurator and, unless set, no exporters (set ``OTEL_TRACES_EXPORTER=console``,
+    ``otlp``, … to export) and no exemplars (as upstream; each costs time per measurement of a sampled span)."""
+
+    def _configure(self, **kwargs: Any) -> None:
+        os.environ.setdefault(OTEL_PYTHON_CONFIGURATOR, "tomodachi")
+        for variable in (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_LOGS_EXPORTER):
+            os.environ.setdefault(variable, "none")
+        os.environ.setdefault(OTEL_METRICS_EXEMPLAR_FILTER, "always_off")
+
+
+class OpenTelemetryConfigurator(_OTelSDKConfigurator):
+    """The SDK's configuration from the ``OTEL_*`` variables (exporters, sampler, id generator, resource), after a
+    provider named by ``OTEL_PYTHON_TRACER_PROVIDER`` or ``OTEL_PYTHON_METER_PROVIDER`` became the global one."""
+
+    configured = False
+
+    def _configure(self, **kwargs: Any) -> None:
+        if os.environ.get(OTEL_PYTHON_TRACER_PROVIDER):
+            trace.get_tracer_provider()  # loads the named provider and makes it the global one
+        if os.environ.get(OTEL_PYTHON_METER_PROVIDER):
+            metrics.get_meter_provider()
+        with _without_override_warnings():
+            super()._configure(**kwargs)  # type: ignore[no-untyped-call]
+        OpenTelemetryConfigurator.configured = True
+
+
+__all__ = ["OpenTelemetryConfigurator", "OpenTelemetryDistro"]
