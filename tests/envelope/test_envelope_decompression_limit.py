@@ -78,3 +78,12 @@ async def test_a_message_over_the_limit_is_dead_lettered_with_the_reason(
     assert svc.instance.received == []
     [dead] = fake_amqp.take_dead_letters("bomb-orders")
     assert "expands beyond 1024 bytes" in dead.reason
+
+
+def test_a_stream_cut_before_its_checksum_is_refused() -> None:
+    """Found by hypothesis: all the data but the zlib trailer decompresses to complete JSON, yet the stream was
+    never verified; zlib.decompress refuses it, and so must the bounded reader."""
+    stream = zlib.compress(b'{"a": 1}')
+    assert bounded_decompress(stream) == b'{"a": 1}'
+    with pytest.raises(zlib.error, match="truncated"):
+        bounded_decompress(stream[:-4])  # the adler-32 checksum removed

@@ -49,4 +49,7 @@ def bounded_decompress(data: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> byte
         raise MessageTooLargeError(
             f"compressed message expands beyond {limit} bytes (the envelope's max_decompressed_size): refused"
         )
+    if not decompressor.eof:
+        # zlib.decompress would have refused this too: without its end (and checksum) the data is not verified
+        raise zlib.error("compressed message is truncated: the zlib stream does not end")
     return result
