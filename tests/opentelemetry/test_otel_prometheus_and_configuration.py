@@ -132,3 +132,15 @@ def test_the_resource_defaults_to_the_first_service_name_and_uuid(monkeypatch: p
     monkeypatch.delenv("OTEL_SERVICE_NAME")
     default_resource(Generic())
     assert "OTEL_SERVICE_NAME" not in os.environ
+
+
+def test_the_distro_and_configurator_can_be_reset_for_the_next_configure() -> None:
+    """Upstream's test suites reset both between tests; configure() then runs again."""
+    from tomodachi.opentelemetry.distro import OpenTelemetryConfigurator, OpenTelemetryDistro
+
+    configurator, distro = OpenTelemetryConfigurator(), OpenTelemetryDistro()
+    configurator._is_instrumented = True
+    configurator.reset()
+    distro.reset()
+    assert configurator._is_instrumented is False and OpenTelemetryConfigurator.configured is False
+    assert distro._is_instrumented is False

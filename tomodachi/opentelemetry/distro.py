@@ -57,6 +57,10 @@ class OpenTelemetryDistro(BaseDistro):  # type: ignore[misc]
             os.environ.setdefault(variable, "none")
         os.environ.setdefault(OTEL_METRICS_EXEMPLAR_FILTER, "always_off")
 
+    def reset(self) -> None:
+        """Let the next ``configure()`` run again (upstream's name; its test suites call it between tests)."""
+        self._is_instrumented = False
+
 
 class OpenTelemetryConfigurator(_OTelSDKConfigurator):
     """The SDK's configuration from the ``OTEL_*`` variables (exporters, sampler, id generator, resource), after a
@@ -72,6 +76,11 @@ class OpenTelemetryConfigurator(_OTelSDKConfigurator):
         with _without_override_warnings():
             super()._configure(**kwargs)  # type: ignore[no-untyped-call]
         OpenTelemetryConfigurator.configured = True
+
+    def reset(self) -> None:
+        """Let the next ``configure()`` configure the SDK again (upstream's name; its test suites call it)."""
+        self._is_instrumented = False
+        OpenTelemetryConfigurator.configured = False
 
 
 __all__ = ["OpenTelemetryConfigurator", "OpenTelemetryDistro"]
