@@ -424,6 +424,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+class CLI:
+    """Upstream's CLI class: its command methods print what ``tomodachi`` prints and exit as it does."""
+
+    def help_command_usage(self) -> str:
+        return help_text(None)
+
+    def help_command(self) -> NoReturn:
+        print(self.help_command_usage())
+        sys.exit(0)
+
+    def version_command(self) -> NoReturn:
+        print(f"tomodachi {tomodachi.__version__}")
+        sys.exit(0)
+
+    def dependency_versions_command(self) -> NoReturn:
+        print("\n".join(dependency_versions()))
+        sys.exit(0)
+
+    def run_command(self, args: Sequence[str]) -> NoReturn:
+        if not args:
+            self.help_command()
+        sys.exit(main(["run", *args]))
+
+    def main(self, argv: Sequence[str]) -> NoReturn:
+        sys.exit(main(list(argv)))
+
+
 def cli_entrypoint(argv: Sequence[str] | None = None) -> NoReturn:
     """The console script: ``argv`` is a whole command line, program name first (``sys.argv`` when not given),
     as upstream's entry point took it."""
@@ -431,6 +458,7 @@ def cli_entrypoint(argv: Sequence[str] | None = None) -> NoReturn:
 
 
 __all__ = [
+    "CLI",
     "HelpRequested",
     "RunArguments",
     "TopologyArguments",

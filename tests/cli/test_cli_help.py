@@ -275,3 +275,19 @@ def test_topology_command_gets_the_parsed_arguments_and_gives_the_exit_code(
     no_tomodachi_env.setattr(tomodachi.topology.command, "topology_command", fake)
     assert main(["topology", "a.py", "--format", "json", "-o", "out.json"]) == 3
     assert calls == [(["a.py"], "json", "out.json", {})]
+
+
+def test_upstreams_cli_class_prints_what_the_command_prints(capsys: Any) -> None:
+    from tomodachi.cli import CLI
+
+    cli = CLI()
+    for call in (cli.help_command, lambda: cli.run_command([])):
+        with pytest.raises(SystemExit) as exited:
+            call()
+        assert exited.value.code == 0
+        assert capsys.readouterr().out == cli.help_command_usage() + "\n"
+    assert main(["--help"]) == 0
+    assert capsys.readouterr().out == cli.help_command_usage() + "\n"
+    with pytest.raises(SystemExit):
+        cli.version_command()
+    assert capsys.readouterr().out == f"tomodachi {tomodachi.__version__}\n"
