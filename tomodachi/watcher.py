@@ -1,5 +1,5 @@
 """Compat import path: ``tomodachi.watcher`` re-exports the reloader of ``tomodachi.runtime`` and offers
-upstream's polling ``Watcher`` (the reloader itself runs on watchfiles; watchfiles is only imported there)."""
+upstream's polling ``Watcher`` (the reloader itself uses watchfiles when installed, else the same polling scan)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from tomodachi.runtime.file_changes import scan_sources
 from tomodachi.runtime.reload import (
     IGNORED_DIRS,
     WATCHED_FILE_ENDINGS,
@@ -45,17 +46,7 @@ class Watcher:
         self.update_watched_files()
 
     def _scan(self) -> dict[str, float]:
-        found: dict[str, float] = {}
-        for root in self.root:
-            for folder, _dirs, files in os.walk(root):
-                for name in files:
-                    path = os.path.join(folder, name)
-                    if self.filter(None, path):
-                        try:
-                            found[path] = os.stat(path).st_mtime
-                        except OSError:  # removed while walking
-                            continue
-        return found
+        return {path: stat.st_mtime for path, stat in scan_sources(self.root, self.filter).items()}
 
     def _checksums(self, current: dict[str, float]) -> dict[str, int]:
         """Content checksums, recomputed only for files whose modification time moved."""

@@ -50,18 +50,24 @@ class PollingChanges:
                 return changed
 
     def _picture(self) -> dict[str, tuple[int, int]]:
-        files: dict[str, tuple[int, int]] = {}
-        for root in self._roots:
-            for folder, dirs, names in os.walk(root):
-                # prune folders the filter would refuse anyway, so a node_modules is never walked
-                dirs[:] = [d for d in dirs if self._accept(None, os.path.join(folder, d, "probe.py"))]
-                for name in names:
-                    path = os.path.join(folder, name)
-                    if not self._accept(None, path):
-                        continue
-                    try:
-                        stat = os.stat(path)
-                    except OSError:  # removed while walking: the next picture says so
-                        continue
-                    files[path] = (stat.st_mtime_ns, stat.st_size)
-        return files
+        return {
+            path: (stat.st_mtime_ns, stat.st_size) for path, stat in scan_sources(self._roots, self._accept).items()
+        }
+
+
+def scan_sources(roots: Iterable[str], accept: PathFilter) -> dict[str, os.stat_result]:
+    """Every file under ``roots`` that ``accept`` takes, with its ``stat``; refused folders are not walked."""
+    files: dict[str, os.stat_result] = {}
+    for root in roots:
+        for folder, dirs, names in os.walk(root):
+            # prune folders the filter would refuse anyway, so a node_modules is never walked
+            dirs[:] = [d for d in dirs if accept(None, os.path.join(folder, d, "probe.py"))]
+            for name in names:
+                path = os.path.join(folder, name)
+                if not accept(None, path):
+                    continue
+                try:
+                    files[path] = os.stat(path)
+                except OSError:  # removed while walking: the next scan says so
+                    continue
+    return files
