@@ -78,8 +78,9 @@ def build(
 def to_response(value: Any, settings: HttpSettings, default_status: int = 200) -> web.StreamResponse:
     """The response for a handler's return value; ``default_status`` is the handled status for error handlers."""
     if type(value) is str and default_status == 200:  # the most common return: what build() makes of it, directly
-        content_type = f"{settings.content_type}; charset={settings.charset}"
-        return web.Response(body=value.encode(settings.charset), headers={"Content-Type": content_type})
+        return web.Response(
+            body=value.encode(settings.charset), headers={"Content-Type": settings.default_content_type}
+        )
     if isinstance(value, web.StreamResponse):
         return value
     if isinstance(value, HttpResponse):

@@ -63,14 +63,8 @@ async def _invoke(
         if inspect.isawaitable(outcome):
             await outcome
 
-    middlewares = service_middlewares(service)
-    if not middlewares and not observers and not fixed:  # the common case: no chain, nobody watching
-        args, kwargs = call_arguments(handler.func, groups=groups, named=middleware_kwargs, positional=positional)
-        result = handler.func(*args, **kwargs)
-        return await result if inspect.isawaitable(result) else result
-
     async def call(**current: Any) -> Any:
-        named = {**current, **(fixed or {})}
+        named = {**current, **fixed} if fixed else current
         args, kwargs = call_arguments(handler.func, groups=groups, named=named, positional=positional)
         if not observers or clock is None:
             result = handler.func(*args, **kwargs)
@@ -87,6 +81,7 @@ async def _invoke(
             transport=handler.spec.kind,
         )
 
+    middlewares = service_middlewares(service)
     if not middlewares:
         return await call(**middleware_kwargs)
     # a fresh middleware_context dict per invocation, passed positionally after the request

@@ -75,6 +75,11 @@ class HttpSettings:
     read_timeout: float | None = 60.0
 
     @property
+    def default_content_type(self) -> str:
+        """The ``Content-Type`` of a response that names none: the options' type and charset."""
+        return f"{self.content_type}; charset={self.charset}"
+
+    @property
     def keepalive(self) -> bool:
         return self.keepalive_timeout > 0
 
