@@ -1,4 +1,7 @@
-"""Slow-client limits: a connection must deliver each request's headers in time, and a body must keep flowing."""
+"""Slow-client limits: a connection must deliver each request's headers in time, and a body must keep flowing.
+
+Both run on the event loop's real time, not the service's Clock: they bound real socket I/O, which a virtual
+clock that a test never advances would otherwise leave unbounded."""
 
 from __future__ import annotations
 
