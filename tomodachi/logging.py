@@ -1,4 +1,4 @@
-"""Structured logging (spec §11): structlog loggers over the stdlib, one stderr root handler, console/json formatters.
+"""Structured logging: structlog loggers over the stdlib, one stderr root handler, console/json formatters.
 
 structlog events and plain stdlib records (aiohttp, botocore, user code) render through the same formatter.
 Nothing here configures logging at import time; the CLI (or a test) calls ``configure()``.
@@ -712,7 +712,7 @@ def _forward(record: logging.LogRecord, target: object) -> None:
 
 
 def colors_enabled(stream: Any = None) -> bool:
-    """Whether console output should be colored: off via NO_COLOR-style variables (spec §10) or a non-tty."""
+    """Whether console output should be colored: off via NO_COLOR-style variables or a non-tty."""
     env = os.environ
     if any(env.get(name, "").strip().lower() in ("1", "true") for name in _NO_COLOR_VARIABLES):
         return False

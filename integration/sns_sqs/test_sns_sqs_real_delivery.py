@@ -113,7 +113,7 @@ async def _is_empty(aws: AwsSnsSqsClient, queue: str) -> bool:
 async def test_publish_and_send_cost_one_request_per_message(
     harness: ServiceHarness, options: dict[str, Any], prefix: str
 ) -> None:
-    """Topic ARNs and queue URLs are cached per broker: no lookups per message (§15.10)."""
+    """Topic ARNs and queue URLs are cached per broker: no lookups per message."""
     billing = await harness.start(Billing, options=options)
     orders = await harness.start(Orders, options=options)
     [broker] = harness.environment.brokers()

@@ -1,4 +1,4 @@
-"""Command-line parsing (spec §10): help, version, usage errors (exit 2), -c files, TOMODACHI_* variables, and the
+"""Command-line parsing: help, version, usage errors (exit 2), -c files, TOMODACHI_* variables, and the
 run options --brokers, --inspect and --topology with their variables and config file "run" object."""
 
 from __future__ import annotations

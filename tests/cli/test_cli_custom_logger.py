@@ -1,4 +1,4 @@
-"""``--logger custom`` / ``--custom-logger <module[.attr]>`` / ``TOMODACHI_CUSTOM_LOGGER`` (spec §10, §11)."""
+"""``--logger custom`` / ``--custom-logger <module[.attr]>`` / ``TOMODACHI_CUSTOM_LOGGER``."""
 
 from __future__ import annotations
 

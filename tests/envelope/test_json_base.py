@@ -1,4 +1,4 @@
-"""JsonBase: exact wire bytes (built by hand from spec §6), round trips and large-payload compression."""
+"""JsonBase: exact wire bytes, round trips and large-payload compression."""
 
 from __future__ import annotations
 

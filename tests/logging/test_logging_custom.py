@@ -1,4 +1,4 @@
-"""``configure(formatter="custom")``: records forwarded to the application's logger (spec §10/§11 custom logger)."""
+"""``configure(formatter="custom")``: records forwarded to the application's logger."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``@tomodachi.decorator`` (spec §7): pass-through on None/True, short-circuit otherwise, signature kept."""
+"""``@tomodachi.decorator``: pass-through on None/True, short-circuit otherwise, signature kept."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""ServiceContainer lifecycle (spec §8): hook and transport order, start failures, graceful stop, config."""
+"""ServiceContainer lifecycle: hook and transport order, start failures, graceful stop, config."""
 
 from __future__ import annotations
 

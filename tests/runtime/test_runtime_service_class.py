@@ -1,4 +1,4 @@
-"""The Service class (spec §2): name, uuid, options conversion, message_protocol alias, what counts as a service."""
+"""The Service class: name, uuid, options conversion, message_protocol alias, what counts as a service."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Message attribute codec per the §13 table, in every accepted input form."""
+"""Message attribute codec for in every accepted input form."""
 
 from __future__ import annotations
 

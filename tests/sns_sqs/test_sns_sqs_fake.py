@@ -43,7 +43,7 @@ async def test_topic_to_queue_between_two_services(tomodachi_service: Any, fake_
     assert billing.instance.seen == [({"id": 7}, "order.created", "Notification", True, "orders")]
     record = fake_sns_sqs.published()[-1]
     assert record.message_id == message_id and record.data == {"id": 7}
-    assert fake_sns_sqs.broker.published[-1].topic == "order___2e_created"  # '.' is encoded instead of refused (§15.1)
+    assert fake_sns_sqs.broker.published[-1].topic == "order___2e_created"  # '.' is encoded instead of refused
     queue = naming.queue_name("order.created", "on_order", billing.instance.uuid, competing=None)
     assert record.delivered_to == (queue,)
     assert fake_sns_sqs.messages(queue) == []  # deleted after success
@@ -181,7 +181,7 @@ class Receiver(tomodachi.Service):
 
 async def test_sqs_send_message_and_topicless_queue(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
     svc = await tomodachi_service(Receiver)
-    assert fake_sns_sqs.queue_attributes("inbox")["VisibilityTimeout"] == "45"  # applied without a topic (§15.7)
+    assert fake_sns_sqs.queue_attributes("inbox")["VisibilityTimeout"] == "45"  # applied without a topic
     await svc.instance.send({"hello": "world"})
     await fake_sns_sqs.settle()
     assert svc.instance.got == [({"hello": "world"}, "Message", "", {"k": [1, "a"]})]
@@ -216,7 +216,7 @@ async def test_queue_policy_statements_merge(tomodachi_service: Any, fake_sns_sq
 
     policy = json.loads(fake_sns_sqs.queue_attributes("shared")["Policy"])
     sources = sorted(s["Condition"]["ArnEquals"]["aws:SourceArn"].rsplit(":", 1)[-1] for s in policy["Statement"])
-    assert sources == ["alpha", "beta"]  # upstream replaced the first statement with the second (§15.6)
+    assert sources == ["alpha", "beta"]  # upstream replaced the first statement with the second
     await fake_sns_sqs.publish("alpha", 1)
     await fake_sns_sqs.publish("beta", 2)
     await fake_sns_sqs.settle()

@@ -1,4 +1,4 @@
-"""Topic and queue names equal upstream's derivation (spec §13), with the §15.1 fixes."""
+"""Topic and queue names equal upstream's derivation, with two deliberate fixes (dots encoded, not refused)."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def test_previously_valid_topics_are_unchanged(topic: str) -> None:
 
 
 def test_sns_topic_name_prefix_fifo_and_validation() -> None:
-    assert naming.sns_topic_name("a.b", "dev-") == "dev-a___2e_b"  # upstream raised here (§15.1)
+    assert naming.sns_topic_name("a.b", "dev-") == "dev-a___2e_b"  # upstream raised here
     assert naming.sns_topic_name("orders.fifo", fifo=True) == "orders.fifo"
     assert naming.sns_topic_name("info", fifo=True) == "info.fifo"  # rstrip('.fifo') would have eaten 'info'
     with pytest.raises(ValueError, match="too long"):

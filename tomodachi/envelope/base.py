@@ -1,4 +1,4 @@
-"""The duck-typed envelope contract shared by AMQP and SNS+SQS (spec §6)."""
+"""The duck-typed envelope contract shared by AMQP and SNS+SQS."""
 
 from __future__ import annotations
 

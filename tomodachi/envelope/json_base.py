@@ -20,7 +20,7 @@ COMPRESSED = "base64_gzip_json"
 
 
 class JsonBase:
-    """Wraps ``data`` as ``{"service": …, "metadata": …, "data": …}`` (spec §6), key order preserved.
+    """Wraps ``data`` as ``{"service": …, "metadata": …, "data": …}``, key order preserved.
 
     ``max_decompressed_size``: the most a compressed payload may expand to (a subclass may raise it)."""
 

@@ -106,7 +106,7 @@ def _schema() -> _Schema:
                 legacy[path] = _Legacy(target_paths, _FANOUT if len(target_paths) > 1 else _LEGACY)
     legacy[("http", "max_buffer_size")] = _Legacy((("http", "client_max_size"),), _LEGACY)
     legacy[("http", "max_upload_size")] = _Legacy((("http", "client_max_size"),), _LEGACY)
-    # keepalive_expiry is only used when keepalive_timeout is 0 (spec §5).
+    # keepalive_expiry is only used when keepalive_timeout is 0.
     legacy[("http", "keepalive_expiry")] = _Legacy((("http", "keepalive_timeout"),), _CONDITIONAL, True)
     containers = frozenset(sections) | {("aws",), ("aws", "endpoint_urls"), ("aws_sns_sqs", "endpoint_urls")}
     known = tuple(sorted(_dotted(p) for p in (leaves | set(sections) | set(legacy)) if p))

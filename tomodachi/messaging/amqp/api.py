@@ -1,4 +1,4 @@
-"""``@amqp`` handler decorator and ``amqp_publish`` (spec §3.2, §4). Imports no AMQP client library."""
+"""``@amqp`` handler decorator and ``amqp_publish``. Imports no AMQP client library."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""AMQP names, byte-for-byte as upstream tomodachi: routing-key encoding and queue names (spec §12)."""
+"""AMQP names, byte-for-byte as upstream tomodachi: routing-key encoding and queue names."""
 
 from __future__ import annotations
 

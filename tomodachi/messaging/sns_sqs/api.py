@@ -1,4 +1,4 @@
-"""User API for AWS SNS+SQS: the ``@aws_sns_sqs`` decorator, ``sns_publish`` and ``sqs_send_message`` (spec §3.3, §4).
+"""User API for AWS SNS+SQS: the ``@aws_sns_sqs`` decorator, ``sns_publish`` and ``sqs_send_message``.
 
 Importing this module is cheap: no aiobotocore, and the broker is looked up only when a message is sent.
 """

@@ -1,4 +1,4 @@
-"""Message attribute codec (spec §13): Python values ⇄ SNS/SQS ``MessageAttributes`` structures."""
+"""Message attribute codec: Python values ⇄ SNS/SQS ``MessageAttributes`` structures."""
 
 from __future__ import annotations
 

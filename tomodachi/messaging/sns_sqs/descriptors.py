@@ -29,7 +29,7 @@ UNSET: Any = _Unset()
 
 @dataclass(frozen=True)
 class SnsSqsSubscription:
-    """One handler's queue and what feeds it (spec §13 start-up steps).
+    """One handler's queue and what feeds it.
 
     Names are final: prefixed, encoded, with ``.fifo`` where needed. ``queue_arn`` is set when the decorator
     named an existing queue by ARN (it must exist). ``topic`` is ``None`` for a topic-less queue; a

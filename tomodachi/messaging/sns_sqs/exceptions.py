@@ -1,4 +1,4 @@
-"""SNS+SQS exceptions (spec §13); handlers raise the ``*InternalServiceError`` ones to have a message retried."""
+"""SNS+SQS exceptions; handlers raise the ``*InternalServiceError`` ones to have a message retried."""
 
 from __future__ import annotations
 

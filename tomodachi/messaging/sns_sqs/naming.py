@@ -1,7 +1,7 @@
-"""SNS topic and SQS queue names, derived exactly as upstream tomodachi derives them (spec §13).
+"""SNS topic and SQS queue names, derived exactly as upstream tomodachi derives them.
 
 Wire compatibility: a service built here and one built on upstream tomodachi subscribe to the same topics
-and, given the same handler/uuid inputs, the same queues. Two deliberate improvements (spec §15.1):
+and, given the same handler/uuid inputs, the same queues. Two deliberate improvements:
 
 - Upstream validated the *raw* topic (only ``[A-Za-z0-9_-]``) before encoding, so the ``___<hex>_`` encoding
   of characters such as ``.`` or ``/`` was unreachable. Here the *encoded* name is validated, so ``a.b`` is
@@ -9,7 +9,7 @@ and, given the same handler/uuid inputs, the same queues. Two deliberate improve
 - Upstream stripped "``.fifo``" with ``rstrip`` (removing any trailing ``.``/``f``/``i``/``o`` characters);
   here only a literal ``.fifo`` suffix is set aside.
 
-Competing consumers (spec §15.3): a competing queue name hashes only the topic, so every handler on every
+Competing consumers: a competing queue name hashes only the topic, so every handler on every
 service using ``competing=True`` for one topic shares one queue and they take turns. That is kept for wire
 compatibility; give each service its own ``queue_name`` if each one must see every message.
 """

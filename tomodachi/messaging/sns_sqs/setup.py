@@ -1,8 +1,8 @@
-"""SNS+SQS resource set-up (spec §13 start-up steps) and publish/send, written once against :class:`SnsSqsClient`.
+"""SNS+SQS resource set-up and publish/send, written once against :class:`SnsSqsClient`.
 
 Improvements over upstream, all wire-compatible: queue policies gain a statement instead of being replaced
-(§15.6), and lose the statements tomodachi wrote for topics no handler on the queue subscribes to any more
-(:mod:`.queue_policy`); an existing topic gets the ``sns_kms_master_key_id`` setting too; visibility timeout, redrive policy and KMS settings also apply to topic-less queues (§15.7); a
+, and lose the statements tomodachi wrote for topics no handler on the queue subscribes to any more
+(:mod:`.queue_policy`); an existing topic gets the ``sns_kms_master_key_id`` setting too; visibility timeout, redrive policy and KMS settings also apply to topic-less queues; a
 filter policy is set, changed or removed on an existing subscription.
 """
 

@@ -1,5 +1,5 @@
 """The aws_sns_sqs transport: declares each handler's queue/topic/subscription, consumes, and runs every
-delivery through the shared message pipeline (spec §13)."""
+delivery through the shared message pipeline."""
 
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ def make_unwrap(
     topic_check: Callable[[str], bool] | None = None,
 ) -> Any:
     """Delivery → payload + injectable values. SNS notifications carry the payload in ``Message``; any other
-    body (raw delivery, foreign producers) is itself the payload rather than being dropped (spec §15.9).
+    body (raw delivery, foreign producers) is itself the payload rather than being dropped.
 
     ``subscribed_topic`` (the SNS topic name or wildcard the handler subscribed to) or ``topic_check`` (a
     :class:`TopicCheck`) say which ``TopicArn`` is believed; another was not written by SNS, and sets neither

@@ -1,4 +1,4 @@
-"""Review finding: what a service file imports from its own folder does not leak into the next test."""
+"""What a service file imports from its own folder does not leak into the next test."""
 
 from __future__ import annotations
 

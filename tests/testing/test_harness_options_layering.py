@@ -1,4 +1,4 @@
-"""Review finding: harness options are layered key by key (class, wire, config, test), nested or dotted."""
+"""Harness options are layered key by key (class, wire, config, test), nested or dotted."""
 
 from __future__ import annotations
 

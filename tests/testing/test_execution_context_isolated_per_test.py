@@ -1,4 +1,4 @@
-"""Review finding: execution-context counters a test's services bump do not carry over into the next test."""
+"""Execution-context counters a test's services bump do not carry over into the next test."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review finding: the reload purge protects installed packages, not every file under the interpreter prefix."""
+"""The reload purge protects installed packages, not every file under the interpreter prefix."""
 
 from __future__ import annotations
 

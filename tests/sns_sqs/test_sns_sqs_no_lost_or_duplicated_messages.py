@@ -1,4 +1,4 @@
-"""Adversarial review: SNS+SQS transport / consumer corner cases (lost errors, lost or duplicated messages)."""
+"""SNS+SQS transport and consumer corner cases that could lose an error or lose or duplicate a message."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review follow-ups: malformed attributes from foreign senders, receive-loop crashes, robust stop."""
+"""SNS+SQS: malformed attributes from foreign senders, receive-loop crashes, robust stop."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Review finding: tomodachi.exit() under the harness stops the test's services instead of raising SystemExit."""
+"""tomodachi.exit() under the harness stops the test's services instead of raising SystemExit."""
 
 from __future__ import annotations
 

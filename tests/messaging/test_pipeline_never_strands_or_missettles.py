@@ -1,4 +1,4 @@
-"""Adversarial review: message-pipeline corner cases that used to lose, strand or mis-settle messages."""
+"""Message-pipeline corner cases that used to lose, strand or mis-settle messages."""
 
 from __future__ import annotations
 

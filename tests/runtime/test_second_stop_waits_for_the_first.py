@@ -1,4 +1,4 @@
-"""Review finding: a second stop() waits for the stop in progress, which a cancelled caller cannot abort."""
+"""A second stop() waits for the stop in progress, which a cancelled caller cannot abort."""
 
 from __future__ import annotations
 
