@@ -7,11 +7,25 @@ it uses.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+import sys
 
-from tomodachi.__version__ import __build_time__ as __build_time__
-from tomodachi.__version__ import __version__ as __version__
-from tomodachi.__version__ import __version_info__ as __version_info__
+# typing costs more to import than the rest of this module: type checkers read the names below, Python does not
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+__version_info__: tuple[int | str, ...] = (0, 29, 0)
+__version__ = "0.29.0"
+__build_time__: str | None = None
+
+# upstream's module path for the version, served without reading a file at import time; tomodachi/__version__.py
+# holds the same values for type checkers and tools that read the source
+_version_module = type(sys)("tomodachi.__version__", "The package's version and build time.")
+_version_module.__version_info__ = __version_info__  # type: ignore[attr-defined]
+_version_module.__version__ = __version__  # type: ignore[attr-defined]
+_version_module.__build_time__ = __build_time__  # type: ignore[attr-defined]
+sys.modules.setdefault("tomodachi.__version__", _version_module)
+del _version_module
 
 __author__ = "tomodachi contributors"
 __email__ = ""
