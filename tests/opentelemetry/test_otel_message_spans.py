@@ -151,3 +151,26 @@ async def test_instrumentation_keeps_the_start_time_check_of_handler_parameters(
 ) -> None:
     with pytest.raises(Exception, match="nobody_fills_this"):
         await tomodachi_service(Strict)
+
+
+class PrefixedInbox(tomodachi.Service):
+    name = "prefixed-inbox"
+    message_envelope = JsonBase
+    options = tomodachi.Options(aws_sns_sqs=tomodachi.Options.AWSSNSSQS(queue_name_prefix="staging-"))
+
+    @tomodachi.aws_sns_sqs(queue_name="inbox")
+    async def receive(self, data: dict[str, Any]) -> None:
+        pass
+
+
+async def test_a_queue_name_prefix_is_not_part_of_the_destination_name(
+    otel_spans: SpanRecorder, tomodachi_service: ServiceFactory, fake_sns_sqs: FakeSnsSqs
+) -> None:
+    svc = await tomodachi_service(PrefixedInbox)
+    await tomodachi.sqs_send_message(svc.instance, {"hello": "world"}, queue_name="inbox")
+    await fake_sns_sqs.settle()
+
+    span = otel_spans.one("inbox process")
+    attributes = dict(span.attributes or {})
+    assert attributes["messaging.destination.name"] == "inbox"
+    assert attributes["messaging.destination_publish.name"] == "inbox"

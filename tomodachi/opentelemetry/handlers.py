@@ -125,6 +125,10 @@ class SqsConsumerMiddleware:
             telemetry.meter, "messaging.aws_sqs", "processing a message by the handler function", SQS_KEYS
         )
 
+    def _queue_name_prefix(self) -> str:
+        aws = getattr(getattr(self.telemetry.service, "options", None), "aws_sns_sqs", None)
+        return str(getattr(aws, "queue_name_prefix", "") or "")
+
     async def __call__(
         self,
         handler: Handler,
@@ -138,6 +142,9 @@ class SqsConsumerMiddleware:
         message_uuid: Any = None,
     ) -> Any:
         queue = str(queue_url or "").rstrip("/").rsplit("/", 1)[-1]
+        prefix = self._queue_name_prefix()
+        if prefix and queue.startswith(prefix):
+            queue = queue[len(prefix) :]  # the queue's name in the code, as upstream's spans name it
         attributes: Attributes = {
             "messaging.system": "aws_sqs",
             "messaging.operation.type": "process",
