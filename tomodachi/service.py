@@ -97,7 +97,9 @@ class Service(metaclass=TomodachiServiceMeta):
 
     def log(self, *args: Any, **kwargs: Any) -> None:
         warnings.warn("self.log() is deprecated; use self.logger or tomodachi.get_logger()", DeprecationWarning, 2)
-        self.logger.info(*args, **kwargs)
+        from tomodachi.logging.service_log import log_for_service
+
+        log_for_service(f"tomodachi.service.{self.name}", *args, **kwargs)
 
     def log_setup(self, *args: Any, **kwargs: Any) -> None:
         warnings.warn("self.log_setup() is deprecated and does nothing", DeprecationWarning, 2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -14,7 +15,14 @@ import pytest
 
 import tomodachi.logging as tlog
 
-Call = tuple[str, str, str, dict[str, Any]]  # (logger name, method, message, fields)
+Call = tuple[str, str, str, dict[str, Any]]  # (logger name, method, message, fields without the timestamp)
+
+
+def _without_timestamp(fields: dict[str, Any]) -> dict[str, Any]:
+    """The keywords a custom logger got, less ``timestamp`` (checked here: the record's time, UTC ISO with µs)."""
+    timestamp = fields.pop("timestamp")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", timestamp), timestamp
+    return fields
 
 
 class Recorder:
@@ -27,7 +35,7 @@ class Recorder:
 
     def __getattr__(self, method: str) -> Any:
         def log(message: str, **fields: Any) -> None:
-            Recorder.calls.append((self.name, method, message, fields))
+            Recorder.calls.append((self.name, method, message, _without_timestamp(fields)))
 
         return log
 
@@ -43,10 +51,10 @@ class BoundRecorder:
         return BoundRecorder(self.calls, context)
 
     def info(self, message: str, **fields: Any) -> None:
-        self.calls.append((self.context["logger"], "info", message, fields))
+        self.calls.append((self.context["logger"], "info", message, _without_timestamp(fields)))
 
     def error(self, message: str, **fields: Any) -> None:
-        self.calls.append((self.context["logger"], "error", message, fields))
+        self.calls.append((self.context["logger"], "error", message, _without_timestamp(fields)))
 
 
 class Factory:
@@ -84,10 +92,35 @@ def test_class_gets_the_logger_name_and_the_call_gets_message_and_fields() -> No
     logging.getLogger("aiohttp.access").info("plain %d", 7, extra={"peer": "1.2.3.4"})
     tlog.get_logger("app").debug("below the level")
     assert Recorder.calls == [
-        ("tomodachi.lifecycle", "info", "started service", {"service": "s", "state": "ready"}),
-        ("app", "warning", "careful now", {"n": 1}),
-        ("aiohttp.access", "info", "plain 7", {"extra": {"peer": "1.2.3.4"}}),
+        (
+            "tomodachi.lifecycle",
+            "info",
+            "started service",
+            {"logger": "tomodachi.lifecycle", "service": "s", "state": "ready"},
+        ),
+        ("app", "warning", "careful now", {"logger": "app", "n": 1}),
+        ("aiohttp.access", "info", "plain 7", {"logger": "aiohttp.access", "extra": {"peer": "1.2.3.4"}}),
     ]
+
+
+def test_the_call_gets_the_logger_name_first_and_the_timestamp_last() -> None:
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    class Keywords:
+        def __init__(self, context: dict[str, Any]) -> None:
+            pass
+
+        def info(self, message: str, **fields: Any) -> None:
+            received.append((message, fields))
+
+    tlog.set_custom_logger(Keywords)
+    tlog.configure("info", "custom")
+    tlog.get_logger("app").info("ordered", b=1, a=2)
+    logging.getLogger("lib").info("stdlib", extra={"peer": "p"})
+    (first_message, first), (second_message, second) = received
+    assert (first_message, list(first)) == ("ordered", ["logger", "b", "a", "timestamp"])
+    assert (second_message, list(second)) == ("stdlib", ["logger", "extra", "timestamp"])
+    assert first["logger"] == "app" and second["logger"] == "lib" and second["extra"] == {"peer": "p"}
 
 
 def test_new_bind_and_get_logger_objects() -> None:
@@ -97,7 +130,7 @@ def test_new_bind_and_get_logger_objects() -> None:
     tlog.get_logger("a").info("one", k=1)
     tlog.set_custom_logger(Factory(calls))
     tlog.get_logger("b").info("two")
-    assert calls == [("a", "info", "one", {"k": 1}), ("b", "info", "two", {})]
+    assert calls == [("a", "info", "one", {"logger": "a", "k": 1}), ("b", "info", "two", {"logger": "b"})]
 
 
 def test_exceptions_are_passed_as_exc_info() -> None:
@@ -220,7 +253,7 @@ def test_environment_variable_names_the_custom_logger(monkeypatch: pytest.Monkey
     monkeypatch.setenv("TOMODACHI_CUSTOM_LOGGER", f"{__name__}.Recorder")
     tlog.configure("info", "custom")
     tlog.get_logger("app").info("from env")
-    assert Recorder.calls == [("app", "info", "from env", {})]
+    assert Recorder.calls == [("app", "info", "from env", {"logger": "app"})]
 
 
 def test_tomodachi_logging_itself_falls_back_to_the_console() -> None:

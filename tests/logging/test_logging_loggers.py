@@ -119,7 +119,7 @@ def test_unnamed_logger_carries_the_handler_context(stream: io.StringIO) -> None
     assert middleware["logger"] == "tomodachi.http.middleware"
     assert (middleware["handler"], middleware["middleware"]) == ("index", "auth")
     assert named["logger"] == "myapp" and "handler" not in named
-    assert outside["logger"] == "tomodachi" and "handler" not in outside
+    assert outside["logger"] == "default" and "handler" not in outside
 
 
 def test_handler_context_precedence(stream: io.StringIO) -> None:

@@ -116,15 +116,15 @@ def inner_module_source(prelude: list[Block], block: Block) -> str:
 @pytest.fixture(autouse=True)
 def logging_as_before() -> Iterator[None]:
     """A page may configure logging (docs/logging.md does, as a user would): leave the process as it was."""
-    from tomodachi import logging as tomodachi_logging
+    from tomodachi.logging import configuration, custom
 
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
-    custom, default = tomodachi_logging._custom_logger, tomodachi_logging._default_formatter
+    custom_logger, default = custom._custom_logger, configuration._default_formatter
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
-    tomodachi_logging._custom_logger, tomodachi_logging._default_formatter = custom, default
+    custom._custom_logger, configuration._default_formatter = custom_logger, default
 
 
 def test_tours_have_python_blocks_and_tests() -> None:

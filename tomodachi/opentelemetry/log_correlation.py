@@ -8,7 +8,7 @@ from typing import Any
 
 from opentelemetry import trace
 
-from tomodachi.logging import _StructuredMessage
+from tomodachi.logging.records import _StructuredMessage
 
 # the record factory in place before ours: ours calls it, also after an uninstall that found another factory
 # installed on top of ours (which still calls ours)

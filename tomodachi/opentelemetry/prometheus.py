@@ -4,7 +4,6 @@ from the first instrumented service on, where the ``OTEL_PYTHON_TOMODACHI_PROMET
 from __future__ import annotations
 
 import inspect
-import logging
 import os
 import threading
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 
+from tomodachi.logging.framework import framework_logger
 from tomodachi.opentelemetry.environment_variables import (
     OTEL_PYTHON_TOMODACHI_PROMETHEUS_ADDRESS,
     OTEL_PYTHON_TOMODACHI_PROMETHEUS_INCLUDE_SCOPE_INFO,
@@ -32,7 +32,7 @@ except ImportError as exc:
 DEFAULT_ADDRESS = "localhost"
 DEFAULT_PORT = 9464
 
-logger = logging.getLogger("tomodachi.opentelemetry")
+logger = framework_logger("tomodachi.opentelemetry")
 
 
 def _setting(name: str, *fallbacks: str, default: str = "") -> str:
@@ -87,16 +87,12 @@ class TomodachiPrometheusMeterProvider(MeterProvider):
             try:
                 server, _thread = prometheus_client.start_http_server(port, addr=host, registry=self.registry)
             except OSError as exc:
-                logger.warning(
-                    "unable to serve prometheus metrics",
-                    extra={"listen_host": host, "listen_port": port, "error": str(exc)},
-                )
+                logger.warning("unable to serve prometheus metrics", listen_host=host, listen_port=port, error=str(exc))
                 raise
             self._server = server
             self.address = (host, int(server.server_port))
         logger.info(
-            "prometheus metrics served",
-            extra={"listen_url": f"http://{host}:{self.address[1]}/metrics", "listen_host": host},
+            "prometheus metrics served", listen_url=f"http://{host}:{self.address[1]}/metrics", listen_host=host
         )
 
     def shutdown(self, timeout_millis: float = 30_000) -> None:

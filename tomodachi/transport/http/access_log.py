@@ -67,8 +67,10 @@ def should_log(ignore_logging: bool | frozenset[int], status: int) -> bool:
 
 
 class _JsonLinesFormatter(logging.Formatter):
+    """The access entry a record carries as its message, as one JSON object."""
+
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(getattr(record, "access", {}), default=str)
+        return json.dumps(record.msg if isinstance(record.msg, dict) else {}, default=str)
 
 
 class AccessLog:
@@ -124,7 +126,7 @@ class AccessLog:
         (logger.warning if level >= logging.WARNING else logger.info)("", **fields)
         if self._file_logger is not None:
             entry = {"timestamp": self._clock.now().isoformat().replace("+00:00", "Z"), **fields}
-            self._file_logger.info("", extra={"access": entry})
+            self._file_logger.info(entry)
 
     def close(self) -> None:
         if self._file_logger is not None and self._file_handler is not None:

@@ -1,0 +1,91 @@
+"""The console formatter (``<ts> [<level>] <message> [<logger>] k=v …``) and when its colors are on."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+from tomodachi.logging.entries import _Entry, _format_exception, _TomodachiFormatter
+from tomodachi.logging.text import _CONTROL, _NEEDS_QUOTES, _console_value, _printable, line_fields
+
+# ANSI styles; kept tiny on purpose (no colorama dependency).
+_RESET = "\x1b[0m"
+_DIM = "\x1b[2m"
+_BRIGHT = "\x1b[1m"
+_BLUE = "\x1b[34m"
+_CYAN = "\x1b[36m"
+_MAGENTA = "\x1b[35m"
+_LEVEL_STYLES = {
+    "debug": "\x1b[32m",
+    "info": "\x1b[32m",
+    "warning": "\x1b[33m",
+    "error": "\x1b[31m",
+    "critical": "\x1b[31;1m",
+}
+
+_NO_COLOR_VARIABLES = ("NO_COLOR", "NOCOLOR", "TOMODACHI_NO_COLOR", "TOMODACHI_NOCOLOR")
+_CLICOLOR_VARIABLES = ("CLICOLOR", "CLI_COLOR", "CLICOLOR_FORCE")
+
+
+def colors_enabled(stream: Any = None) -> bool:
+    """Whether console output should be colored: off via NO_COLOR-style variables or a non-tty."""
+    env = os.environ
+    if any(env.get(name, "").strip().lower() in ("1", "true") for name in _NO_COLOR_VARIABLES):
+        return False
+    if any(env.get(name, "").strip().lower() in ("0", "false") for name in _CLICOLOR_VARIABLES):
+        return False
+    if env.get("CLICOLOR_FORCE", "").strip().lower() in ("1", "true"):
+        return True
+    stream = sys.stderr if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except Exception:
+        return False
+
+
+class _ConsoleFormatter(_TomodachiFormatter):
+    """``<ts> [<level>] <message padded 30> [<logger>] k=v …`` plus a traceback on following lines."""
+
+    def __init__(self, colors: bool, logger_type: str = "console", export_name: str = "") -> None:
+        super().__init__()
+        self.colors = colors
+        self._logger_type = logger_type
+        self._export_name = export_name
+
+        # "key=" (painted) per field name: the same few names come back on every line
+        self._keys: dict[str, str] = {}
+        self._value_style = (_MAGENTA, _RESET) if colors else ("", "")
+
+    def _paint(self, style: str, text: str) -> str:
+        return f"{style}{text}{_RESET}" if self.colors else text
+
+    def _key(self, key: str) -> str:
+        painted = self._keys.get(key)
+        if painted is None:
+            painted = f"{self._paint(_CYAN, _printable(key))}="
+            if len(self._keys) < 1024:
+                self._keys[key] = painted
+        return painted
+
+    def render(self, entry: _Entry) -> str:
+        level = self._paint(_LEVEL_STYLES.get(entry.level, ""), f"{entry.level:<9}")
+        parts = [
+            self._paint(_DIM, entry.timestamp),
+            f"[{level}]",
+            self._paint(_BRIGHT, f"{_printable(entry.message):<30}"),
+            f"[{self._paint(_BLUE, entry.logger)}]",
+        ]
+        before, after = self._value_style
+        keys = self._keys
+        for key, value in line_fields(entry.fields):
+            shown = value if type(value) is str and value and not _NEEDS_QUOTES.search(value) else _console_value(value)
+            if _CONTROL.search(shown):
+                shown = _printable(shown)
+            parts.append(f"{keys.get(key) or self._key(key)}{before}{shown}{after}")
+        line = " ".join(parts).rstrip()
+        if entry.stack_info:
+            line += "\n" + entry.stack_info
+        if entry.exc_info:
+            line += "\n" + _format_exception(entry.exc_info)
+        return line
