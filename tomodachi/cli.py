@@ -10,16 +10,24 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 
 import tomodachi
+from tomodachi.cli_banner import dependency_versions, print_banner
+from tomodachi.cli_errors import (
+    RUN_BEFORE_ARGUMENTS,
+    HelpRequested,
+    UsageError,
+    render_usage_error,
+    top_level_error,
+)
 from tomodachi.cli_options import (
     BUSES,
     COMMANDS,
     GLOBAL_OPTIONS,
+    RUN_COMMAND,
     RUN_OPTIONS,
     TOPOLOGY_OPTIONS,
     CliOption,
-    HelpRequested,
     Scan,
-    UsageError,
+    closest,
     command_help,
     find_command,
     invalid,
@@ -37,7 +45,6 @@ from tomodachi.cli_options import (
     scan_arguments,
     suggest,
     top_level_help,
-    unknown_option,
 )
 
 INSPECT_NEEDS_MEMORY = (
@@ -142,8 +149,11 @@ def _load_config(files: Sequence[str], command: str) -> tuple[dict[str, Any], di
 
     try:
         config = load_config_files(list(files))
-    except Exception as exc:  # missing file / invalid JSON: a usage problem
-        raise UsageError(str(exc), command=command) from exc
+    except Exception as exc:  # missing file / invalid JSON: a usage problem, in upstream's words
+        import json
+
+        kind = ", invalid JSON format" if isinstance(exc.__context__, json.JSONDecodeError) else ""
+        raise UsageError(f"Invalid config file{kind}: {exc}", command=command, verbatim=True) from exc
     run_section = config.pop("run", None)
     from tomodachi.settings_check import config_errors
 
@@ -249,44 +259,6 @@ def _use_custom_logger(path: str, service_files: Sequence[str]) -> None:
         raise UsageError(str(exc)) from exc
 
 
-def dependency_versions() -> list[str]:
-    from importlib import metadata  # costs tens of milliseconds: only imported when asked for versions
-
-    lines = []
-    optional = ("protobuf", "uvloop", "opentelemetry-api", "opentelemetry-sdk", "opentelemetry-instrumentation")
-    for package in ("aioamqp", "aiobotocore", "aiohttp", "botocore", "croniter", "structlog", *optional):
-        try:
-            lines.append(f"{package}/{metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            if package in ("aioamqp", "aiobotocore", "aiohttp", "botocore"):
-                lines.append(f"{package}/(not installed)")
-    return lines
-
-
-def print_banner(arguments: RunArguments) -> None:
-    import platform
-
-    files = ", ".join(arguments.files)
-    lines = [
-        "tomodachi",
-        f"  process          ⇢ [pid: {os.getpid()}] $ tomodachi run {files}",
-        f"  service file{'s' if len(arguments.files) > 1 else ' '}    ⇢ {files}",
-        f"  operating system ⇢ {platform.system()} {platform.release()}",
-        f"  python runtime   ⇢ {platform.python_implementation()} {platform.python_version()}",
-        f"  tomodachi        ⇢ {tomodachi.__version__}",
-        f"  event loop       ⇢ {'asyncio (auto)' if arguments.loop == 'auto' else arguments.loop}",
-    ]
-    if "memory" in arguments.brokers.values():
-        brokers = ", ".join(f"{bus}: {kind}" for bus, kind in arguments.brokers.items())
-        lines.append(f"  message brokers  ⇢ {brokers}")
-    lines += [
-        "  ⌁ [watcher] file watcher enabled - restarts services on code changes",
-        "  ⌁ [notice ] stop running services with <ctrl+c>",
-        "",
-    ]
-    print("\n".join(lines), flush=True)
-
-
 OPENTELEMETRY_EXTRA = "pip install 'tomodachi[opentelemetry]'"
 
 
@@ -303,6 +275,8 @@ def _instrument_with_opentelemetry() -> None:
 
 def run_command(args: Sequence[str]) -> int:
     arguments = parse_run_arguments(args)
+    # every run starts from the default exit code, not from one a previous run in this process left behind
+    tomodachi.SERVICE_EXIT_CODE = tomodachi.DEFAULT_SERVICE_EXIT_CODE
     from tomodachi.logging import configure
 
     if arguments.custom_logger is not None:
@@ -367,13 +341,39 @@ def help_text(command: str | None) -> str:
     return command_help(found) if found else top_level_help()
 
 
+def _misplaced_option(args: list[str]) -> NoReturn:
+    """An option before any command: a command's option put before the command's name, or an unknown one."""
+    flag = args[0].partition("=")[0]
+    named = next((found for arg in args if (found := find_command(arg)) is not None), None)
+    if named is None and flag in (name for option in RUN_OPTIONS for name in option.all_flags):
+        named = RUN_COMMAND
+    if named is None:
+        global_flags = [name for option in GLOBAL_OPTIONS for name in option.flags]
+        raise top_level_error(f"option {flag} not recognized{suggest(flag, global_flags)}")
+    rest = list(args)
+    typed = next((arg for arg in rest if find_command(arg) is named), None)
+    if typed is not None:
+        rest.remove(typed)
+    retry = f"tomodachi {named.name} {' '.join(rest)}" if any(arg.endswith(".py") for arg in args) else None
+    raise top_level_error(f"the command {named.name!r} must be specified before any options", retry=retry)
+
+
+def _unknown_command(args: list[str]) -> NoReturn:
+    names = [name for command in COMMANDS for name in (command.name, *command.aliases)]
+    meant = closest(args[0], names)
+    if meant is not None:
+        corrected = " ".join(["tomodachi", meant, *args[1:]])
+        raise top_level_error(f"unknown command {args[0]!r}: did you mean {meant!r}?", retry=corrected)
+    retry = f"tomodachi run {' '.join(args)}" if any(arg.endswith(".py") for arg in args) else None
+    raise top_level_error(RUN_BEFORE_ARGUMENTS, retry=retry)
+
+
 def _dispatch(args: list[str]) -> int:
     names = [name for command in COMMANDS for name in (command.name, *command.aliases)]
     if not args or args[0] in (*option_for(GLOBAL_OPTIONS, "help").all_flags, "help"):
         asked = args[1] if args[:1] == ["help"] and len(args) > 1 else None
         if asked is not None and find_command(asked) is None:
-            suggestion = suggest(asked, names)
-            raise UsageError(f"no help for unknown command {asked!r}{suggestion}", command="", show_help=not suggestion)
+            raise top_level_error(f"no help for unknown command {asked!r}{suggest(asked, names)}")
         print(help_text(asked))
         return 0
     if args[0] in (*option_for(GLOBAL_OPTIONS, "version").all_flags, "version"):
@@ -386,20 +386,14 @@ def _dispatch(args: list[str]) -> int:
         # upstream's form: tomodachi --opentelemetry-instrument run <service.py ...>
         command = find_command(args[1]) if len(args) > 1 else None
         if command is None or command.name != "run":
-            raise UsageError(f"{args[0]} goes with the run command: tomodachi {args[0]} run <service.py ...>")
+            raise top_level_error(f"{args[0]} goes with the run command: tomodachi {args[0]} run <service.py ...>")
         return run_command([*args[2:], args[0]])
     command = find_command(args[0])
     if command is not None:
         return COMMAND_FUNCTIONS[command.name](args[1:])
     if args[0].startswith("-"):
-        named = next((found for arg in args if (found := find_command(arg)) is not None), None)
-        if named is not None:
-            raise UsageError(f"the command {named.name!r} must be specified before any options")
-        raise unknown_option(args[0].partition("=")[0], GLOBAL_OPTIONS, "")
-    if args[0].endswith(".py"):
-        raise UsageError(f"missing command: did you mean 'tomodachi run {' '.join(args)}'?")
-    suggestion = suggest(args[0], names)
-    raise UsageError(f"unknown command {args[0]!r}{suggestion}", command="", show_help=not suggestion)
+        _misplaced_option(args)
+    _unknown_command(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -416,11 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except UsageError as exc:
         command = current if exc.command is None else exc.command
-        print(f"tomodachi: error: {exc}", file=sys.stderr)
-        if exc.show_help:
-            print(f"\n{help_text(command)}", file=sys.stderr)
-        else:
-            print(f"Run 'tomodachi {command + ' ' if command else ''}--help' for usage.", file=sys.stderr)
+        print(render_usage_error(exc, command, help_text), file=sys.stderr)
         return 2
 
 
@@ -451,10 +441,22 @@ class CLI:
         sys.exit(main(list(argv)))
 
 
+def _command_line() -> list[str]:
+    """``sys.argv`` after the program name, except under pytest: a test calling ``cli_entrypoint()`` without
+    arguments means a bare ``tomodachi``, not pytest's own command line (upstream's entry point did the same)."""
+    from pathlib import Path
+
+    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path()
+    under_pytest = program.name in ("pytest", "py.test") or (
+        program.name == "__main__.py" and program.parent.name == "pytest"
+    )
+    return [] if under_pytest else sys.argv[1:]
+
+
 def cli_entrypoint(argv: Sequence[str] | None = None) -> NoReturn:
     """The console script: ``argv`` is a whole command line, program name first (``sys.argv`` when not given),
     as upstream's entry point took it."""
-    sys.exit(main(list(argv)[1:] if argv is not None else None))
+    sys.exit(main(list(argv)[1:] if argv is not None else _command_line()))
 
 
 __all__ = [
@@ -467,6 +469,7 @@ __all__ = [
     "main",
     "parse_run_arguments",
     "parse_topology_arguments",
+    "print_banner",
     "run_command",
     "topology_main",
 ]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from tomodachi.cli_errors import HelpRequested, UsageError
+
 LOOP_CHOICES = ("auto", "asyncio", "uvloop")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 LOGGERS = ("console", "json", "python", "disabled", "custom")
@@ -25,24 +27,6 @@ BUS_ALIASES = {"amqp": "amqp", "rabbitmq": "amqp"} | dict.fromkeys(
 BROKERS_HINT = "use memory or real, or BUS=memory|real with BUS amqp or aws_sns_sqs"
 INSPECT_HINT = "use [HOST:]PORT with PORT 0..65535"
 DEFAULT_INSPECT_HOST = "127.0.0.1"
-
-
-class UsageError(Exception):
-    """Bad command line: printed to stderr, exit code 2. ``command`` picks the help that goes with it and
-    ``show_help`` prints that help in full instead of a pointer to it."""
-
-    def __init__(self, message: str, *, command: str | None = None, show_help: bool = False) -> None:
-        super().__init__(message)
-        self.command = command
-        self.show_help = show_help
-
-
-class HelpRequested(Exception):
-    """-h/--help among a command's arguments: its help is printed and the exit code is 0."""
-
-    def __init__(self, command: str) -> None:
-        super().__init__(command)
-        self.command = command
 
 
 @dataclass(frozen=True)
@@ -315,11 +299,16 @@ def option_for(options: Sequence[CliOption], dest: str) -> CliOption:
     return next(option for option in options if option.dest == dest)
 
 
-def suggest(word: str, candidates: Sequence[str]) -> str:
+def closest(word: str, candidates: Sequence[str]) -> str | None:
     import difflib  # only on a typo: keeps the command line's start-up cheap
 
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f": did you mean {close[0]!r}?" if close else ""
+    return close[0] if close else None
+
+
+def suggest(word: str, candidates: Sequence[str]) -> str:
+    meant = closest(word, candidates)
+    return f": did you mean {meant!r}?" if meant else ""
 
 
 def unknown_option(flag: str, options: Sequence[CliOption], command: str) -> UsageError:
@@ -360,13 +349,13 @@ def scan_arguments(args: Sequence[str], options: Sequence[CliOption], command: s
                 found.append(items[index])
                 index += 1
             if not found or not all(found):
-                raise UsageError(f"option {flag} needs at least one config file", command=command)
+                raise UsageError("Missing config file on command line", command=command, verbatim=True)
             values.extend((flag, value) for value in found)
         elif equals:
             values.append((flag, inline))
         else:
             if index >= len(items) or items[index].startswith("-"):
-                raise UsageError(f"option {flag} needs a value", command=command)
+                raise UsageError(f"Missing value for {flag} option", command=command, verbatim=True)
             values.append((flag, items[index]))
             index += 1
     return scan
@@ -389,17 +378,33 @@ def _choice(value: str, source: str, choices: Sequence[str], what: str = "value"
     return value.strip().lower()
 
 
+def _quoted(choices: Sequence[str]) -> str:
+    return _one_of([f"'{choice}'" for choice in choices])
+
+
+# Upstream's words for a bad value of the flags it had: scripts and CI logs match on them, so they are kept
+# exactly (variables and config keys, which upstream worded differently or did not have, keep ours).
+UPSTREAM_LOGGER_CHOICES = ("json", "console", "python", "disabled")  # custom comes with --custom-logger
+
+
 def read_loop(value: str, source: str) -> str:
     if value.strip().lower() not in LOOPS:
+        if source.startswith("-"):
+            raise UsageError(f"Invalid value for {source} option: '{value}' not recognized", verbatim=True)
         raise invalid(source, value, f"use {_one_of(LOOP_CHOICES)}")
     return LOOPS[value.strip().lower()]
 
 
 def read_log_level(value: str, source: str) -> str:
+    if source.startswith("-") and value.strip().lower() not in LOG_LEVELS:
+        raise UsageError(f"Invalid log level: '{value}' (expected {_quoted(LOG_LEVELS)})", verbatim=True)
     return _choice(value, source, LOG_LEVELS, "log level")
 
 
 def read_logger(value: str, source: str) -> str:
+    if source.startswith("-") and value.strip().lower() not in LOGGERS:
+        message = f"Invalid value for {source} option: '{value}' (expected {_quoted(UPSTREAM_LOGGER_CHOICES)})"
+        raise UsageError(message, verbatim=True)
     return _choice(value, source, LOGGERS, "logger")
 
 

@@ -6,9 +6,10 @@ import functools
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, Protocol, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 HANDLER_SPECS_ATTRIBUTE = "_tomodachi_handler_specs"
+HANDLER_TARGET_ATTRIBUTE = "_tomodachi_handler_target"
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
@@ -30,13 +31,32 @@ class HandlerSpec:
 
 
 def attach_spec(func: F, spec: HandlerSpec) -> F:
-    """Record ``spec`` on ``func`` and return ``func`` itself, so a decorated method stays directly callable."""
+    """Record ``spec`` on ``func`` and return ``func`` itself, so a decorated method stays directly callable.
+
+    A decorated ``functools.wraps`` wrapper of an already decorated handler — a user's decorator that applies an
+    invoker decorator to its wrapper, stacked twice on one method — is served by that inner handler: the outer
+    wrapper would call it with the arguments it adapted, not with what a delivery brings (upstream did the same).
+    """
     existing: tuple[HandlerSpec, ...] = getattr(func, HANDLER_SPECS_ATTRIBUTE, ())
+    wrapped = getattr(func, "__wrapped__", None)
+    if specs_of(wrapped):
+        setattr(func, HANDLER_TARGET_ATTRIBUTE, getattr(wrapped, HANDLER_TARGET_ATTRIBUTE, wrapped))
     setattr(func, HANDLER_SPECS_ATTRIBUTE, (*existing, spec))
     return func
 
 
-def specs_of(func: Any) -> tuple[HandlerSpec, ...]:
+def handler_method(instance: object, attr_name: str) -> Callable[..., Any]:
+    """What the handlers found on ``attr_name`` call: the bound method, or the inner handler serving a stacked
+    wrapper (see :func:`attach_spec`), bound to ``instance``."""
+    method: Callable[..., Any] = getattr(instance, attr_name)
+    target = getattr(method, HANDLER_TARGET_ATTRIBUTE, None)
+    if target is None or not hasattr(target, "__get__"):
+        return method
+    bound: Callable[..., Any] = target.__get__(instance, type(instance))
+    return bound
+
+
+def specs_of(func: object) -> tuple[HandlerSpec, ...]:
     specs = getattr(func, HANDLER_SPECS_ATTRIBUTE, ())
     return specs if isinstance(specs, tuple) else ()
 
@@ -49,13 +69,13 @@ class HandlerDecorator(Protocol):
 
 def invoker(
     transport: str, kind: str | None = None
-) -> Callable[[Callable[P, dict[str, Any]]], Callable[P, HandlerDecorator]]:
+) -> Callable[[Callable[P, Mapping[str, object]]], Callable[P, HandlerDecorator]]:
     """Build an invoker decorator from a function that validates decorator arguments into a spec ``args`` dict.
 
     ``make_args`` raises on bad arguments, so a mistake is reported at class definition, naming the decorator.
     """
 
-    def build(make_args: Callable[P, dict[str, Any]]) -> Callable[P, HandlerDecorator]:
+    def build(make_args: Callable[P, Mapping[str, object]]) -> Callable[P, HandlerDecorator]:
         checked = suggest_on_typo(make_args)
 
         @functools.wraps(make_args)
@@ -72,7 +92,7 @@ def invoker(
     return build
 
 
-def _signature(func: Callable[..., Any]) -> inspect.Signature:
+def _signature(func: Callable[..., object]) -> inspect.Signature:
     """The signature a call must fit: the function's own, not the one ``functools.wraps`` points at (a user's
     wrapper may take other arguments than the function it wraps, and it is the wrapper that is called)."""
     return inspect.signature(func, follow_wrapped=False)
@@ -95,7 +115,7 @@ def suggest_on_typo(func: Callable[P, R]) -> Callable[P, R]:
     return checked
 
 
-def _closest_parameter(make_args: Callable[..., Any], error: TypeError) -> str:
+def _closest_parameter(make_args: Callable[..., object], error: TypeError) -> str:
     """`` (did you mean 'x'?)`` when ``error`` is about an unexpected keyword close to one the decorator takes."""
     import re
 
@@ -108,14 +128,14 @@ def _closest_parameter(make_args: Callable[..., Any], error: TypeError) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _parameters(func: Callable[..., Any]) -> tuple[inspect.Parameter, ...]:
+def _parameters(func: Callable[..., object]) -> tuple[inspect.Parameter, ...]:
     return tuple(_signature(func).parameters.values())
 
 
 _BINDABLE = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
-def handler_parameters(func: Callable[..., Any]) -> tuple[inspect.Parameter, ...]:
+def handler_parameters(func: Callable[..., object]) -> tuple[inspect.Parameter, ...]:
     """Parameters of a (bound) handler, ``self`` excluded; cached per function.
 
     A bound method is looked up by its class function, never by itself: a cache entry holding the bound method
@@ -132,18 +152,28 @@ def handler_parameters(func: Callable[..., Any]) -> tuple[inspect.Parameter, ...
         return tuple(_signature(func).parameters.values())
 
 
-def accepts_var_keyword(func: Callable[..., Any]) -> bool:
+def accepts_var_keyword(func: Callable[..., object]) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in handler_parameters(func))
 
 
-def source_line(func: Any) -> int:
+def source_line(func: Callable[..., object]) -> int:
     """Definition line of a handler (unwrapping decorators), used to order routes and handlers."""
     target = inspect.unwrap(func)
     code = getattr(target, "__code__", None)
     return code.co_firstlineno if code is not None else 0
 
 
-def decorator(include_function: Any = False) -> Any:
+@overload
+def decorator(include_function: Callable[..., object]) -> HandlerDecorator: ...
+
+
+@overload
+def decorator(include_function: bool = False) -> Callable[[Callable[..., object]], HandlerDecorator]: ...
+
+
+def decorator(
+    include_function: bool | Callable[..., object] = False,
+) -> HandlerDecorator | Callable[[Callable[..., object]], HandlerDecorator]:
     """Turn ``fn`` into a handler wrapper placed under an invoker decorator (``@tomodachi.decorator``).
 
     ``fn`` receives the handler's arguments (preceded by the handler itself with ``include_function=True``).
@@ -153,20 +183,20 @@ def decorator(include_function: Any = False) -> Any:
     if callable(include_function):
         return decorator(False)(include_function)
 
-    def make(fn: Callable[..., Any]) -> Callable[[F], F]:
-        def wrap(handler: F) -> F:
-            @functools.wraps(handler)
-            async def wrapper(*args: Any, **kwargs: Any) -> Any:
-                outcome = fn(handler, *args, **kwargs) if include_function else fn(*args, **kwargs)
+    def make(fn: Callable[..., object]) -> HandlerDecorator:
+        def wrap(func: F) -> F:
+            @functools.wraps(func)
+            async def wrapper(*args: Any, **kwargs: Any) -> object:
+                outcome = fn(func, *args, **kwargs) if include_function else fn(*args, **kwargs)
                 if inspect.isawaitable(outcome):
                     outcome = await outcome
                 if outcome is None or outcome is True:
-                    result = handler(*args, **kwargs)
+                    result = func(*args, **kwargs)
                     return await result if inspect.isawaitable(result) else result
                 return outcome
 
             # arguments are injected by the signature of what is called: the wrapper takes the handler's
-            wrapper.__signature__ = inspect.signature(handler, follow_wrapped=False)  # type: ignore[attr-defined]
+            wrapper.__signature__ = inspect.signature(func, follow_wrapped=False)  # type: ignore[attr-defined]
             return wrapper  # type: ignore[return-value]
 
         return wrap

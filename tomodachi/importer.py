@@ -38,12 +38,19 @@ class ServiceImporter:
 
 
 def _upstream_errors(importer: Callable[[Any], ModuleType], target: Any) -> ModuleType:
+    """Import with upstream's exceptions, after logging upstream's line about the failure (operators search
+    their logs for "no such service file" and "unable to load service file")."""
     try:
         return importer(target)
     except ServiceFileError as exc:
+        from tomodachi.logging import get_logger
+
+        log = get_logger("tomodachi.importer")
         cause = exc.__cause__
         if str(exc).startswith("no such service file"):
+            log.error("no such service file", file_path=str(target))
             raise OSError(str(exc)) from exc
+        log.error("unable to load service file", file_path=str(target), error=str(exc))
         if "would shadow the standard library" in str(exc):
             raise ServicePackageError(str(exc)) from exc
         if isinstance(cause, Exception):

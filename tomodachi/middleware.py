@@ -9,7 +9,7 @@ from typing import Any
 
 from tomodachi.handlers import handler_parameters
 
-Handler = Callable[..., Awaitable[Any]]
+Handler = Callable[..., Awaitable[object]]
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 _BY_NAME = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -48,9 +48,20 @@ class _Plan:
 _plans: weakref.WeakKeyDictionary[Callable[..., Any], _Plan] = weakref.WeakKeyDictionary()
 
 
-def _plan(middleware: Callable[..., Any]) -> _Plan:
+def _declared(middleware: Callable[..., object]) -> Callable[..., object]:
+    """The function whose signature says what a middleware takes. A plain function made with ``functools.wraps``
+    (a generator turned into a context manager, a logging wrapper) forwards what it gets to the function it wraps,
+    so that one's parameters decide, as they did upstream."""
+    if inspect.isfunction(middleware) and inspect.isfunction(getattr(middleware, "__wrapped__", None)):
+        unwrapped: Callable[..., object] = inspect.unwrap(middleware)
+        return unwrapped
+    return middleware
+
+
+def _plan(middleware: Callable[..., object]) -> _Plan:
+    middleware = _declared(middleware)
     if inspect.ismethod(middleware):
-        key: Any = middleware.__func__
+        key: object = middleware.__func__
     elif inspect.isfunction(middleware):
         key = middleware
     else:  # a callable object: its class's __call__ says how it is called, for every instance
@@ -69,11 +80,11 @@ def _plan(middleware: Callable[..., Any]) -> _Plan:
 
 async def execute_middlewares(
     handler: Handler,
-    middlewares: Sequence[Callable[..., Any]],
-    service: Any,
-    positional: tuple[Any, ...],
-    kwargs: Mapping[str, Any],
-) -> Any:
+    middlewares: Sequence[Callable[..., object]],
+    service: object,
+    positional: tuple[object, ...],
+    kwargs: Mapping[str, object],
+) -> object:
     """Call ``middlewares[0]`` (outermost) ... ``middlewares[-1]`` and finally ``handler(**kwargs)``.
 
     Each middleware gets positionally a prefix of ``(next, service, *positional)`` — as many values as it
@@ -84,12 +95,12 @@ async def execute_middlewares(
     plans = [_plan(middleware) for middleware in middlewares]
     given = (service, *positional)
 
-    async def call(index: int, current: Mapping[str, Any]) -> Any:
+    async def call(index: int, current: Mapping[str, object]) -> object:
         if index >= len(middlewares):
             return await handler(**current)
         plan = plans[index]
 
-        async def next_(**overrides: Any) -> Any:
+        async def next_(**overrides: object) -> object:
             return await call(index + 1, {**current, **overrides} if overrides else current)
 
         count = min(plan.positional, len(given) + 1)

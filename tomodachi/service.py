@@ -15,13 +15,14 @@ from tomodachi.handlers import HandlerSpec, source_line, specs_of
 
 if TYPE_CHECKING:
     from tomodachi.logging import Logger
+    from tomodachi.options import Options
 
 TOMODACHI_CLASSES: list[type[Any]] = []
 
 LIFECYCLE_HOOKS = ("_start_service", "_started_service", "_stopping_service", "_stop_service")
 
 
-def _convert_options(value: Any) -> Any:
+def _convert_options(value: object) -> Options:
     from tomodachi.options import Options
 
     if value is None:
@@ -41,7 +42,7 @@ def _convert_options(value: Any) -> Any:
 class TomodachiServiceMeta(type):
     """Fills in ``name``, ``uuid`` and ``options`` at class creation and marks the class as runnable."""
 
-    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any], **kwargs: Any) -> type:
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, object], **kwargs: object) -> type:
         if "message_protocol" in namespace and "message_envelope" not in namespace:
             namespace["message_envelope"] = namespace["message_protocol"]
         cls = super().__new__(mcs, name, bases, namespace, **kwargs)
@@ -61,7 +62,7 @@ class TomodachiServiceMeta(type):
         TOMODACHI_CLASSES.append(cls)
         return cls
 
-    def __setattr__(cls, key: str, value: Any) -> None:
+    def __setattr__(cls, key: str, value: object) -> None:
         if key == "options":
             value = _convert_options(value)
         super().__setattr__(key, value)
@@ -82,7 +83,7 @@ class Service(metaclass=TomodachiServiceMeta):
     discovery: list[Any] = []
     context: dict[str, Any]
 
-    def __setattr__(self, key: str, value: Any) -> None:
+    def __setattr__(self, key: str, value: object) -> None:
         if key == "options":
             value = _convert_options(value)
         elif key == "message_protocol":
@@ -95,13 +96,13 @@ class Service(metaclass=TomodachiServiceMeta):
 
         return get_logger(f"tomodachi.service.{self.name}")
 
-    def log(self, *args: Any, **kwargs: Any) -> None:
+    def log(self, *args: object, **kwargs: Any) -> None:
         warnings.warn("self.log() is deprecated; use self.logger or tomodachi.get_logger()", DeprecationWarning, 2)
         from tomodachi.logging.service_log import log_for_service
 
         log_for_service(f"tomodachi.service.{self.name}", *args, **kwargs)
 
-    def log_setup(self, *args: Any, **kwargs: Any) -> None:
+    def log_setup(self, *args: object, **kwargs: object) -> None:
         warnings.warn("self.log_setup() is deprecated and does nothing", DeprecationWarning, 2)
 
 
@@ -132,7 +133,7 @@ def defines_lifecycle_hook(cls: type) -> bool:
     return any(callable(getattr(cls, hook, None)) for hook in ("_start_service", "_started_service"))
 
 
-def is_runnable_service_class(cls: Any) -> bool:
+def is_runnable_service_class(cls: object) -> bool:
     """A class is run as a service if it still carries the marker and has handlers or start hooks."""
     return (
         inspect.isclass(cls)

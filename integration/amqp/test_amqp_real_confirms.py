@@ -216,7 +216,8 @@ async def test_publishes_that_can_never_be_confirmed_are_logged_and_recorded(
             await asyncio.wait_for(broker.close(), 10)
         lost = broker.failed_publications
         assert [(p.message_id, p.routing_key) for p in lost] == [(i.properties.message_id, queue) for i in sent]
-        logged = {getattr(r, "message_id", None) for r in caplog.records if r.levelno == logging.ERROR}
+        # the framework's key-value fields travel on the record's structured message
+        logged = {getattr(r.msg, "fields", {}).get("message_id") for r in caplog.records if r.levelno == logging.ERROR}
         assert {i.properties.message_id for i in sent} <= logged
     finally:
         await probe.delete({queue}, set())

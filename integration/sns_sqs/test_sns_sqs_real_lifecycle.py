@@ -161,7 +161,7 @@ async def test_consumer_survives_moto_restart(
     while (item := await svc.instance.inbox.get()) != 3:
         assert item == 2  # late duplicates of the retry loop above, nothing else
     assert all(
-        consumer.receiver._task is not None and not consumer.receiver._task.done() for consumer in broker._consumers
+        consumer.receiver._task is not None and not consumer.receiver._task.done() for consumer in broker.consumers
     )
 
 

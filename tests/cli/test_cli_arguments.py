@@ -47,11 +47,11 @@ def test_dependency_versions(run_tomodachi: Run) -> None:
         (["run", "--production"], "no service file has been provided"),
         (["--production", "run", "service.py"], "the command 'run' must be specified before any options"),
         (["run", "service.py", "--no-such-option"], "unknown option '--no-such-option'"),
-        (["run", "service.py", "--loop", "tokio"], "invalid value for --loop"),
-        (["run", "service.py", "--log-level", "loud"], "invalid log level"),
-        (["run", "service.py", "--logger", "xml"], "invalid logger"),
-        (["service.py"], "did you mean 'tomodachi run service.py'"),
-        (["launch"], "unknown command 'launch'"),
+        (["run", "service.py", "--loop", "tokio"], "Invalid value for --loop option: 'tokio' not recognized"),
+        (["run", "service.py", "--log-level", "loud"], "Invalid log level: 'loud'"),
+        (["run", "service.py", "--logger", "xml"], "Invalid value for --logger option: 'xml'"),
+        (["service.py"], "maybe you intended to run something like this?\n$ tomodachi run service.py"),
+        (["launch"], "the command 'run' must be specified before any service files or options"),
     ],
 )
 def test_usage_errors_exit_2(run_tomodachi: Run, args: list[str], message: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def test_custom_logger_choice(
         (["--logger", "json", "--custom-logger", "mylog"], {}, "cannot be combined with --logger json"),
         (["--custom-logger", "a"], {"TOMODACHI_CUSTOM_LOGGER": "b"}, "differs from TOMODACHI_CUSTOM_LOGGER"),
         ([], {"TOMODACHI_LOGGER": "json", "TOMODACHI_CUSTOM_LOGGER": "b"}, "cannot be combined"),
-        (["--custom-logger"], {}, "needs a value"),
+        (["--custom-logger"], {}, "Missing value for --custom-logger option"),
     ],
 )
 def test_contradictions_are_usage_errors(
@@ -117,6 +118,9 @@ def test_run_forwards_lifecycle_and_service_logs(run_tomodachi: Run, write_file:
         next(line for line in lines if line["message"] == "started service successfully").items()
     )
     service_line = next(line for line in lines if line["logger"] == "app")
+    # as upstream, a custom logger is handed the record's time too: an ISO 8601 timestamp in UTC
+    timestamp = service_line.pop("timestamp")
+    assert datetime.fromisoformat(timestamp.replace("Z", "+00:00")).utcoffset() == timedelta(0)
     assert service_line == {"logger": "app", "method": "warning", "message": "hello from the service", "answer": 42}
     assert "started service successfully" not in result.stderr  # nothing rendered by tomodachi itself
 

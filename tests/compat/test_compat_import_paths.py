@@ -21,6 +21,7 @@ MODULES = [
     "tomodachi.helpers.execution_context",
     "tomodachi.helpers.middleware",
     "tomodachi.helpers.dict",
+    "tomodachi.helpers.aiobotocore_connector",
     "tomodachi.container",
     "tomodachi.launcher",
     "tomodachi.importer",
@@ -158,3 +159,19 @@ def test_awssnssqs_is_the_aws_sns_sqs_module_and_its_legacy_publish_a_bound_meth
     assert tomodachi.awssnssqs_publish is aws_sns_sqs.awssnssqs_publish is legacy.awssnssqs_publish
     assert isinstance(tomodachi.awssnssqs_publish, types.MethodType)
     assert aws_sns_sqs.publish is tomodachi.aws_sns_sqs_publish
+
+
+def test_the_http_decorators_stay_functions_once_every_http_module_is_loaded() -> None:
+    """A submodule named like a public name would replace it on the package when the transport loads it."""
+    import pkgutil
+    from types import ModuleType
+
+    import tomodachi.transport.http as http_package
+
+    for module in pkgutil.iter_modules(http_package.__path__):
+        importlib.import_module(f"{http_package.__name__}.{module.name}")
+    shadowed = [name for name in http_package.__all__ if isinstance(getattr(http_package, name), ModuleType)]
+    assert shadowed == []
+    from tomodachi.transport.http import websocket
+
+    assert callable(websocket)

@@ -121,6 +121,31 @@ async def test_a_service_that_fails_to_start_ends_the_run_with_exit_code_1(tmp_p
     container = _container(tmp_path, "failing_service.py", FAILING_SERVICE)
     running = asyncio.create_task(container.run_until_complete())
     await asyncio.wait_for(running, WITHIN)
+    assert container.started_waiter is not None
+    # the instance that was created is still reported (upstream's helpers read it to inspect the failure)
+    assert [(name, type(instance).__name__, level) for name, instance, level in container.started_waiter.result()] == [
+        ("failing", "Failing", "INFO")
+    ]
+    assert tomodachi.SERVICE_EXIT_CODE == 1
+
+
+INIT_FAILING_SERVICE = """
+import tomodachi
+
+class InitFailing(tomodachi.Service):
+    name = "init-failing"
+
+    def __init__(self):
+        raise RuntimeError("cannot initialize")
+
+    async def _start_service(self):
+        pass
+"""
+
+
+async def test_a_service_that_cannot_be_instantiated_is_not_reported_as_started(tmp_path: Path) -> None:
+    container = _container(tmp_path, "init_failing_service.py", INIT_FAILING_SERVICE)
+    await asyncio.wait_for(container.run_until_complete(), WITHIN)
     assert container.started_waiter is not None and container.started_waiter.result() == set()
     assert tomodachi.SERVICE_EXIT_CODE == 1
 

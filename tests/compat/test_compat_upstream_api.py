@@ -167,3 +167,42 @@ def test_service_importer_raises_the_import_error_itself(
             ServiceImporter.import_service_file("no_such_service")
     finally:
         sys.path[:] = [p for p in sys.path if not p.startswith(str(tmp_path))]
+
+
+@pytest.mark.parametrize(
+    ("file_name", "source", "raised", "logged"),
+    [
+        ("no_such_service", None, OSError, "no such service file"),
+        ("syntax_error_service", "def broken(:\n", SyntaxError, "unable to load service file"),
+        ("name_error_service", "undefined_name\n", NameError, "unable to load service file"),
+        ("import_error_service", "import no_such_module_anywhere\n", ImportError, "unable to load service file"),
+    ],
+)
+def test_service_importer_logs_why_a_file_could_not_be_loaded(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    file_name: str,
+    source: str | None,
+    raised: type[Exception],
+    logged: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    if source is not None:
+        (tmp_path / f"{file_name}.py").write_text(source)
+    try:
+        with caplog.at_level("ERROR", logger="tomodachi.importer"), pytest.raises(raised):
+            ServiceImporter.import_service_file(file_name)
+    finally:
+        sys.path[:] = [p for p in sys.path if not p.startswith(str(tmp_path))]
+    messages = [record.getMessage() for record in caplog.records if record.name == "tomodachi.importer"]
+    assert any(logged in message for message in messages), messages
+
+
+@pytest.mark.parametrize("proto_class", [str, dict, "Person", 42])
+def test_protobuf_envelope_refuses_a_proto_class_that_is_not_a_protobuf_message(proto_class: Any) -> None:
+    pytest.importorskip("google.protobuf")
+    from tomodachi.envelope import ProtobufBase
+
+    with pytest.raises(TypeError, match="must be a protobuf message class"):
+        ProtobufBase.validate(proto_class=proto_class)

@@ -75,6 +75,29 @@ async def test_a_handler_wrapped_with_functools_wraps_is_called_by_the_wrappers_
     assert svc.instance.events == [({"id": 1}, "orders.placed", True)]
 
 
+class StackedWrappers(tomodachi.Service):
+    name = "stacked-wrappers"
+    message_envelope = JsonBase
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, str]] = []
+
+    @sqs_event_handler("orders.placed", queue_name="stacked-orders-placed")
+    @sqs_event_handler("orders.paid", queue_name="stacked-orders-paid")
+    async def on_order(self, event: MessageEvent) -> None:
+        self.events.append((event.data, event.topic))
+
+
+async def test_a_users_wrapping_decorator_stacked_twice_serves_both_subscriptions(
+    tomodachi_service: ServiceFactory, fake_sns_sqs: FakeSnsSqs
+) -> None:
+    svc = await tomodachi_service(StackedWrappers)
+    await fake_sns_sqs.publish("orders.placed", {"id": 1})
+    await fake_sns_sqs.publish("orders.paid", {"id": 2})
+    await fake_sns_sqs.settle()
+    assert sorted(svc.instance.events, key=str) == [({"id": 1}, "orders.placed"), ({"id": 2}, "orders.paid")]
+
+
 def test_a_service_file_inside_a_package_may_use_relative_imports(tmp_path: Path) -> None:
     package = tmp_path / "shop_pkg"
     (package / "common").mkdir(parents=True)
@@ -138,6 +161,25 @@ def test_relative_imports_work_in_a_service_folder_without_init(tmp_path: Path) 
         assert service.found == ("noop", 7)
     finally:
         for name in [m for m in sys.modules if m == "svc_folder" or m.startswith("svc_folder.")]:
+            del sys.modules[name]
+        sys.path[:] = [p for p in sys.path if p not in (str(tmp_path), str(folder))]
+
+
+@pytest.mark.parametrize("file_name", ["service.py", "svc-copy.py"])
+def test_relative_imports_work_in_a_folder_whose_name_is_not_an_identifier(tmp_path: Path, file_name: str) -> None:
+    folder = tmp_path / "svc-copy"
+    folder.mkdir()
+    (folder / "code.py").write_text("VALUE = 'from code'\n")
+    (folder / file_name).write_text(
+        "import tomodachi\nfrom .code import VALUE\n\n"
+        "class Copied(tomodachi.Service):\n    name = 'copied'\n    found = VALUE\n\n"
+        "    async def _start_service(self):\n        pass\n"
+    )
+    try:
+        _, [service] = load_services(folder / file_name)
+        assert service.found == "from code"
+    finally:
+        for name in [m for m in sys.modules if m == "svc-copy" or m.startswith("svc-copy.")]:
             del sys.modules[name]
         sys.path[:] = [p for p in sys.path if p not in (str(tmp_path), str(folder))]
 

@@ -62,10 +62,6 @@ def _fields(record: logging.LogRecord) -> dict[str, Any]:
     return dict(record.msg.fields)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs tomodachi/runtime/container.py to run each hook inside bind_handler_context (lead's change)",
-)
 async def test_each_hook_logs_as_the_lifecycle_handler_with_its_name_and_event(
     tomodachi_service: Any, captured: Capture
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from tomodachi.handlers import specs_of
 from tomodachi.messaging.amqp.memory import MemoryAmqpBroker
-from tomodachi.messaging.amqp.transport import AmqpTransport, create_transport
+from tomodachi.messaging.amqp.subscribers import AmqpSubscribers, create_transport
 from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 from tomodachi.testing.clock import VirtualClock
@@ -39,16 +39,16 @@ class Rig:
         self.errors: list[tuple[BaseException, str]] = []
         self.environment = Environment(
             clock=clock,
-            broker_factories={"amqp": lambda key: self.broker},
+            broker_factories={"amqp": lambda key, build_default: self.broker},
             report_error=lambda exc, where: self.errors.append((exc, where)),
         )
-        self.transports: list[AmqpTransport] = []
+        self.transports: list[AmqpSubscribers] = []
 
     async def publish(self, routing_key: str, data: Any, *, envelope: Any = None, **kwargs: Any) -> PublishedMessage:
         """Publish from outside, raw unless ``envelope`` is given (the rig's services mostly read raw bodies)."""
         return await self.fake.publish(routing_key, data, envelope=envelope, **kwargs)
 
-    async def start(self, service: Any, options: Any = None) -> AmqpTransport:
+    async def start(self, service: Any, options: Any = None) -> AmqpSubscribers:
         handlers = []
         for attr in dir(type(service)):
             for spec in specs_of(getattr(type(service), attr, None)):

@@ -13,7 +13,7 @@ def settings(**amqp: Any) -> AmqpSettings:
 
 
 def test_services_with_another_password_get_their_own_connection() -> None:
-    environment = Environment(broker_factories={"amqp": lambda key: object()})
+    environment = Environment(broker_factories={"amqp": lambda key, build_default: object()})
     first = get_broker(environment, settings(password="first-secret"))
     second = get_broker(environment, settings(password="second-secret"))
     same = get_broker(environment, settings(password="first-secret"))

@@ -174,3 +174,45 @@ async def test_a_queue_name_prefix_is_not_part_of_the_destination_name(
     attributes = dict(span.attributes or {})
     assert attributes["messaging.destination.name"] == "inbox"
     assert attributes["messaging.destination_publish.name"] == "inbox"
+
+
+async def test_each_attempt_s_span_and_duration_carry_what_became_of_the_message(
+    otel_spans: SpanRecorder, tomodachi_system: TestSystem
+) -> None:
+    await tomodachi_system.start(Billing)
+    tomodachi_system.expect_errors(ValueError)
+    await tomodachi_system.fake_sns_sqs.publish("order.cooked", {"price": 1250})
+    await tomodachi_system.fake_sns_sqs.publish("order.cooked", {"price": 0})
+    await tomodachi_system.run_until_idle()
+    tomodachi_system.fake_sns_sqs.take_dead_letters("billing-orders")
+
+    spans = otel_spans.named("order.cooked process")
+    outcomes = sorted(
+        (span.attributes["tomodachi.message.receive_count"], span.attributes["tomodachi.message.outcome"])  # type: ignore[index]
+        for span in spans
+    )
+    assert outcomes == [(1, "ok"), (1, "retried"), (2, "dead_lettered")]
+    counts = {
+        (point.attributes["function.success"], point.attributes["tomodachi.message.outcome"]): point.count
+        for point in otel_spans.metric_points("messaging.aws_sqs.duration")
+    }
+    assert counts == {(True, "ok"): 1, (False, "retried"): 1, (False, "dead_lettered"): 1}
+
+
+async def test_an_amqp_span_carries_the_receive_count_of_each_attempt(
+    otel_spans: SpanRecorder, tomodachi_system: TestSystem
+) -> None:
+    await tomodachi_system.start(Kitchen)
+    tomodachi_system.expect_errors(ValueError)
+    await tomodachi_system.fake_amqp.publish("order.placed", {"dish": "stone soup"})
+    await tomodachi_system.run_until_idle()
+    tomodachi_system.fake_amqp.take_dead_letters("kitchen-orders")
+
+    spans = otel_spans.named("order.placed process")
+    attempts = [
+        (span.attributes["tomodachi.message.receive_count"], span.attributes["tomodachi.message.outcome"])  # type: ignore[index]
+        for span in spans
+    ]
+    assert attempts[0] == (1, "retried")
+    assert [count for count, _ in attempts] == list(range(1, len(attempts) + 1))
+    assert attempts[-1][1] == "dead_lettered"

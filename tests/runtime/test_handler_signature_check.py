@@ -11,11 +11,11 @@ import tomodachi
 from tomodachi.envelope import JsonBase
 from tomodachi.handler_check import HandlerSignatureError, HandlerSignatureWarning, http_findings
 from tomodachi.handlers import HandlerSpec
-from tomodachi.messaging.amqp.transport import INJECTED_VALUES as AMQP_VALUES
-from tomodachi.messaging.amqp.transport import amqp_profile
+from tomodachi.messaging.amqp.subscribers import INJECTED_VALUES as AMQP_VALUES
+from tomodachi.messaging.amqp.subscribers import amqp_adapter
 from tomodachi.messaging.broker import Delivery
-from tomodachi.messaging.sns_sqs.transport import INJECTED_VALUES as SNS_SQS_VALUES
-from tomodachi.messaging.sns_sqs.transport import make_unwrap
+from tomodachi.messaging.sns_sqs.subscribers import INJECTED_VALUES as SNS_SQS_VALUES
+from tomodachi.messaging.sns_sqs.subscribers import make_unwrap
 from tomodachi.runtime.container import ServiceStartError
 from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.transport import BoundHandler, TransportContext
@@ -365,7 +365,7 @@ class _Delivery(Delivery):
 
 
 def test_injected_values_match_what_the_transports_unwrap() -> None:
-    amqp = amqp_profile().unwrap(_Delivery(body="x", metadata={"routing_key": "k"}))
+    amqp = amqp_adapter().unwrap(_Delivery(body="x", metadata={"routing_key": "k"}))
     assert amqp is not None and tuple(amqp.values) == AMQP_VALUES
     sns = make_unwrap("", False)(_Delivery(body='{"Message": "x", "Type": "Notification"}'))
     assert sns is not None and tuple(sns.values) == SNS_SQS_VALUES

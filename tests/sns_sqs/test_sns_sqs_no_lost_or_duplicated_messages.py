@@ -32,7 +32,7 @@ async def test_a_failing_delete_is_logged_and_the_message_comes_back(
     tomodachi_service: Any, fake_sns_sqs: Any, virtual_clock: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     svc = await tomodachi_service(Simple)
-    real_delete = fake_sns_sqs.broker.delete_message
+    real_delete = fake_sns_sqs.broker.aws.delete_message
     failures = [AwsApiError("InternalError", "injected delete failure")]
 
     async def flaky_delete(queue_url: str, receipt_handle: str) -> None:
@@ -40,7 +40,7 @@ async def test_a_failing_delete_is_logged_and_the_message_comes_back(
             raise failures.pop()
         await real_delete(queue_url, receipt_handle)
 
-    fake_sns_sqs.broker.delete_message = flaky_delete
+    fake_sns_sqs.broker.aws.delete_message = flaky_delete
     with caplog.at_level(logging.ERROR):
         await fake_sns_sqs.publish("review-topic", {"n": 1})
         for _ in range(20):  # (drain would wait for the undeleted message's visibility timeout)
@@ -90,7 +90,7 @@ def _lose_first_response(fake: Any, method: str) -> list[str | None]:
 
 async def test_retried_fifo_publish_reuses_its_deduplication_id(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
     svc = await tomodachi_service(FifoLedger)
-    dedup_ids = _lose_first_response(fake_sns_sqs.broker, "sns_publish")
+    dedup_ids = _lose_first_response(fake_sns_sqs.broker.aws, "sns_publish")
     await tomodachi.sns_publish(svc.instance, {"n": 1}, "review-ledger", group_id="g")
     await fake_sns_sqs.settle()
     assert len(dedup_ids) == 2 and dedup_ids[0] == dedup_ids[1]
@@ -99,7 +99,7 @@ async def test_retried_fifo_publish_reuses_its_deduplication_id(tomodachi_servic
 
 async def test_retried_fifo_send_reuses_its_deduplication_id(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
     svc = await tomodachi_service(FifoLedger)
-    dedup_ids = _lose_first_response(fake_sns_sqs.broker, "send_message")
+    dedup_ids = _lose_first_response(fake_sns_sqs.broker.aws, "send_message")
     await tomodachi.sqs_send_message(svc.instance, {"n": 2}, "review-inbox.fifo", group_id="g")
     await fake_sns_sqs.settle()
     assert len(dedup_ids) == 2 and dedup_ids[0] == dedup_ids[1]

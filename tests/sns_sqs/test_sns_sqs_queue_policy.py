@@ -19,7 +19,7 @@ from tomodachi.envelope import JsonBase
 from tomodachi.messaging.sns_sqs import naming, setup
 from tomodachi.messaging.sns_sqs.descriptors import SnsPublication, SnsSqsSubscription
 from tomodachi.messaging.sns_sqs.exceptions import AWSSNSSQSException
-from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker
+from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker, MemorySnsSqsClient
 from tomodachi.testing import FakeSnsSqs, ServiceFactory
 from tomodachi.testing.clock import VirtualClock
 
@@ -45,8 +45,8 @@ def sources(broker: MemorySnsSqsBroker, queue: str) -> list[str]:
 
 async def delivered(broker: MemorySnsSqsBroker, topic: str) -> list[str]:
     """Publish to ``topic`` (created if missing); the queues SNS delivered the message to."""
-    arn = await broker.create_topic(topic, {})
-    await broker.sns_publish(arn, "hello")
+    arn = await broker.aws.create_topic(topic, {})
+    await broker.aws.sns_publish(arn, "hello")
     return list(broker.published[-1].delivered_to)
 
 
@@ -63,9 +63,9 @@ def legacy_statement(queue_arn: str, source_arn: str) -> dict[str, Any]:
 
 
 async def set_policy(broker: MemorySnsSqsBroker, queue: str, *written: dict[str, Any]) -> str:
-    url = await broker.create_queue(queue, {})
+    url = await broker.aws.create_queue(queue, {})
     policy = {"Version": "2012-10-17", "Id": "mine", "Statement": list(written)}
-    await broker.set_queue_attributes(url, {"Policy": json.dumps(policy)})
+    await broker.aws.set_queue_attributes(url, {"Policy": json.dumps(policy)})
     return broker.queue_attributes(queue)["QueueArn"]
 
 
@@ -208,14 +208,14 @@ async def test_wildcard_policy_refuses_topics_the_matcher_refuses() -> None:
     broker = new_broker()
     pattern = naming.sns_topic_name("orders.*.created")
     for topic in ("orders.eu.created", "orders.eu.deleted", "orders.created"):
-        await broker.create_topic(naming.sns_topic_name(topic), {})
+        await broker.aws.create_topic(naming.sns_topic_name(topic), {})
     declared = await broker.declare(SnsSqsSubscription(queue_name="w", topic=pattern))
     assert sources(broker, "w") == [f"{PREFIX}orders___2e_*___2e_created"]
 
     # someone subscribes the queue to topics outside the wildcard: the policy does not let them deliver
     for topic in ("orders.eu.deleted", "orders.created"):
-        arn = str(await broker.find_topic(naming.sns_topic_name(topic)))
-        await broker.subscribe(arn, declared.arn, {})
+        arn = str(await broker.aws.find_topic(naming.sns_topic_name(topic)))
+        await broker.aws.subscribe(arn, declared.arn, {})
         assert await delivered(broker, naming.sns_topic_name(topic)) == []
     assert await delivered(broker, naming.sns_topic_name("orders.eu.created")) == ["w"]
 
@@ -230,10 +230,10 @@ def policy_allows(pattern: str, topic: str) -> bool:
 
     async def run() -> bool:
         broker = new_broker()
-        arn = await broker.create_topic(topic, {})
+        arn = await broker.aws.create_topic(topic, {})
         declared = await broker.declare(SnsSqsSubscription(queue_name="w", topic=pattern))
-        await broker.subscribe(arn, declared.arn, {})
-        await broker.sns_publish(arn, "hello")
+        await broker.aws.subscribe(arn, declared.arn, {})
+        await broker.aws.sns_publish(arn, "hello")
         return broker.published[-1].delivered_to == ["w"]
 
     return asyncio.run(run())
@@ -258,7 +258,7 @@ def test_wildcard_policy_allows_exactly_the_matcher_with_star_read_as_hash(patte
 # ---- the topics' account and region -----------------------------------------------------------------------
 
 
-class ArnReporting(MemorySnsSqsBroker):
+class ArnReporting(MemorySnsSqsClient):
     """Reports another QueueArn than the one it made (an odd endpoint)."""
 
     def __init__(self, queue_arn: str) -> None:
@@ -267,6 +267,10 @@ class ArnReporting(MemorySnsSqsBroker):
 
     async def get_queue_attributes(self, queue_url: str) -> dict[str, str]:
         return {**(await super().get_queue_attributes(queue_url)), "QueueArn": self.reported_arn}
+
+
+def arn_reporting(queue_arn: str) -> MemorySnsSqsBroker:
+    return MemorySnsSqsBroker(aws=ArnReporting(queue_arn))
 
 
 @pytest.mark.parametrize(
@@ -283,7 +287,7 @@ class ArnReporting(MemorySnsSqsBroker):
     ],
 )
 async def test_an_unparsable_queue_arn_is_an_error_not_a_wildcard_account(queue_arn: str) -> None:
-    broker = ArnReporting(queue_arn)
+    broker = arn_reporting(queue_arn)
     with pytest.raises(AWSSNSSQSException, match="queue ARN"):
         await broker.declare(SnsSqsSubscription(queue_name="w", topic="events___2e_*"))
     assert "Policy" not in broker.queue_attributes("w")
@@ -292,7 +296,7 @@ async def test_an_unparsable_queue_arn_is_an_error_not_a_wildcard_account(queue_
 
 
 async def test_topic_arns_take_partition_region_and_account_from_the_queue_arn() -> None:
-    broker = ArnReporting("arn:aws-cn:sqs:cn-north-1:123456789012:w")
+    broker = arn_reporting("arn:aws-cn:sqs:cn-north-1:123456789012:w")
     await broker.declare(SnsSqsSubscription(queue_name="w", topic="events___2e_*"))
     assert sources(broker, "w") == ["arn:aws-cn:sns:cn-north-1:123456789012:events___2e_*"]
 
@@ -301,12 +305,12 @@ async def test_topic_arns_take_partition_region_and_account_from_the_queue_arn()
 
 
 async def topic_kms(broker: MemorySnsSqsBroker, topic: str) -> str | None:
-    return (await broker.get_topic_attributes(str(await broker.find_topic(topic)))).get("KmsMasterKeyId")
+    return (await broker.aws.get_topic_attributes(str(await broker.aws.find_topic(topic)))).get("KmsMasterKeyId")
 
 
 async def test_sns_kms_master_key_id_is_applied_to_an_existing_topic() -> None:
     broker = new_broker()
-    await broker.create_topic("t", {})
+    await broker.aws.create_topic("t", {})
 
     async def declare(kms: Any) -> str | None:
         await broker.declare(SnsSqsSubscription(queue_name="q", topic="t", sns_kms_master_key_id=kms))
@@ -321,10 +325,10 @@ async def test_sns_kms_master_key_id_is_applied_to_an_existing_topic() -> None:
 
 async def test_a_publish_applies_sns_kms_master_key_id_to_an_existing_topic() -> None:
     broker = new_broker()
-    await broker.create_topic("p", {"KmsMasterKeyId": "alias/old"})
-    await setup.publish(broker, SnsPublication(topic="p", message="m", sns_kms_master_key_id="alias/new"), {})
+    await broker.aws.create_topic("p", {"KmsMasterKeyId": "alias/old"})
+    await setup.publish(broker.aws, SnsPublication(topic="p", message="m", sns_kms_master_key_id="alias/new"), {})
     assert await topic_kms(broker, "p") == "alias/new"
-    await setup.publish(broker, SnsPublication(topic="p", message="m", sns_kms_master_key_id=""), {})
+    await setup.publish(broker.aws, SnsPublication(topic="p", message="m", sns_kms_master_key_id=""), {})
     assert await topic_kms(broker, "p") is None
 
 
@@ -332,12 +336,12 @@ async def test_the_in_memory_sns_refuses_to_change_what_sns_does_not_let_change(
     from tomodachi.messaging.sns_sqs.client import AwsApiError
 
     broker = new_broker()
-    arn = await broker.create_topic("t", {"KmsMasterKeyId": "alias/k"})
-    await broker.set_topic_attributes(arn, "KmsMasterKeyId", "")
-    assert "KmsMasterKeyId" not in await broker.get_topic_attributes(arn)
+    arn = await broker.aws.create_topic("t", {"KmsMasterKeyId": "alias/k"})
+    await broker.aws.set_topic_attributes(arn, "KmsMasterKeyId", "")
+    assert "KmsMasterKeyId" not in await broker.aws.get_topic_attributes(arn)
     for name in ("FifoTopic", "TopicArn"):
         with pytest.raises(AwsApiError, match="InvalidParameter"):
-            await broker.set_topic_attributes(arn, name, "true")
+            await broker.aws.set_topic_attributes(arn, name, "true")
 
 
 class Encrypted(tomodachi.Service):
@@ -352,7 +356,7 @@ class Encrypted(tomodachi.Service):
 async def test_the_sns_kms_option_reaches_a_topic_that_already_exists(
     tomodachi_service: ServiceFactory, fake_sns_sqs: FakeSnsSqs
 ) -> None:
-    await fake_sns_sqs.broker.create_topic("secrets", {})
+    await fake_sns_sqs.broker.aws.create_topic("secrets", {})
     await tomodachi_service(Encrypted, options={"aws_sns_sqs.sns_kms_master_key_id": "alias/aws/sns"})
     assert await topic_kms(fake_sns_sqs.broker, "secrets") == "alias/aws/sns"
 

@@ -13,7 +13,7 @@ from tomodachi.envelope import JsonBase
 from tomodachi.messaging.sns_sqs import setup
 from tomodachi.messaging.sns_sqs.api import MessageBodyFormatter, MessageBodyFormatterContext
 from tomodachi.messaging.sns_sqs.descriptors import UNSET, SnsSqsSubscription
-from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker
+from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker, MemorySnsSqsClient
 from tomodachi.settings_check import SettingWarning
 from tomodachi.testing.clock import VirtualClock
 from tomodachi.testing.fakes.sns_sqs import InMemorySnsSqs
@@ -103,7 +103,7 @@ async def test_existing_queue_arn_must_exist_and_fifo_mismatch() -> None:
     broker = MemorySnsSqsBroker(VirtualClock(freeze_wall_clock=False))
     with pytest.raises(Exception, match="does not exist"):
         await broker.declare(SnsSqsSubscription(queue_name="x", queue_arn="arn:aws:sqs:us-east-1:000000000000:x"))
-    await broker.create_queue("plain", {})
+    await broker.aws.create_queue("plain", {})
     with pytest.raises(Exception, match="fifo"):
         await broker.declare(SnsSqsSubscription(queue_name="plain", fifo=True))
 
@@ -111,7 +111,7 @@ async def test_existing_queue_arn_must_exist_and_fifo_mismatch() -> None:
 async def test_wildcard_subscribes_existing_matching_topics() -> None:
     broker = MemorySnsSqsBroker(VirtualClock(freeze_wall_clock=False))
     for name in ("events___2e_a", "events___2e_b", "events___2e_a___2e_deep", "other"):
-        await broker.create_topic(name, {})
+        await broker.aws.create_topic(name, {})
     await broker.declare(SnsSqsSubscription(queue_name="w", topic="events___2e_*"))
     assert sorted(s.topic for s in broker.subscriptions()) == ["events___2e_a", "events___2e_b"]
     policy = json.loads(broker.queue_attributes("w")["Policy"])
@@ -122,41 +122,41 @@ async def test_wildcard_subscribes_existing_matching_topics() -> None:
 
 async def test_visibility_timeout_redelivery_with_virtual_clock() -> None:
     clock = VirtualClock(freeze_wall_clock=False)
-    broker = MemorySnsSqsBroker(clock)
-    url = await broker.create_queue("vt", {"VisibilityTimeout": "30"})
-    await broker.send_message(url, "body")
-    [first] = await broker.receive_messages(url, 10, 0)
-    assert await broker.receive_messages(url, 10, 0) == []
+    aws = MemorySnsSqsClient(clock)
+    url = await aws.create_queue("vt", {"VisibilityTimeout": "30"})
+    await aws.send_message(url, "body")
+    [first] = await aws.receive_messages(url, 10, 0)
+    assert await aws.receive_messages(url, 10, 0) == []
     await clock.advance(29)
-    assert await broker.receive_messages(url, 10, 0) == []
+    assert await aws.receive_messages(url, 10, 0) == []
     await clock.advance(1)
-    [again] = await broker.receive_messages(url, 10, 0)
+    [again] = await aws.receive_messages(url, 10, 0)
     assert again["Attributes"]["ApproximateReceiveCount"] == "2" and again["Body"] == "body"
-    await broker.delete_message(url, again["ReceiptHandle"])
+    await aws.delete_message(url, again["ReceiptHandle"])
     await clock.advance(60)
-    assert await broker.receive_messages(url, 10, 0) == []
+    assert await aws.receive_messages(url, 10, 0) == []
     assert first["MessageId"] == again["MessageId"]
 
 
 async def test_delay_and_fifo_dedup_window() -> None:
     clock = VirtualClock(freeze_wall_clock=False)
-    broker = MemorySnsSqsBroker(clock)
-    url = await broker.create_queue("d", {})
-    await broker.send_message(url, "later", delay_seconds=10)
-    assert await broker.receive_messages(url, 10, 0) == []
+    aws = MemorySnsSqsClient(clock)
+    url = await aws.create_queue("d", {})
+    await aws.send_message(url, "later", delay_seconds=10)
+    assert await aws.receive_messages(url, 10, 0) == []
     await clock.advance(10)
-    assert len(await broker.receive_messages(url, 10, 0)) == 1
-    furl = await broker.create_queue("f.fifo", setup.FIFO_QUEUE_ATTRIBUTES)
-    await broker.send_message(furl, "a", group_id="g", deduplication_id="x")
-    await broker.send_message(furl, "a", group_id="g", deduplication_id="x")
-    assert len(broker.messages("f.fifo")) == 1
+    assert len(await aws.receive_messages(url, 10, 0)) == 1
+    furl = await aws.create_queue("f.fifo", setup.FIFO_QUEUE_ATTRIBUTES)
+    await aws.send_message(furl, "a", group_id="g", deduplication_id="x")
+    await aws.send_message(furl, "a", group_id="g", deduplication_id="x")
+    assert len(aws.messages("f.fifo")) == 1
     await clock.advance(301)
-    await broker.send_message(furl, "a", group_id="g", deduplication_id="x")
-    assert len(broker.messages("f.fifo")) == 2
-    [only] = await broker.receive_messages(furl, 1, 0)
-    assert await broker.receive_messages(furl, 10, 0) == []  # the group is locked while a message is in flight
-    await broker.delete_message(furl, only["ReceiptHandle"])
-    assert len(await broker.receive_messages(furl, 10, 0)) == 1
+    await aws.send_message(furl, "a", group_id="g", deduplication_id="x")
+    assert len(aws.messages("f.fifo")) == 2
+    [only] = await aws.receive_messages(furl, 1, 0)
+    assert await aws.receive_messages(furl, 10, 0) == []  # the group is locked while a message is in flight
+    await aws.delete_message(furl, only["ReceiptHandle"])
+    assert len(await aws.receive_messages(furl, 10, 0)) == 1
 
 
 class Publisher(tomodachi.Service):
@@ -188,7 +188,7 @@ async def test_publish_options(tomodachi_service: Any, fake_sns_sqs: Any) -> Non
 
 async def test_message_body_formatters(tomodachi_service: Any, fake_sns_sqs: Any) -> None:
     svc = await tomodachi_service(Publisher)
-    await fake_sns_sqs.broker.create_queue("box", {})
+    await fake_sns_sqs.broker.aws.create_queue("box", {})
     await tomodachi.sqs_send_message(svc.instance, {"x": 1}, "box", message_attributes={"n": 2})
     body = json.loads(fake_sns_sqs.messages("box")[0].body)
     assert list(body) == ["Type", "QueueUrl", "Version", "Message", "Timestamp", "MessageAttributes"]

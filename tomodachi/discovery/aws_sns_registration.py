@@ -8,20 +8,21 @@ one gets ``JsonBase``, since the data is a dict.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
 
-from tomodachi.discovery.registry import EndpointRegistry, _logger
+from tomodachi.discovery.registry import EndpointRegistry, RegisteredService, _logger
 
 REGISTER_TOPIC = "services-registration-register"
 DEREGISTER_TOPIC = "services-registration-deregister"
 _LOGGER = "tomodachi.discovery.aws_sns_registration"
 
 
-async def _publish(service: Any, data: dict[str, Any], topic: str) -> None:
+async def _publish(service: RegisteredService, data: Mapping[str, object], topic: str) -> None:
     # imported here: the SNS publish path is only loaded by services that use this registry
-    from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_publish, service_envelope
+    from tomodachi.messaging.envelope_choice import resolve_envelope
+    from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_publish
 
-    if service_envelope(service) is None:
+    if resolve_envelope(service) is None:
         from tomodachi.envelope import JsonBase
 
         await aws_sns_sqs_publish(service, data, topic, wait=True, message_envelope=JsonBase)
@@ -35,7 +36,7 @@ class AWSSNSRegistration(EndpointRegistry):
     name: str = "tomodachi.discovery.aws_sns_registration"
 
     @classmethod
-    async def _register_service(cls, service: Any) -> None:
+    async def _register_service(cls, service: RegisteredService) -> None:
         _logger(_LOGGER).info("registering service", service=service.name, uuid=service.uuid)
         data = {
             "name": service.name,
@@ -45,7 +46,7 @@ class AWSSNSRegistration(EndpointRegistry):
         await _publish(service, data, REGISTER_TOPIC)
 
     @classmethod
-    async def _deregister_service(cls, service: Any) -> None:
+    async def _deregister_service(cls, service: RegisteredService) -> None:
         cls.forget(service)
         _logger(_LOGGER).info("deregistering service", service=service.name, uuid=service.uuid)
         await _publish(service, {"name": service.name, "uuid": service.uuid}, DEREGISTER_TOPIC)

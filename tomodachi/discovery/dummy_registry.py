@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from tomodachi.discovery.registry import EndpointRegistry, _logger
+from tomodachi.discovery.registry import EndpointRegistry, RegisteredService, _logger
 
 _LOGGER = "tomodachi.discovery.dummy_registry"
 
@@ -15,7 +13,7 @@ class DummyRegistry(EndpointRegistry):
     name: str = "tomodachi.discovery.dummy_registry"
 
     @classmethod
-    async def _register_service(cls, service: Any) -> None:
+    async def _register_service(cls, service: RegisteredService) -> None:
         _logger(_LOGGER).info(
             "registering service endpoints",
             service=service.name,
@@ -24,6 +22,6 @@ class DummyRegistry(EndpointRegistry):
         )
 
     @classmethod
-    async def _deregister_service(cls, service: Any) -> None:
+    async def _deregister_service(cls, service: RegisteredService) -> None:
         cls.forget(service)
         _logger(_LOGGER).info("deregistering service", service=service.name, uuid=service.uuid)

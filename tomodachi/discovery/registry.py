@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from tomodachi.logging import Logger
 
 Endpoint = tuple[str, int, str, str]  # (host, port, method, pattern)
+
+
+class RegisteredService(Protocol):
+    """What the bundled registries read of the service they register."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def uuid(self) -> str: ...
 
 
 class EndpointRegistry:
@@ -14,26 +27,26 @@ class EndpointRegistry:
     endpoints live on the class, keyed by the service instance (each subclass gets its own table).
     """
 
-    http_endpoints: dict[Any, list[Endpoint]]
+    http_endpoints: dict[object, list[Endpoint]]  # by service instance
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         cls.http_endpoints = {}
 
     @classmethod
-    async def add_http_endpoint(cls, service: Any, host: str, port: int, method: str, pattern: str) -> None:
+    async def add_http_endpoint(cls, service: object, host: str, port: int, method: str, pattern: str) -> None:
         cls.http_endpoints.setdefault(service, []).append((host, port, method, pattern))
 
     @classmethod
-    def endpoints_of(cls, service: Any) -> list[Endpoint]:
+    def endpoints_of(cls, service: object) -> list[Endpoint]:
         return list(cls.http_endpoints.get(service, []))
 
     @classmethod
-    def forget(cls, service: Any) -> list[Endpoint]:
+    def forget(cls, service: object) -> list[Endpoint]:
         return cls.http_endpoints.pop(service, [])
 
 
-def _logger(name: str) -> Any:
+def _logger(name: str) -> Logger:
     from tomodachi.logging import get_logger
 
     return get_logger(name)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from google.protobuf.descriptor_pb2 import DescriptorProto
+    from google.protobuf.message import Message
 
 # The wire layout (field numbers and types) is what matters for compatibility; the package name does not
 # appear in serialized messages, so a private package keeps these names clear of users' own protos.
@@ -11,7 +15,7 @@ _PACKAGE = "tomodachi.envelope.v1"
 
 
 @functools.cache
-def message_classes() -> dict[str, Any]:
+def message_classes() -> dict[str, type[Message]]:
     """``{"SNSSQSMessage": cls, "Service": cls, "Metadata": cls}``; imports protobuf on first use."""
     from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
@@ -19,7 +23,7 @@ def message_classes() -> dict[str, Any]:
     string = descriptor_pb2.FieldDescriptorProto.TYPE_STRING
     optional = descriptor_pb2.FieldDescriptorProto.LABEL_OPTIONAL
 
-    def add(message: Any, name: str, number: int, kind: int, type_name: str = "") -> None:
+    def add(message: DescriptorProto, name: str, number: int, kind: int, type_name: str = "") -> None:
         field = message.field.add(name=name, number=number, type=kind, label=optional)
         if type_name:
             field.type_name = f".{_PACKAGE}.{type_name}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Awaitable
 from typing import Any, Protocol, runtime_checkable
 
 # the most a compressed message may expand to; a few hundred KB of zeros would otherwise become hundreds of MB
@@ -26,7 +27,14 @@ class MessageEnvelopeProtocol(Protocol):
 MessageEnvelope = MessageEnvelopeProtocol
 
 
-def validate_envelope(envelope: Any, **parser_kwargs: Any) -> None:
+class MessageParser(Protocol):
+    """The half of an envelope a subscriber uses: ``parse_message(payload, **parser_kwargs)`` (a coroutine)
+    gives ``(message, message_uuid, timestamp)``; a ``message`` of ``False`` marks an incompatible payload."""
+
+    def parse_message(self, payload: str, **kwargs: Any) -> Awaitable[tuple[Any, object, object]]: ...
+
+
+def validate_envelope(envelope: object, **parser_kwargs: Any) -> None:
     """Check a custom envelope at decoration time, then run its optional ``validate(**parser_kwargs)``."""
     if envelope is None:
         return

@@ -27,7 +27,7 @@ class JsonBase:
     max_decompressed_size: int = MAX_DECOMPRESSED_BYTES
 
     @classmethod
-    async def build_message(cls, service: Any, topic: str, data: Any, **kwargs: Any) -> str:
+    async def build_message(cls, service: object, topic: str, data: Any, **kwargs: object) -> str:
         data_json = json.dumps(data)
         data_encoding = RAW
         payload: Any = data

@@ -6,7 +6,11 @@ import base64
 import time
 import uuid
 import zlib
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
 
 from tomodachi.envelope.base import MAX_DECOMPRESSED_BYTES, bounded_decompress
 
@@ -55,13 +59,18 @@ class ProtobufBase:
     max_decompressed_size: int = MAX_DECOMPRESSED_BYTES
 
     @classmethod
-    def validate(cls, **kwargs: Any) -> None:
+    def validate(cls, **kwargs: object) -> None:
         if "proto_class" not in kwargs or kwargs["proto_class"] is None:
             raise ValueError("ProtobufBase needs the decorator keyword 'proto_class' (the protobuf message class)")
         _message_class()  # fail at decoration, not per message, when protobuf is missing
+        from google.protobuf.message import Message
+
+        proto_class = kwargs["proto_class"]
+        if not (isinstance(proto_class, type) and issubclass(proto_class, Message)):
+            raise TypeError(f"ProtobufBase's 'proto_class' must be a protobuf message class, got {proto_class!r}")
 
     @classmethod
-    async def build_message(cls, service: Any, topic: str, data: Any, **kwargs: Any) -> str:
+    async def build_message(cls, service: object, topic: str, data: object, **kwargs: object) -> str:
         envelope_class = _message_class()
         serialize = getattr(data, "SerializeToString", None)
         if not callable(serialize):
@@ -85,7 +94,11 @@ class ProtobufBase:
 
     @classmethod
     async def parse_message(
-        cls, payload: str, proto_class: Any = None, validator: Any = None, **kwargs: Any
+        cls,
+        payload: str,
+        proto_class: type[Message] | None = None,
+        validator: Callable[..., object] | None = None,
+        **kwargs: object,
     ) -> tuple[dict[str, Any], Any, Any]:
         message = _message_class()()
         message.ParseFromString(base64.b64decode(payload))

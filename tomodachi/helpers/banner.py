@@ -72,7 +72,7 @@ def render_banner(
         _line("current working dir", cwd),
         _line("operating system", f"{platform.system()} {platform.release()}"),
         _line("python runtime", f"{platform.python_implementation()} {platform.python_version()}"),
-        _line("tomodachi", str(tomodachi.__version__)),
+        _line("tomodachi version", str(tomodachi.__version__)),
         _line("event loop", loop_text),
         "",
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import IO
 
 from tomodachi.logging.entries import _Entry, _format_exception, _TomodachiFormatter
 from tomodachi.logging.text import _CONTROL, _NEEDS_QUOTES, _console_value, _printable, line_fields
@@ -28,7 +28,7 @@ _NO_COLOR_VARIABLES = ("NO_COLOR", "NOCOLOR", "TOMODACHI_NO_COLOR", "TOMODACHI_N
 _CLICOLOR_VARIABLES = ("CLICOLOR", "CLI_COLOR", "CLICOLOR_FORCE")
 
 
-def colors_enabled(stream: Any = None) -> bool:
+def colors_enabled(stream: IO[str] | None = None) -> bool:
     """Whether console output should be colored: off via NO_COLOR-style variables or a non-tty."""
     env = os.environ
     if any(env.get(name, "").strip().lower() in ("1", "true") for name in _NO_COLOR_VARIABLES):

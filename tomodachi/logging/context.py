@@ -15,9 +15,9 @@ class _HandlerContext:
 
     __slots__ = ("logger_name", "fields")
 
-    def __init__(self, logger_name: str | None = None, fields: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, logger_name: str | None = None, fields: Mapping[str, object] | None = None) -> None:
         self.logger_name = logger_name
-        self.fields: Mapping[str, Any] = fields if fields is not None else {}
+        self.fields: Mapping[str, object] = fields if fields is not None else {}
 
 
 _NO_HANDLER_CONTEXT = _HandlerContext()
@@ -25,8 +25,8 @@ _HANDLER_CONTEXT: ContextVar[_HandlerContext] = ContextVar("tomodachi_handler_co
 
 # logger name -> the context last bound on a logger of that name; replaced, never changed in place, because an
 # asyncio task starts with the same mapping object as the code that created it
-_NOTHING_BOUND: Mapping[str, Mapping[str, Any]] = {}
-_BOUND_BY_NAME: ContextVar[Mapping[str, Mapping[str, Any]]] = ContextVar(
+_NOTHING_BOUND: Mapping[str, Mapping[str, object]] = {}
+_BOUND_BY_NAME: ContextVar[Mapping[str, Mapping[str, object]]] = ContextVar(
     "tomodachi_bound_by_logger_name", default=_NOTHING_BOUND
 )
 
@@ -42,7 +42,7 @@ class bind_handler_context:  # noqa: N801 - used like the function it replaced: 
 
     __slots__ = ("_logger_name", "_fields", "_token")
 
-    def __init__(self, logger_name: str | None = None, /, **fields: Any) -> None:
+    def __init__(self, logger_name: str | None = None, /, **fields: object) -> None:
         self._logger_name = logger_name
         self._fields = fields
         self._token: Token[_HandlerContext] | None = None
@@ -66,7 +66,7 @@ def get_handler_context() -> dict[str, Any]:
     return dict(_HANDLER_CONTEXT.get().fields)
 
 
-def remember_bound(logger_name: str, context: Mapping[str, Any]) -> None:
+def remember_bound(logger_name: str, context: Mapping[str, object]) -> None:
     """``context`` is what a logger named ``logger_name`` was just bound to: later ``get_logger(logger_name)``
     calls in this context (the current task and the tasks it starts) begin from it."""
     _BOUND_BY_NAME.set({**_BOUND_BY_NAME.get(), logger_name: dict(context)})

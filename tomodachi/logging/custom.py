@@ -101,7 +101,7 @@ def _current_custom_logger() -> object:
     return _custom_logger
 
 
-def _target_logger(target: object, name: str) -> Any:
+def _target_logger(target: object, name: str) -> object:
     context = {"logger": name}
     if isinstance(target, type):
         return target(context)

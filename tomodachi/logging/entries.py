@@ -31,7 +31,7 @@ class _Entry:
         level: str,
         logger: str,
         message: str,
-        fields: dict[str, Any],
+        fields: dict[str, object],
         exc_info: _ExcInfo | None,
         stack_info: str | None,
         message_given: bool = True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tomodachi.logging.context import _BOUND_BY_NAME
 from tomodachi.logging.records import _LEVELS, _capture_exc_info, _format_positional, _report_failure, _stdlib_call
@@ -27,26 +27,26 @@ class FrameworkLogger:
     def name(self) -> str:
         return self._logger.name
 
-    def debug(self, event: str | None = None, *args: Any, **kw: Any) -> None:
+    def debug(self, event: str | None = None, *args: object, **kw: object) -> None:
         self._emit("debug", event, args, kw)
 
-    def info(self, event: str | None = None, *args: Any, **kw: Any) -> None:
+    def info(self, event: str | None = None, *args: object, **kw: object) -> None:
         self._emit("info", event, args, kw)
 
-    def warning(self, event: str | None = None, *args: Any, **kw: Any) -> None:
+    def warning(self, event: str | None = None, *args: object, **kw: object) -> None:
         self._emit("warning", event, args, kw)
 
-    def error(self, event: str | None = None, *args: Any, **kw: Any) -> None:
+    def error(self, event: str | None = None, *args: object, **kw: object) -> None:
         self._emit("error", event, args, kw)
 
-    def exception(self, event: str | None = None, *args: Any, **kw: Any) -> None:
+    def exception(self, event: str | None = None, *args: object, **kw: object) -> None:
         kw.setdefault("exc_info", True)
         self._emit("exception", event, args, kw)
 
-    def critical(self, event: str | None = None, *args: Any, **kw: Any) -> None:
+    def critical(self, event: str | None = None, *args: object, **kw: object) -> None:
         self._emit("critical", event, args, kw)
 
-    def _emit(self, method_name: str, event: str | None, args: tuple[Any, ...], kw: dict[str, Any]) -> None:
+    def _emit(self, method_name: str, event: str | None, args: tuple[object, ...], kw: dict[str, object]) -> None:
         # the steps of the structlog processor chain of get_logger(), in the same order
         try:
             logger = self._logger

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import IO, Any
+from typing import IO
 
 from tomodachi.logging.console import colors_enabled
 from tomodachi.logging.formatters import (
@@ -31,7 +31,7 @@ class _RootHandler(logging.StreamHandler):  # type: ignore[type-arg]
         self._colors = False
 
     @staticmethod
-    def _standard_stream() -> Any:
+    def _standard_stream() -> IO[str]:
         return sys.stderr
 
     def direct_to(self, stream: IO[str] | None) -> None:
@@ -95,7 +95,7 @@ class _StdoutHandler(_RootHandler):
     """The same, following ``sys.stdout``: where upstream's ``_get_logger(logger_type=...)`` loggers print."""
 
     @staticmethod
-    def _standard_stream() -> Any:
+    def _standard_stream() -> IO[str]:
         return sys.stdout
 
 

@@ -14,7 +14,7 @@ _JSON_RENAMES = {"event_": "event", "class_": "class"}
 _JSON_CORE_KEYS = ("timestamp", "logger", "level", "message")
 
 
-def _json_default(value: Any) -> Any:
+def _json_default(value: object) -> object:
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, (set, frozenset)):
@@ -28,10 +28,10 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
-def _exception_fields(exc_info: _ExcInfo) -> dict[str, Any]:
+def _exception_fields(exc_info: _ExcInfo) -> dict[str, object]:
     exc_type, exc, tb = exc_info
     frames = traceback.extract_tb(tb)
-    fields: dict[str, Any] = {
+    fields: dict[str, object] = {
         "exception": _format_exception(exc_info),
         "exc_type": exc_type.__name__,
         "exc_message": str(exc),
@@ -80,7 +80,7 @@ class _JSONFormatter(_TomodachiFormatter):
             return json.dumps({key: _json_safe(value) for key, value in data.items()}, ensure_ascii=False)
 
 
-def _json_safe(value: Any) -> Any:
+def _json_safe(value: object) -> object:
     try:
         json.dumps(value, default=_json_default)
         return value

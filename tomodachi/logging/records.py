@@ -8,7 +8,7 @@ import sys
 import traceback
 from collections.abc import Mapping
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tomodachi.logging.text import key_value_text
 
@@ -45,7 +45,7 @@ class _StructuredMessage:
 
     __slots__ = ("fields",)
 
-    def __init__(self, fields: dict[str, Any]) -> None:
+    def __init__(self, fields: dict[str, object]) -> None:
         self.fields = fields
 
     def __str__(self) -> str:
@@ -55,7 +55,7 @@ class _StructuredMessage:
         return f"{message} {pairs}" if pairs else message
 
 
-def _message_text(event: Any) -> str:
+def _message_text(event: object) -> str:
     if event is None:
         return ""
     try:
@@ -112,7 +112,7 @@ def _stacklevel(frame: FrameType) -> int:
     return level
 
 
-def _stdlib_call(event_dict: EventDict, caller: FrameType) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _stdlib_call(event_dict: EventDict, caller: FrameType) -> tuple[tuple[object, ...], dict[str, object]]:
     """The positional and keyword arguments of the stdlib logger call made from frame ``caller``."""
     exc_info = event_dict.pop("exc_info", None)
     stack_info = bool(event_dict.pop("stack_info", False))
@@ -122,11 +122,11 @@ def _stdlib_call(event_dict: EventDict, caller: FrameType) -> tuple[tuple[Any, .
             stacklevel = _stacklevel(caller)
         except Exception:
             pass
-    kwargs = {"exc_info": exc_info, "stack_info": stack_info, "stacklevel": stacklevel}
+    kwargs: dict[str, object] = {"exc_info": exc_info, "stack_info": stack_info, "stacklevel": stacklevel}
     return (_StructuredMessage(dict(event_dict)),), kwargs
 
 
-def _report_failure(event: Any) -> None:
+def _report_failure(event: object) -> None:
     try:
         sys.stderr.write(f"--- tomodachi: logging failed for event {event!r} ---\n{traceback.format_exc()}")
     except Exception:

@@ -22,7 +22,7 @@ _LEVEL_NAMES = {
 }
 
 
-def _level(value: Any) -> int | None:
+def _level(value: object) -> int | None:
     if type(value) is int:
         return value
     if isinstance(value, str):
@@ -30,13 +30,13 @@ def _level(value: Any) -> int | None:
     return None
 
 
-def log_for_service(service_logger_name: str, *args: Any, **kwargs: Any) -> None:
+def log_for_service(service_logger_name: str, *args: object, **kwargs: Any) -> None:
     """Log one line for ``Service.log(*args, **kwargs)``. Without a logger name it goes to the logger of the
     handler being run (``get_logger()``), else to ``service_logger_name``; the level defaults to INFO, and keyword
     arguments left over become fields. An unknown level name logs at INFO rather than raising."""
     name: str | None = None
     level: int | None = None
-    message: Any = None
+    message: object = None
     if len(args) == 1:
         message = args[0]
     elif len(args) == 2:

@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 from structlog.contextvars import merge_contextvars
@@ -40,14 +40,14 @@ def _drop_disabled(logger: WrappedLogger, method_name: str, event_dict: EventDic
 
 def _to_stdlib(
     logger: WrappedLogger, method_name: str, event_dict: EventDict
-) -> tuple[tuple[Any, ...], dict[str, Any]]:
+) -> tuple[tuple[object, ...], dict[str, object]]:
     if event_dict.get("logger") == logger.name:  # the bound logger name is the record's name, not a field
         del event_dict["logger"]
     # frame 0: here, 1: structlog's _process_event, 2: structlog's _proxy_to_logger, which calls the stdlib logger
     return _stdlib_call(event_dict, sys._getframe(2))
 
 
-_PROCESSORS: list[Any] = [
+_PROCESSORS: list[Processor] = [
     _drop_disabled,
     merge_contextvars,
     _format_positional,
@@ -75,13 +75,15 @@ class Logger(structlog.stdlib.BoundLogger):
             logger = _named(logger, name)
         super().__init__(logger, processors, context)
 
-    def bind(self, **new_values: Any) -> Self:
+    def bind(self, **new_values: object) -> Self:
         bound = super().bind(**new_values)
         if new_values:
             remember_bound(bound._logger.name, bound._context)
         return bound
 
-    def _proxy_to_logger(self, method_name: str, event: str | None = None, *event_args: str, **event_kw: Any) -> Any:
+    def _proxy_to_logger(
+        self, method_name: str, event: str | None = None, *event_args: str, **event_kw: object
+    ) -> object:
         try:
             return super()._proxy_to_logger(method_name, event, *event_args, **event_kw)
         except Exception:
@@ -105,7 +107,7 @@ class _HandlerContextLogger(Logger):
     def _logger(self, value: logging.Logger) -> None:
         self._default_logger = value
 
-    def bind(self, **new_values: Any) -> Self:
+    def bind(self, **new_values: object) -> Self:
         # built on the fallback logger, not on the handler's logger of the moment
         bound = self.__class__(self._default_logger, self._processors, {**self._context, **new_values})
         name = bound._context.get("logger")
@@ -113,7 +115,9 @@ class _HandlerContextLogger(Logger):
             remember_bound(name, bound._context)
         return bound
 
-    def _proxy_to_logger(self, method_name: str, event: str | None = None, *event_args: str, **event_kw: Any) -> Any:
+    def _proxy_to_logger(
+        self, method_name: str, event: str | None = None, *event_args: str, **event_kw: object
+    ) -> object:
         fields = _HANDLER_CONTEXT.get().fields
         if fields:
             # Precedence: handler context < bound context < call keywords.

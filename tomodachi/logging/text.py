@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
 
 _NEEDS_QUOTES = re.compile(r"[\s=]")
 
@@ -13,7 +12,7 @@ _NEEDS_QUOTES = re.compile(r"[\s=]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _console_value(value: Any) -> str:
+def _console_value(value: object) -> str:
     if type(value) is str:
         # Quote only when needed to keep k=v pairs unambiguous.
         return value if value and not _NEEDS_QUOTES.search(value) else repr(value)
@@ -29,7 +28,7 @@ def _printable(text: str) -> str:
     return _CONTROL.sub(lambda match: repr(match.group(0))[1:-1], text) if _CONTROL.search(text) else text
 
 
-def line_fields(fields: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+def line_fields(fields: Mapping[str, object]) -> Iterator[tuple[str, object]]:
     """The ``(key, value)`` pairs a line shows: ``...`` values dropped, and the fields of a stdlib record's
     ``extra=`` (held as a dict under ``"extra"``) shown one by one rather than as a dict."""
     for key, value in fields.items():
@@ -43,6 +42,6 @@ def line_fields(fields: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
         yield key, value
 
 
-def key_value_text(fields: Mapping[str, Any]) -> str:
+def key_value_text(fields: Mapping[str, object]) -> str:
     """``k=v k2=v2`` for the fields of a line."""
     return " ".join(f"{key}={_console_value(value)}" for key, value in line_fields(fields))

@@ -3,7 +3,7 @@
 Contract
 --------
 A **broker** is one connection to one bus (real: aioamqp / aiobotocore; memory: a faithful in-process fake).
-Transports get it from ``environment.broker(bus, key, default_factory)`` and talk to it only through:
+Transports get it from ``environment.broker(bus, key, build_default)`` and talk to it only through:
 
 - ``await broker.declare(subscription)`` — create/bind whatever the transport-specific *subscription descriptor*
   asks for (AMQP exchange + queue + binding + dead-letter queue; SNS topic + SQS queue + subscription + DLQ).
@@ -16,6 +16,12 @@ Transports get it from ``environment.broker(bus, key, default_factory)`` and tal
   registers the publish in the caller's :mod:`~tomodachi.messaging.publish_scope` (the pipeline settles it
   before acking the delivery being handled) and awaits it at the latest in ``close()``.
 - ``await broker.close()`` — release connections; idempotent.
+- ``broker.acquire()`` / ``await broker.release()`` — a transport starts / stops using the broker; a broker owning
+  a connection closes it when the last user released it (a later use connects anew). Brokers shared by a whole
+  process (the in-memory ones) count nothing.
+
+Every implementation satisfies :class:`Broker` as mypy checks it: each bus names its own
+``Broker[Subscription, Publication, Declared]`` and the modules building brokers are typed with it.
 
 A **delivery** (:class:`Delivery`) is one received message: raw ``body`` (``str`` or ``bytes``), ``attributes``
 (AMQP headers / SQS message attributes), ``receive_count`` (1 on first delivery), ``redelivered``,
@@ -38,12 +44,20 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, TypeVar
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from tomodachi.runtime.environment import Environment
 
 SubscriptionT = TypeVar("SubscriptionT", contravariant=True)
 PublicationT = TypeVar("PublicationT", contravariant=True)
+DeclaredT = TypeVar("DeclaredT", covariant=True)
 
 ENVIRONMENT_CONTEXT_KEY = "_tomodachi_environment"
+
+# told the outcome ("ack", "retry", "dead_letter", "abandoned") when a delivery is settled
+SettleCallback = Callable[[str], None]
 
 
 class Delivery(ABC):
@@ -53,11 +67,11 @@ class Delivery(ABC):
         self,
         *,
         body: str | bytes,
-        attributes: Mapping[str, Any] | None = None,
+        attributes: Mapping[str, object] | None = None,
         receive_count: int = 1,
         redelivered: bool = False,
         delivery_id: str = "",
-        metadata: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, object] | None = None,
     ) -> None:
         self.body = body
         self.attributes: dict[str, Any] = dict(attributes or {})
@@ -73,6 +87,7 @@ class Delivery(ABC):
         self.injected_fault: BaseException | None = None
         self._settled: asyncio.Event | None = None
         self._completed = False
+        self._settle_callbacks: list[SettleCallback] | None = None
 
     @property
     def settled(self) -> bool:
@@ -120,12 +135,32 @@ class Delivery(ABC):
         assert self.outcome is not None
         return self.outcome
 
+    def on_settled(self, callback: SettleCallback) -> None:
+        """Call ``callback(outcome)`` when this delivery is settled (at once if it already is): instrumentation
+        learns whether a handler's message was acked, retried or dead-lettered, which the pipeline decides after
+        the handler returned."""
+        if self.outcome is not None:
+            callback(self.outcome)
+        elif self._settle_callbacks is None:
+            self._settle_callbacks = [callback]
+        else:
+            self._settle_callbacks.append(callback)
+
     def _claim(self, outcome: str) -> bool:
         if self.outcome is not None:
             return False
         self.outcome = outcome
         if self._settled is not None:
             self._settled.set()
+        if self._settle_callbacks is not None:
+            callbacks, self._settle_callbacks = self._settle_callbacks, None
+            for callback in callbacks:
+                try:
+                    callback(outcome)
+                except Exception:  # an observer's fault must never keep a message from being settled
+                    import logging
+
+                    logging.getLogger("tomodachi.messaging").exception("a settle callback failed")
         return True
 
     def _complete(self) -> None:
@@ -145,6 +180,9 @@ class Delivery(ABC):
 
 DeliveryCallback = Callable[[Delivery], None]
 
+# the delivery whose handler (and middlewares) the current task is running, set by the message pipeline
+current_delivery: ContextVar[Delivery | None] = ContextVar("tomodachi_current_delivery", default=None)
+
 
 class Consumer(Protocol):
     """A running subscription; ``cancel()`` stops new deliveries at once (in-flight ones stay unsettled)."""
@@ -152,19 +190,33 @@ class Consumer(Protocol):
     async def cancel(self) -> None: ...
 
 
-class Broker(Protocol[SubscriptionT, PublicationT]):
-    """One connection to one message bus; see the module docstring for the contract."""
+class Broker(Protocol[SubscriptionT, PublicationT, DeclaredT]):
+    """One connection to one message bus; see the module docstring for the contract.
 
-    async def declare(self, subscription: SubscriptionT) -> None: ...
+    Parameterised by the bus's subscription and publish descriptors and by what ``declare`` answers (``None``
+    for AMQP; the declared queue for SNS+SQS)."""
+
+    async def declare(self, subscription: SubscriptionT) -> DeclaredT: ...
 
     async def consume(self, subscription: SubscriptionT, on_delivery: DeliveryCallback) -> Consumer: ...
 
-    async def publish(self, publication: PublicationT) -> Any: ...
+    async def publish(self, publication: PublicationT) -> str | None: ...
 
     async def close(self) -> None: ...
 
+    def acquire(self) -> None: ...
 
-def trim_history(records: list[Any], limit: int | None) -> None:
+    async def release(self) -> None: ...
+
+
+# a broker of some bus: all that is known without knowing the bus is how to acquire, release and close it (every
+# Broker[S, P, D] is one, as subscriptions and publications are contravariant)
+AnyBroker = Broker[NoReturn, NoReturn, object]
+
+RecordT = TypeVar("RecordT")
+
+
+def trim_history(records: list[RecordT], limit: int | None) -> None:
     """Keep a memory broker's log of publishes to about ``limit`` entries (``None``: keep all, as tests do).
 
     Trimmed in halves so a long-running embedded process pays O(1) per publish on average."""
@@ -172,26 +224,28 @@ def trim_history(records: list[Any], limit: int | None) -> None:
         del records[: len(records) - limit]
 
 
-def environment_of(service: Any) -> Any:
-    """The Environment a service runs in (set by its transports / container), else a process-wide default.
+def environment_of(service: object) -> Environment:
+    """The Environment a service runs in, as recorded by its container or transports (:func:`remember_environment`).
 
-    Publish functions use it to reach the same broker instance as the service's consumers.
+    A service used outside any container (an instance built by hand to publish from a script) gets an Environment
+    of its own on first use — real clock, real brokers — remembered on it, so its publishes share one broker.
     """
     context = getattr(service, "context", None)
-    if isinstance(context, dict) and context.get(ENVIRONMENT_CONTEXT_KEY) is not None:
-        return context[ENVIRONMENT_CONTEXT_KEY]
-    found = getattr(service, ENVIRONMENT_CONTEXT_KEY, None)
+    if isinstance(context, dict):
+        found = context.get(ENVIRONMENT_CONTEXT_KEY)
+    else:
+        found = getattr(service, ENVIRONMENT_CONTEXT_KEY, None)
     if found is not None:
-        return found
-    global _default_environment
-    if _default_environment is None:
-        from tomodachi.runtime.environment import Environment
+        environment: Environment = found
+        return environment
+    from tomodachi.runtime.environment import Environment
 
-        _default_environment = Environment()
-    return _default_environment
+    standalone = Environment()
+    remember_environment(service, standalone)
+    return standalone
 
 
-def remember_environment(service: Any, environment: Any) -> None:
+def remember_environment(service: object, environment: Environment) -> None:
     """Record the service's Environment in its ``context`` so publish calls find it."""
     context = getattr(service, "context", None)
     if isinstance(context, dict):
@@ -201,6 +255,3 @@ def remember_environment(service: Any, environment: Any) -> None:
             setattr(service, ENVIRONMENT_CONTEXT_KEY, environment)
         except AttributeError:
             pass
-
-
-_default_environment: Any = None

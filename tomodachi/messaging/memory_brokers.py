@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Literal, overload
 
 from tomodachi.runtime.clock import Clock
+
+if TYPE_CHECKING:
+    from tomodachi.messaging.amqp.memory import MemoryAmqpBroker
+    from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker
 
 # bus name -> "module:class" of its in-memory broker; imported on first use, so a bus nobody uses costs nothing
 MEMORY_BROKERS: dict[str, str] = {
@@ -14,11 +18,32 @@ MEMORY_BROKERS: dict[str, str] = {
 }
 
 
-def create_memory_broker(bus: str, clock: Clock, *, history: int | None = None) -> Any:
+@overload
+def create_memory_broker(bus: Literal["amqp"], clock: Clock, *, history: int | None = None) -> MemoryAmqpBroker: ...
+
+
+@overload
+def create_memory_broker(
+    bus: Literal["aws_sns_sqs"], clock: Clock, *, history: int | None = None
+) -> MemorySnsSqsBroker: ...
+
+
+@overload
+def create_memory_broker(
+    bus: str, clock: Clock, *, history: int | None = None
+) -> MemoryAmqpBroker | MemorySnsSqsBroker: ...
+
+
+def create_memory_broker(
+    bus: str, clock: Clock, *, history: int | None = None
+) -> MemoryAmqpBroker | MemorySnsSqsBroker:
     """A new in-memory broker of ``bus`` on ``clock``, keeping the last ``history`` publishes (``None``: all)."""
     try:
         target = MEMORY_BROKERS[bus]
     except KeyError:
         raise ValueError(f"unknown bus {bus!r}: use one of {', '.join(MEMORY_BROKERS)}") from None
     module_name, _, class_name = target.partition(":")
-    return getattr(importlib.import_module(module_name), class_name)(clock=clock, history=history)
+    broker: MemoryAmqpBroker | MemorySnsSqsBroker = getattr(importlib.import_module(module_name), class_name)(
+        clock=clock, history=history
+    )
+    return broker

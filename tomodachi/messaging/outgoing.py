@@ -1,23 +1,32 @@
-"""Headers that registered providers add to every message a service publishes (AMQP headers, SNS/SQS message
-attributes): the seam trace-context propagation uses. Imports nothing; costs one check while none is registered."""
+"""What every outgoing message gets: headers registered providers add (AMQP headers, SNS/SQS message attributes;
+the seam trace-context propagation uses), and the publish attempts. Imports nothing; costs one check while no
+provider is registered."""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import MutableMapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from tomodachi.logging import FrameworkLogger
 
 # SNS and SQS refuse a message with more than 10 message attributes: a provider never pushes one over the limit
 ATTRIBUTE_LIMITS = {"sns": 10, "sqs": 10}
+# how often a publish function sends a message before giving up on a transient failure (as upstream)
+PUBLISH_ATTEMPTS = 3
 
-logger = logging.getLogger("tomodachi.messaging")
+
+def _logger() -> FrameworkLogger:
+    from tomodachi.logging import framework_logger  # only on a failure: publishing imports no logging set-up
+
+    return framework_logger("tomodachi.messaging")
 
 
 class HeaderProvider(Protocol):
     """Called for each outgoing message; returns the headers to add. ``kind`` is ``"amqp"``, ``"sns"`` or
     ``"sqs"``; ``destination`` is the routing key, topic or queue as the service named it (no prefix)."""
 
-    def __call__(self, service: Any, kind: str, destination: str) -> dict[str, str]: ...
+    def __call__(self, service: object, kind: str, destination: str) -> dict[str, str]: ...
 
 
 _providers: tuple[HeaderProvider, ...] = ()
@@ -40,8 +49,8 @@ def header_providers() -> tuple[HeaderProvider, ...]:
 
 
 def add_outgoing_headers(
-    carrier: MutableMapping[str, Any], service: Any, kind: str, destination: str
-) -> MutableMapping[str, Any]:
+    carrier: MutableMapping[str, object], service: object, kind: str, destination: str
+) -> MutableMapping[str, object]:
     """Add every provider's headers to ``carrier`` (the message's own headers or attributes) and return it. A
     header the caller set itself is kept; a failing provider is logged and skipped, never failing the publish."""
     if not _providers:
@@ -51,13 +60,13 @@ def add_outgoing_headers(
         try:
             added = provider(service, kind, destination)
         except Exception:
-            logger.exception("outgoing message header provider failed", extra={"provider": repr(provider)})
+            _logger().exception("outgoing message header provider failed", provider=repr(provider))
             continue
         for key, value in added.items():
             if key in carrier:
                 continue
             if limit is not None and len(carrier) >= limit:
-                logger.debug("message attribute limit reached: header not added", extra={"header": key})
+                _logger().debug("message attribute limit reached: header not added", header=key)
                 break
             carrier[key] = value
     return carrier
@@ -65,6 +74,7 @@ def add_outgoing_headers(
 
 __all__ = [
     "ATTRIBUTE_LIMITS",
+    "PUBLISH_ATTEMPTS",
     "HeaderProvider",
     "add_header_provider",
     "add_outgoing_headers",

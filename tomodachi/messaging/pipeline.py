@@ -13,14 +13,15 @@ delivery, see :mod:`tomodachi.messaging.publish_scope`); one that is not confirm
 from __future__ import annotations
 
 import asyncio
-import logging
+import inspect
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tomodachi.handlers import handler_parameters
-from tomodachi.messaging.broker import Delivery
+from tomodachi.logging import framework_logger
+from tomodachi.messaging.broker import Delivery, current_delivery
 from tomodachi.messaging.publish_scope import (
     ScopeToken,
     UnconfirmedPublishError,
@@ -29,38 +30,15 @@ from tomodachi.messaging.publish_scope import (
     settle_scope,
 )
 from tomodachi.middleware import execute_middlewares
-from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.observe import MessageLostEvent, call_handler, report_lost
+
+if TYPE_CHECKING:
+    from tomodachi.envelope.base import MessageParser
+    from tomodachi.runtime.environment import Environment
 
 DEFAULT_MAX_ATTEMPTS = 3
 DEDUP_CACHE_SIZE = 100_000
 UPSTREAM_POLICY_NAMES = frozenset({"upstream", "drop"})
-
-
-class _Unset:
-    """Marks a keyword argument the caller did not give (``None`` is a meaningful value: "no envelope")."""
-
-    def __repr__(self) -> str:
-        return "<unset>"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-UNSET: Any = _Unset()
-
-
-def resolve_envelope(service: Any, message_envelope: Any = UNSET, message_protocol: Any = UNSET) -> Any:
-    """The envelope to use: the explicit argument (``None`` = raw), the deprecated ``message_protocol``
-    argument, else the service's ``message_envelope`` / ``message_protocol`` attribute, else ``None``."""
-    if message_envelope is not UNSET:
-        return message_envelope
-    if message_protocol is not UNSET:
-        return message_protocol
-    envelope = getattr(service, "message_envelope", None)
-    if envelope is None:
-        envelope = getattr(service, "message_protocol", None)
-    return envelope
 
 
 RETRY_POLICY_NAMES = frozenset({"retry", "default"})
@@ -95,7 +73,7 @@ class ErrorPolicy:
         return float(max(self.min_delay, backoff))
 
 
-def resolve_error_policy(service: Any, max_receive_count: int | None = None) -> ErrorPolicy:
+def resolve_error_policy(service: object, max_receive_count: int | None = None) -> ErrorPolicy:
     """The policy for one handler: the service's ``message_error_policy`` (a name or an ErrorPolicy), with
     ``max_attempts`` taken from the decorator's ``max_receive_count`` when it has one."""
     value = getattr(service, "message_error_policy", None)
@@ -119,21 +97,21 @@ class Unwrapped:
     """A delivery as the pipeline sees it: the envelope payload and the transport's injectable values."""
 
     payload: str | bytes
-    values: Mapping[str, Any]  # e.g. routing_key / exchange_name / properties, or topic / receipt_handle / …
-    parse_kwargs: Mapping[str, Any] = field(default_factory=dict)  # extra kwargs for envelope.parse_message
+    values: Mapping[str, object]  # e.g. routing_key / exchange_name / properties, or topic / receipt_handle / …
+    parse_kwargs: Mapping[str, object] = field(default_factory=dict)  # extra kwargs for envelope.parse_message
 
 
 @dataclass(frozen=True)
-class MessagingProfile:
-    """What differs between buses inside the pipeline (and nothing else).
+class BusAdapter:
+    """What differs between buses inside the pipeline (and nothing else): how one bus's deliveries are read.
 
     ``unwrap`` turns a delivery into an :class:`Unwrapped`, returns ``None`` for messages to acknowledge
-    silently (e.g. drain markers), or raises for bodies it cannot read (treated as a parse failure).
+    silently (e.g. SQS drain markers), or raises for bodies it cannot read (treated as a parse failure).
     ``positional`` names the values after ``message`` given positionally to middleware (``routing_key`` /
     ``topic``), before ``middleware_context``.
     """
 
-    transport: str  # "amqp" / "aws_sns_sqs": execution-context key prefix
+    bus: str  # "amqp" / "aws_sns_sqs": the task counter's name (execution-context key prefix)
     handler_type: str  # "amqp" / "awssnssqs": logger name part and log field
     positional: tuple[str, ...]
     internal_errors: tuple[type[BaseException], ...]
@@ -151,41 +129,41 @@ class MessagePipeline:
     def __init__(
         self,
         *,
-        service: Any,
-        handler: Callable[..., Any],
+        service: object,
+        handler: Callable[..., object],
         handler_name: str,
-        profile: MessagingProfile,
-        environment: Any,
-        envelope: Any = None,
-        parser_kwargs: Mapping[str, Any] | None = None,
+        adapter: BusAdapter,
+        environment: Environment,
+        envelope: MessageParser | None = None,
+        parser_kwargs: Mapping[str, object] | None = None,
         callback_kwargs: Sequence[str] | None = None,
         error_policy: ErrorPolicy | None = None,
     ) -> None:
         self.service = service
         self.handler = handler
         self.handler_name = handler_name
-        self.profile = profile
+        self.adapter = adapter
         self.environment = environment
         self.envelope = envelope
         self.parser_kwargs = dict(parser_kwargs or {})
         self.callback_kwargs = tuple(callback_kwargs) if callback_kwargs else None
         self.error_policy = error_policy or resolve_error_policy(service)
-        self.logger = logging.getLogger(profile.logger_name)
+        self.logger = framework_logger(adapter.logger_name)
         self._seen: OrderedDict[str, None] = OrderedDict()
         # read once: every delivery names its handler, and the service is configured before its pipelines exist
         self.service_name = str(getattr(service, "name", "service"))
         self.where = f"{self.service_name}.{handler_name}"
-        self._current_key = f"{profile.transport}_current_tasks"
-        self._total_key = f"{profile.transport}_total_tasks"
+        self._tasks = environment.execution.counter(adapter.bus)
         self._plan: _CallPlan | None = None  # how deliveries map onto the handler's parameters (made once)
 
     async def handle(self, delivery: Delivery) -> None:
         """Process one delivery to completion and settle it. Raises only on cancellation or when settling fails."""
-        self._count(+1)
+        self._tasks.started()
         delivery.handler_task = asyncio.current_task()
         delivery.handler = self.where
         # the publishes the handler makes: their confirms are awaited before the delivery is acked
         scope = open_scope()
+        current = current_delivery.set(delivery)
         try:
             await self._handle(delivery, scope)
         except Exception as exc:
@@ -195,13 +173,14 @@ class MessagePipeline:
             self._report(exc, delivery, None)
             await self._give_up(delivery, f"message pipeline failed: {type(exc).__name__}: {exc}", kept=True)
         finally:
+            current_delivery.reset(current)
             discard_scope(scope)
-            self._count(-1)
+            self._tasks.ended()
             delivery.handler_task = None  # the task holds the delivery: no reference cycle once it is done
 
     async def _handle(self, delivery: Delivery, scope: ScopeToken) -> None:
         try:
-            unwrapped = self.profile.unwrap(delivery)
+            unwrapped = self.adapter.unwrap(delivery)
         except Exception as exc:
             await self._parse_failed(delivery, exc, message_uuid=None, incompatible=False)
             return
@@ -209,8 +188,8 @@ class MessagePipeline:
             await delivery.ack()
             return
 
-        message: Any
-        message_uuid: Any = None
+        message: object
+        message_uuid: object = None
         if self.envelope is not None:
             payload = unwrapped.payload
             try:
@@ -230,26 +209,28 @@ class MessagePipeline:
         if message_uuid and str(message_uuid) in self._seen:
             self.logger.info(
                 "duplicate message skipped",
-                extra={"handler": self.handler_name, "message_uuid": message_uuid, "delivery_id": delivery.delivery_id},
+                handler=self.handler_name,
+                message_uuid=message_uuid,
+                delivery_id=delivery.delivery_id,
             )
             await delivery.ack()
             return
 
-        values: dict[str, Any] = {"message": message, "message_uuid": message_uuid, **unwrapped.values}
+        values: dict[str, object] = {"message": message, "message_uuid": message_uuid, **unwrapped.values}
         envelope_values = message if self.envelope is not None and isinstance(message, dict) else {}
         handled = False
 
-        async def innermost(**current: Any) -> Any:
+        async def innermost(**current: object) -> object:
             nonlocal handled
             result = await self._call_handler(message, envelope_values, current, delivery.injected_fault)
             handled = True
             return result
 
-        middlewares = [*_as_list(getattr(self.service, self.profile.pre_middleware_attribute, None))]
+        middlewares = [*_as_list(getattr(self.service, self.adapter.pre_middleware_attribute, None))]
         middlewares += _as_list(getattr(self.service, "message_middleware", None))
         try:
             if middlewares:
-                positional = (message, *(values.get(name) for name in self.profile.positional), {})
+                positional = (message, *(values.get(name) for name in self.adapter.positional), {})
                 await execute_middlewares(innermost, middlewares, self.service, positional, values)
             else:  # the chain's recursive closure would be a reference cycle per message, left to the GC
                 await innermost(**values)
@@ -264,7 +245,7 @@ class MessagePipeline:
         if await self._publishes_confirmed(delivery, scope, message_uuid):
             await delivery.ack()
 
-    async def _publishes_confirmed(self, delivery: Delivery, scope: ScopeToken, message_uuid: Any) -> bool:
+    async def _publishes_confirmed(self, delivery: Delivery, scope: ScopeToken, message_uuid: object) -> bool:
         """Wait for the confirms of the handler's publishes; one that failed fails the handler (its policy then
         retries or dead-letters the delivery, which is not acked: nothing is lost)."""
         try:
@@ -279,19 +260,19 @@ class MessagePipeline:
 
     async def _call_handler(
         self,
-        message: Any,
-        envelope_values: Mapping[str, Any],
-        current: Mapping[str, Any],
+        message: object,
+        envelope_values: Mapping[str, object],
+        current: Mapping[str, object],
         fault: BaseException | None = None,
-    ) -> Any:
+    ) -> object:
         plan = self._plan
         if plan is None:
             plan = self._plan = _CallPlan.of(
                 handler_parameters(self.handler), self.envelope is None, self.callback_kwargs
             )
-        available: Mapping[str, Any] = {**envelope_values, **current} if envelope_values else current
-        args: list[Any] = []
-        kwargs: dict[str, Any] = {}
+        available: Mapping[str, object] = {**envelope_values, **current} if envelope_values else current
+        args: list[object] = []
+        kwargs: dict[str, object] = {}
         if plan.raw_first is not None:
             # raw mode: the first parameter always gets the body, whatever its name
             name, positional = plan.raw_first
@@ -327,18 +308,19 @@ class MessagePipeline:
             clock=self.environment.clock,
             service=self.service_name,
             handler=self.handler_name,
-            transport=self.profile.transport,
+            transport=self.adapter.bus,
             fault=fault,
         )
 
     async def _handler_failed(self, delivery: Delivery, exc: Exception) -> None:
         policy = self.error_policy
-        internal = isinstance(exc, self.profile.internal_errors)
+        internal = isinstance(exc, self.adapter.internal_errors)
         attempt = max(1, delivery.receive_count)
         if policy.mode == "upstream" and not internal:
             self.logger.warning(
                 "message dropped after handler error (message_error_policy='upstream')",
-                extra={"handler": self.handler_name, "delivery_id": delivery.delivery_id},
+                handler=self.handler_name,
+                delivery_id=delivery.delivery_id,
             )
             reason = f"dropped after handler error (message_error_policy='upstream'): {type(exc).__name__}: {exc}"
             await self._give_up(delivery, reason, kept=False)
@@ -346,32 +328,28 @@ class MessagePipeline:
         if policy.mode == "retry" and attempt >= policy.max_attempts:
             reason = f"handler {self.handler_name} failed {attempt} time(s): {type(exc).__name__}: {exc}"
             self.logger.warning(
-                "message dead-lettered",
-                extra={"handler": self.handler_name, "delivery_id": delivery.delivery_id, "attempts": attempt},
+                "message dead-lettered", handler=self.handler_name, delivery_id=delivery.delivery_id, attempts=attempt
             )
             await self._give_up(delivery, reason, kept=True)
             return
         delay = policy.delay_for(attempt)
         self.logger.info(
             "message will be retried",
-            extra={
-                "handler": self.handler_name,
-                "delivery_id": delivery.delivery_id,
-                "attempt": attempt,
-                "delay": delay,
-            },
+            handler=self.handler_name,
+            delivery_id=delivery.delivery_id,
+            attempt=attempt,
+            delay=delay,
         )
         await delivery.retry(delay)
 
     async def _parse_failed(
-        self, delivery: Delivery, exc: BaseException | None, *, message_uuid: Any, incompatible: bool
+        self, delivery: Delivery, exc: BaseException | None, *, message_uuid: object, incompatible: bool
     ) -> None:
         what = "incompatible message envelope" if incompatible else "unable to parse message"
-        extra = {"handler": self.handler_name, "delivery_id": delivery.delivery_id, "message_uuid": message_uuid}
-        if exc is not None:
-            self.logger.warning(f"{what}: {type(exc).__name__}: {exc}", extra=extra)
-        else:
-            self.logger.warning(what, extra=extra)
+        event = f"{what}: {type(exc).__name__}: {exc}" if exc is not None else what
+        self.logger.warning(
+            event, handler=self.handler_name, delivery_id=delivery.delivery_id, message_uuid=message_uuid
+        )
         detail = f": {type(exc).__name__}: {exc}" if exc is not None else ""
         if self.error_policy.mode == "upstream" and not (incompatible and message_uuid):
             await self._give_up(delivery, f"dropped: {what}{detail}", kept=False)
@@ -388,7 +366,7 @@ class MessagePipeline:
         observers = self.environment.observers
         if observers:
             event = MessageLostEvent(
-                self.profile.transport,
+                self.adapter.bus,
                 self.service_name,
                 self.handler_name,
                 delivery,
@@ -398,16 +376,14 @@ class MessagePipeline:
             )
             report_lost(observers, event)
 
-    def _report(self, exc: BaseException, delivery: Delivery, message_uuid: Any) -> None:
+    def _report(self, exc: BaseException, delivery: Delivery, message_uuid: object) -> None:
         self.logger.error(
             f"uncaught exception: {exc}",
             exc_info=exc,
-            extra={
-                "handler": self.handler_name,
-                "type": f"tomodachi.{self.profile.handler_type}",
-                "delivery_id": delivery.delivery_id,
-                "message_uuid": message_uuid,
-            },
+            handler=self.handler_name,
+            type=f"tomodachi.{self.adapter.handler_type}",
+            delivery_id=delivery.delivery_id,
+            message_uuid=message_uuid,
         )
         try:
             self.environment.report_error(exc, self.where)
@@ -418,11 +394,6 @@ class MessagePipeline:
         self._seen[key] = None
         if len(self._seen) > DEDUP_CACHE_SIZE:
             self._seen.popitem(last=False)
-
-    def _count(self, delta: int) -> None:
-        execution_context.increase_execution_context_value(self._current_key, delta)
-        if delta > 0:
-            execution_context.increase_execution_context_value(self._total_key)
 
 
 _REQUIRED, _OPTIONAL, _NONE = 0, 1, 2  # a parameter: None when not available / left out then / always None
@@ -437,7 +408,7 @@ class _CallPlan:
     var_keyword: bool  # **kwargs: every further available value
 
     @classmethod
-    def of(cls, params: Sequence[Any], raw: bool, wanted: Sequence[str] | None) -> _CallPlan:
+    def of(cls, params: Sequence[inspect.Parameter], raw: bool, wanted: Sequence[str] | None) -> _CallPlan:
         named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         raw_first = None
         if raw and named:
@@ -464,7 +435,7 @@ def _raw_body(payload: str | bytes) -> str | bytes:
         return payload  # binary bodies are handed over as bytes rather than mangled
 
 
-def _as_list(value: Any) -> list[Any]:
+def _as_list(value: Iterable[Callable[..., object]] | None) -> list[Callable[..., object]]:
     if not value:
         return []
     return list(value)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 from importlib.metadata import entry_points
-from typing import Any
 
 from opentelemetry.instrumentation.environment_variables import (
     OTEL_PYTHON_CONFIGURATOR,
@@ -25,7 +24,7 @@ def initialize() -> None:
     setattr(Service, BOOTSTRAP_HOOK, _bootstrap)
 
 
-def _bootstrap(service: Any) -> None:
+def _bootstrap(service: object) -> None:
     if BOOTSTRAP_HOOK in vars(Service):
         delattr(Service, BOOTSTRAP_HOOK)
     default_resource(service)
@@ -37,7 +36,7 @@ def _bootstrap(service: Any) -> None:
         TomodachiInstrumentor.instrument_service(service)
 
 
-def default_resource(service: Any) -> None:
+def default_resource(service: object) -> None:
     """``service.name`` and ``service.instance.id`` from ``service`` where the environment names none."""
     resource = os.environ.get("OTEL_RESOURCE_ATTRIBUTES", "")
     keys = {item.partition("=")[0].strip() for item in resource.split(",")}

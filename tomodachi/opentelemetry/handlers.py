@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import Token
-from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.context import Context, attach, detach
+from opentelemetry.util.types import AttributeValue
 
 from tomodachi.logging import get_handler_context
+from tomodachi.messaging.broker import Delivery, current_delivery
 from tomodachi.opentelemetry.propagation import extract_context
 from tomodachi.opentelemetry.telemetry import EMPTY, Attributes, HandlerMetrics, Telemetry, record_error
 
-Handler = Callable[..., Awaitable[Any]]
+Handler = Callable[..., Awaitable[object]]
 
 AMQP_KEYS = ("messaging.destination.name", "messaging.rabbitmq.destination.routing_key")
 SQS_KEYS = ("messaging.destination.name", "messaging.destination_publish.name")
@@ -29,9 +30,11 @@ async def _run(
     kind: trace.SpanKind,
     context: Context,
     attributes: Attributes,
-) -> Any:
+    delivery: Delivery | None = None,
+) -> object:
     """``handler()`` inside a span (when tracing): its error recorded on the span, its duration and outcome
-    (``function.success``) recorded in ``metrics`` (when measuring)."""
+    (``function.success``) recorded in ``metrics`` (when measuring). For a message's ``delivery`` both are
+    finished when the pipeline settled it, with what became of it (``tomodachi.message.outcome``)."""
     start = telemetry.now_ns()
     span: trace.Span | None = None
     token: Token[Context] | None = None
@@ -52,13 +55,59 @@ async def _run(
         end = telemetry.now_ns()
         if token is not None:
             detach(token)
-        if span is not None:
-            span.end(end_time=end)
-        if active is not None:
-            metrics.finished(active, attributes, (end - start) / 1e9, {"function.success": success})
+        if span is not None or active is not None:
+            finish = _Finish(telemetry, metrics, span, active, attributes, (end - start) / 1e9, success)
+            if delivery is None:
+                finish.now(end)
+            else:
+                delivery.on_settled(finish.settled)
 
 
-def _message_uuid(attributes: Attributes, message_uuid: Any) -> None:
+# what became of a message, by how the pipeline settled its delivery (an ack after a failed handler: the error
+# policy let the message go)
+OUTCOMES = {"retry": "retried", "dead_letter": "dead_lettered", "abandoned": "abandoned"}
+
+
+class _Finish:
+    """Ends one handler run's span and records its duration once its outcome is known."""
+
+    __slots__ = ("telemetry", "metrics", "span", "active", "attributes", "seconds", "success")
+
+    def __init__(
+        self,
+        telemetry: Telemetry,
+        metrics: HandlerMetrics,
+        span: trace.Span | None,
+        active: tuple[AttributeValue, ...] | None,
+        attributes: Attributes,
+        seconds: float,
+        success: bool,
+    ) -> None:
+        self.telemetry = telemetry
+        self.metrics = metrics
+        self.span = span
+        self.active = active
+        self.attributes = attributes
+        self.seconds = seconds
+        self.success = success
+
+    def now(self, end: int, outcome: str | None = None) -> None:
+        extra: Attributes = {"function.success": self.success}
+        if outcome is not None:
+            extra["tomodachi.message.outcome"] = outcome
+        if self.span is not None:
+            if outcome is not None:
+                self.span.set_attribute("tomodachi.message.outcome", outcome)
+            self.span.end(end_time=end)
+        if self.active is not None:
+            self.metrics.finished(self.active, self.attributes, self.seconds, extra)
+
+    def settled(self, outcome: str) -> None:
+        label = OUTCOMES.get(outcome) or ("ok" if self.success else "dropped")
+        self.now(self.telemetry.now_ns(), label)
+
+
+def _message_uuid(attributes: Attributes, message_uuid: object) -> None:
     if message_uuid:
         attributes["tomodachi.message.uuid"] = str(message_uuid)
 
@@ -81,9 +130,9 @@ class AmqpConsumerMiddleware:
         *,
         routing_key: str = "",
         exchange_name: str = "",
-        properties: Any = None,
-        message_uuid: Any = None,
-    ) -> Any:
+        properties: object = None,
+        message_uuid: object = None,
+    ) -> object:
         attributes: Attributes = {
             "messaging.system": "rabbitmq",
             "messaging.operation.type": "process",
@@ -98,6 +147,9 @@ class AmqpConsumerMiddleware:
         if correlation_id:
             attributes["messaging.message.conversation_id"] = str(correlation_id)
         _message_uuid(attributes, message_uuid)
+        delivery = current_delivery.get()
+        if delivery is not None:
+            attributes["tomodachi.message.receive_count"] = delivery.receive_count
         headers = getattr(properties, "headers", None)
         carried = isinstance(headers, Mapping) and self.telemetry.carries_context(headers)
         context = extract_context(headers) if carried else EMPTY
@@ -109,6 +161,7 @@ class AmqpConsumerMiddleware:
             trace.SpanKind.CONSUMER,
             context,
             attributes,
+            delivery,
         )
 
 
@@ -135,12 +188,12 @@ class SqsConsumerMiddleware:
         *,
         topic: str = "",
         queue_url: str = "",
-        message_attributes: Mapping[str, Any] | None = None,
+        message_attributes: Mapping[str, object] | None = None,
         approximate_receive_count: int | None = None,
         sns_message_id: str = "",
         sqs_message_id: str = "",
-        message_uuid: Any = None,
-    ) -> Any:
+        message_uuid: object = None,
+    ) -> object:
         queue = str(queue_url or "").rstrip("/").rsplit("/", 1)[-1]
         prefix = self._queue_name_prefix()
         if prefix and queue.startswith(prefix):
@@ -168,6 +221,7 @@ class SqsConsumerMiddleware:
             trace.SpanKind.CONSUMER,
             extract_context(message_attributes) if self.telemetry.carries_context(message_attributes) else EMPTY,
             attributes,
+            current_delivery.get(),
         )
 
 
@@ -184,7 +238,7 @@ class ScheduleMiddleware:
             telemetry.meter, "function", "running the scheduled handler function", SCHEDULE_KEYS
         )
 
-    async def __call__(self, handler: Handler, *, invocation_time: str = "", interval: Any = None) -> Any:
+    async def __call__(self, handler: Handler, *, invocation_time: str = "", interval: object = None) -> object:
         name = str(get_handler_context().get("handler") or "scheduled function")
         attributes: Attributes = {"code.function": name, "function.trigger": "timer"}
         if invocation_time:

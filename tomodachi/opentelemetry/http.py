@@ -29,7 +29,7 @@ DURATION_KEYS = ("http.request.method", "http.route", "url.scheme")
 ACTIVE_KEYS = ("http.request.method", "url.scheme")
 
 
-def response_status(value: Any, default: int = 200) -> int:
+def response_status(value: object, default: int = 200) -> int:
     """The status code a handler's return value becomes (as the HTTP transport converts it); ``default`` where the
     value names none, 500 where it names an unusable one."""
     status: Any = default
@@ -82,12 +82,12 @@ class HttpServerMiddleware:
 
     async def __call__(
         self,
-        handler: Callable[..., Awaitable[Any]],
-        service: Any,
+        handler: Callable[..., Awaitable[object]],
+        service: object,
         request: web.Request,
         *,
         status_code: int | None = None,
-    ) -> Any:
+    ) -> object:
         if self.excluded_urls is not None and self.excluded_urls.url_disabled(request.path):
             return await handler()
         if status_code is not None:
@@ -97,8 +97,8 @@ class HttpServerMiddleware:
         return await self._request(handler, request, status_code)
 
     async def _request(
-        self, handler: Callable[..., Awaitable[Any]], request: web.Request, status_code: int | None
-    ) -> Any:
+        self, handler: Callable[..., Awaitable[object]], request: web.Request, status_code: int | None
+    ) -> object:
         telemetry = self.telemetry
         start = telemetry.now_ns()
         match = routed_match(request)
@@ -152,7 +152,9 @@ class HttpServerMiddleware:
             if active is not None:
                 self.metrics.finished(active, attributes, (end - start) / 1e9, {"http.response.status_code": status})
 
-    async def _error_handler(self, handler: Callable[..., Awaitable[Any]], parent: trace.Span, status_code: int) -> Any:
+    async def _error_handler(
+        self, handler: Callable[..., Awaitable[object]], parent: trace.Span, status_code: int
+    ) -> object:
         telemetry = self.telemetry
         name = get_handler_context().get("handler")
         attributes: Attributes = {"http.response.status_code": status_code}

@@ -49,7 +49,7 @@ class _Settings:
     excluded_urls: str | None = None
 
 
-def _telemetry_of(service: Any) -> Telemetry | None:
+def _telemetry_of(service: object) -> Telemetry | None:
     found = getattr(service, TELEMETRY_ATTRIBUTE, None)
     return found if isinstance(found, Telemetry) else None
 
@@ -62,7 +62,7 @@ def _excluded(excluded_urls: str | None) -> ExcludeList | None:
     return parse_excluded_urls(excluded_urls) if excluded_urls.strip() else None
 
 
-def _middleware(transport: str, telemetry: Telemetry, excluded_urls: str | None) -> Callable[..., Awaitable[Any]]:
+def _middleware(transport: str, telemetry: Telemetry, excluded_urls: str | None) -> Callable[..., Awaitable[object]]:
     """The pre-middleware of ``transport`` for one service."""
     if transport == "http":
         from tomodachi.opentelemetry.http import HttpServerMiddleware
@@ -77,7 +77,7 @@ def _middleware(transport: str, telemetry: Telemetry, excluded_urls: str | None)
     return ScheduleMiddleware(telemetry)
 
 
-def _traced_hook(telemetry: Telemetry, hook: str, original: Callable[..., Any]) -> Callable[..., Any]:
+def _traced_hook(telemetry: Telemetry, hook: str, original: Callable[..., object]) -> Callable[..., object]:
     """``original`` (a lifecycle hook) inside an INTERNAL span named after the hook, sync or async as it was."""
 
     def start() -> trace.Span:
@@ -88,7 +88,7 @@ def _traced_hook(telemetry: Telemetry, hook: str, original: Callable[..., Any]) 
             start_time=telemetry.now_ns(),
         )
 
-    async def finish_later(span: trace.Span, awaitable: Any) -> Any:
+    async def finish_later(span: trace.Span, awaitable: Awaitable[object]) -> object:
         try:
             with trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
                 return await awaitable
@@ -100,12 +100,12 @@ def _traced_hook(telemetry: Telemetry, hook: str, original: Callable[..., Any]) 
 
     if inspect.iscoroutinefunction(original):
 
-        async def traced_async(*args: Any, **kwargs: Any) -> Any:
+        async def traced_async(*args: Any, **kwargs: Any) -> object:
             return await finish_later(start(), original(*args, **kwargs))
 
         return traced_async
 
-    def traced(*args: Any, **kwargs: Any) -> Any:
+    def traced(*args: Any, **kwargs: Any) -> object:
         span = start()
         try:
             with trace.use_span(span, end_on_exit=False, record_exception=False, set_status_on_exception=False):
@@ -122,11 +122,11 @@ def _traced_hook(telemetry: Telemetry, hook: str, original: Callable[..., Any]) 
     return traced
 
 
-def _post_init(service: Any) -> None:
+def _post_init(service: object) -> None:
     TomodachiInstrumentor.instrument_service(service)
 
 
-def _post_teardown(service: Any) -> None:
+def _post_teardown(service: object) -> None:
     TomodachiInstrumentor.uninstrument_service(service)
 
 
@@ -174,7 +174,7 @@ class TomodachiInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     @classmethod
     def instrument_service(
         cls,
-        service: Any,
+        service: object,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
         excluded_urls: str | None = None,
@@ -211,7 +211,7 @@ class TomodachiInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             meter_provider.serve_metrics()
 
     @classmethod
-    def uninstrument_service(cls, service: Any) -> None:
+    def uninstrument_service(cls, service: object) -> None:
         """Take the instrumentation off one service instance (its middlewares and wrapped lifecycle hooks)."""
         telemetry = _telemetry_of(service)
         cls._instrumented_services.discard(service)

@@ -52,7 +52,7 @@ class TomodachiPrometheusMeterProvider(MeterProvider):
     """A meter provider whose one reader is OpenTelemetry's Prometheus exporter; ``serve_metrics()`` (called when
     the first service is instrumented) starts the HTTP endpoint, and ``address`` is where it listens."""
 
-    def __init__(self, prefix: str | None = None, registry: Any = None) -> None:
+    def __init__(self, prefix: str | None = None, registry: prometheus_client.CollectorRegistry | None = None) -> None:
         if prefix is None:
             prefix = _setting(
                 OTEL_PYTHON_TOMODACHI_PROMETHEUS_NAMESPACE_PREFIX, "OTEL_EXPORTER_PROMETHEUS_NAMESPACE_PREFIX"

@@ -28,7 +28,7 @@ Attributes = dict[str, AttributeValue]
 _instruments: weakref.WeakKeyDictionary[Meter, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
-def clock_ns(service: Any) -> Callable[[], int]:
+def clock_ns(service: object) -> Callable[[], int]:
     """Nanoseconds since the epoch on the clock of ``service``'s Environment: the system clock in production, the
     virtual clock in a test (to the microsecond, as the virtual clock keeps time)."""
     clock = environment_of(service).clock
@@ -89,7 +89,7 @@ def traces(tracer: trace.Tracer) -> bool:
     return sampler is None or sampler.get_description() != "AlwaysOffSampler"
 
 
-def measures(provider: Any) -> bool:
+def measures(provider: object) -> bool:
     """Whether ``provider`` has anywhere to send measurements (an SDK provider without readers has not)."""
     if isinstance(provider, NoOpMeterProvider):
         return False
@@ -104,7 +104,7 @@ class Telemetry:
     """One service's tracer, meter and clock; the middlewares of that service share it. ``tracing`` and
     ``metrics`` say whether spans and measurements can be recorded at all: what cannot is not even prepared."""
 
-    def __init__(self, service: Any, tracer: trace.Tracer, meter: Meter, *, metrics: bool = True) -> None:
+    def __init__(self, service: object, tracer: trace.Tracer, meter: Meter, *, metrics: bool = True) -> None:
         self.service = service
         self.tracer = tracer
         self.meter = meter
@@ -120,11 +120,11 @@ class Telemetry:
     def enabled(self) -> bool:
         return self.tracing or self.metrics
 
-    def carries_context(self, headers: Mapping[str, Any] | None) -> bool:
+    def carries_context(self, headers: Mapping[str, object] | None) -> bool:
         """Whether ``headers`` hold any header the propagators read (only then are they parsed)."""
         return bool(headers) and any(field in headers for field in self.propagation_fields)  # type: ignore[operator]
 
-    def extract(self, headers: Mapping[str, Any]) -> Context:
+    def extract(self, headers: Mapping[str, object]) -> Context:
         """The trace context request ``headers`` carry (an empty one when they carry none)."""
         return propagate.extract(headers, context=Context()) if self.carries_context(headers) else EMPTY
 

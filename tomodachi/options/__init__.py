@@ -56,14 +56,14 @@ class OptionsInterface:
     _values: dict[str, Any]
     _deferred: list[_Assign]
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
         members: dict[str, _Option[Any] | _Section[Any]] = {}
         for klass in reversed(cls.__mro__):
             members.update({k: v for k, v in vars(klass).items() if isinstance(v, (_Option, _Section))})
         cls._MEMBERS = members
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: object) -> None:
         object.__setattr__(self, "_values", {})
         # Legacy keys given to a section that belong elsewhere (e.g. aws_sns_sqs.endpoint_url); applied by the
         # parent when this section is attached to an Options tree.
@@ -103,7 +103,7 @@ class OptionsInterface:
                 continue
             node._values[name] = value
 
-    def _replace_section(self, name: str, value: Any) -> None:
+    def _replace_section(self, name: str, value: object) -> None:
         member = self._MEMBERS[name]
         assert isinstance(member, _Section)
         fresh = member.cls()
@@ -112,7 +112,7 @@ class OptionsInterface:
         self._apply(leftovers, defer=False)
         self._values[name] = fresh
 
-    def _flat(self) -> Iterator[tuple[Path, Any]]:
+    def _flat(self) -> Iterator[tuple[Path, object]]:
         for name, member in self._MEMBERS.items():
             value = self._values[name]
             if isinstance(member, _Section):
@@ -138,7 +138,7 @@ class OptionsInterface:
             raise AttributeError(name)
         return self[name]
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         if name.startswith("_") or name in self._MEMBERS:
             object.__setattr__(self, name, value)
             return
@@ -160,7 +160,7 @@ class OptionsInterface:
             return self._node(target[len(self._PATH) : -1])._values[target[-1]]
         raise UnknownOptionError(_dotted(path), _suggest(_dotted(path)))
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    def __setitem__(self, key: str, value: object) -> None:
         path = self._PATH + tuple(key.split("."))
         if path in _schema().sections and len(path) > len(self._PATH):
             parent = self._node(path[len(self._PATH) : -1])
@@ -180,7 +180,7 @@ class OptionsInterface:
     def __iter__(self) -> Iterator[str]:
         return iter(self.keys())
 
-    def get(self, key: str, default: Any = None) -> Any:
+    def get(self, key: str, default: object = None) -> Any:
         """The value of a (dotted) key, or ``default`` when no such option exists."""
         try:
             return self[key]
@@ -220,16 +220,16 @@ class OptionsInterface:
     def __copy__(self: _S) -> _S:
         return self.copy()
 
-    def __deepcopy__(self: _S, memo: dict[int, Any]) -> _S:
+    def __deepcopy__(self: _S, memo: dict[int, object]) -> _S:
         return self.copy()
 
-    def merged(self: _S, overrides: Mapping[str, Any] | OptionsInterface) -> _S:
+    def merged(self: _S, overrides: Mapping[str, object] | OptionsInterface) -> _S:
         """A new object: ``overrides`` (nested and/or dotted, legacy keys allowed) applied key by key over self."""
         new = self.copy()
         new._apply(_collect(self._PATH, overrides), defer=False)
         return new
 
-    def update(self, overrides: Mapping[str, Any] | OptionsInterface) -> None:
+    def update(self, overrides: Mapping[str, object] | OptionsInterface) -> None:
         """In-place ``merged``: all-or-nothing, nothing changes when a key is invalid."""
         self._adopt(self.merged(overrides))
 
@@ -351,28 +351,30 @@ class Options(OptionsInterface):
     def __init__(
         self,
         *,
-        http: Options.HTTP | Mapping[str, Any] | None = None,
-        aws_sns_sqs: Options.AWSSNSSQS | Mapping[str, Any] | None = None,
-        aws_endpoint_urls: Options.AWSEndpointURLs | Mapping[str, Any] | None = None,
-        amqp: Options.AMQP | Mapping[str, Any] | None = None,
-        watcher: Options.Watcher | Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        http: Options.HTTP | Mapping[str, object] | None = None,
+        aws_sns_sqs: Options.AWSSNSSQS | Mapping[str, object] | None = None,
+        aws_endpoint_urls: Options.AWSEndpointURLs | Mapping[str, object] | None = None,
+        amqp: Options.AMQP | Mapping[str, object] | None = None,
+        watcher: Options.Watcher | Mapping[str, object] | None = None,
+        **kwargs: object,
     ) -> None: ...
 
     @overload
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: object) -> None:
         """Dotted or legacy keys only, e.g. ``Options(**{"http.port": 80})``."""
 
     def __init__(
         self,
         *,
-        http: Options.HTTP | Mapping[str, Any] | None = None,
-        aws_sns_sqs: Options.AWSSNSSQS | Mapping[str, Any] | None = None,
-        aws_endpoint_urls: Options.AWSEndpointURLs | Mapping[str, Any] | None = None,
-        amqp: Options.AMQP | Mapping[str, Any] | None = None,
-        watcher: Options.Watcher | Mapping[str, Any] | None = None,
-        **kwargs: Any,
+        http: object = None,
+        aws_sns_sqs: object = None,
+        aws_endpoint_urls: object = None,
+        amqp: object = None,
+        watcher: object = None,
+        **kwargs: object,
     ) -> None:
+        # the dotted-keys overload may name a section too, with any value: _collect refuses all but a mapping or
+        # that section
         sections = {
             "http": http,
             "aws_sns_sqs": aws_sns_sqs,

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+if TYPE_CHECKING:
+    from tomodachi.options import OptionsInterface
 
 from tomodachi.options.values import ConfigError
 
 
-def _is_options(value: Any) -> bool:
+def _is_options(value: object) -> TypeGuard[OptionsInterface]:
     from tomodachi.options import OptionsInterface  # the options tree imports this module
 
     return isinstance(value, OptionsInterface)
@@ -19,9 +22,9 @@ def _is_options(value: Any) -> bool:
 # --- config files ----------------------------------------------------------------------------------------------
 
 
-def merge_dicts(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
+def merge_dicts(base: Mapping[str, object], overlay: Mapping[str, object]) -> dict[str, Any]:
     """Deep merge into a new dict: dicts merge recursively, lists concatenate, anything else is replaced."""
-    result: dict[str, Any] = {key: _fresh(value) for key, value in base.items()}
+    result: dict[str, object] = {key: _fresh(value) for key, value in base.items()}
     for key, value in overlay.items():
         if key in result:
             result[key] = merge_config_value(result[key], value)
@@ -30,7 +33,7 @@ def merge_dicts(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str
     return result
 
 
-def _fresh(value: Any) -> Any:
+def _fresh(value: object) -> object:
     if isinstance(value, Mapping) and not _is_options(value):
         return {k: _fresh(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -38,7 +41,7 @@ def _fresh(value: Any) -> Any:
     return value
 
 
-def merge_config_value(current: Any, new: Any) -> Any:
+def merge_config_value(current: object, new: object) -> object:
     """How a config value combines with an existing one: Options merge key by key (unlike upstream, which
     replaced them wholesale), dicts merge, lists concatenate, anything else is replaced."""
     if _is_options(current) and (isinstance(new, Mapping) or _is_options(new)):

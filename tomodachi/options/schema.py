@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tomodachi.options.values import (
     _CANONICAL,
@@ -127,7 +127,7 @@ def _suggest(key: str) -> str | None:
     return siblings[close[0]] if close else None
 
 
-def _collect(path: Path, value: Any, out: list[_Assign] | None = None) -> list[_Assign]:
+def _collect(path: Path, value: object, out: list[_Assign] | None = None) -> list[_Assign]:
     """Turn nested and/or dotted input (or an options instance) at ``path`` into canonical assignments."""
     out = [] if out is None else out
     schema = _schema()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Generic, TypeVar, cast, overload
 
 if TYPE_CHECKING:
     from tomodachi.options import OptionsInterface
@@ -51,7 +51,7 @@ def _dotted(path: Path) -> str:
     return ".".join(path)
 
 
-def _short_repr(value: Any) -> str:
+def _short_repr(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -61,7 +61,7 @@ SECRET_OPTIONS = frozenset({"amqp.password", "aws_sns_sqs.aws_secret_access_key"
 HIDDEN = "'***'"
 
 
-def _invalid(key: str, given_as: str | None, expected: str, value: Any) -> InvalidOptionError:
+def _invalid(key: str, given_as: str | None, expected: str, value: object) -> InvalidOptionError:
     alias = f" (given as {given_as!r})" if given_as and given_as != key else ""
     shown = "(value hidden)" if key in SECRET_OPTIONS else _short_repr(value)
     return InvalidOptionError(
@@ -77,8 +77,8 @@ _MIN_CLIENT_MAX_SIZE = 1024
 _MAX_CLIENT_MAX_SIZE = 1024**3
 
 
-def parse_size(value: int | str) -> int:
-    """Bytes from an int or a str like ``"100M"`` / ``"512 KB"`` (binary units); ``ValueError`` otherwise."""
+def parse_size(value: object) -> int:
+    """Bytes from an int or a str like ``"100M"`` / ``"512 KB"`` (binary units); ``ValueError`` for anything else."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"expected int or str size, got {type(value).__name__}")
     if isinstance(value, int):
@@ -89,7 +89,7 @@ def parse_size(value: int | str) -> int:
     return int(match.group(1)) * _SIZE_UNITS[match.group(2).upper()]
 
 
-def _client_max_size(key: str, value: Any, given_as: str | None) -> int:
+def _client_max_size(key: str, value: object, given_as: str | None) -> int:
     try:
         size = parse_size(value)
     except ValueError:
@@ -101,7 +101,7 @@ def _client_max_size(key: str, value: Any, given_as: str | None) -> int:
     return size
 
 
-def _str_list(key: str, value: Any, given_as: str | None) -> list[str]:
+def _str_list(key: str, value: object, given_as: str | None) -> list[str]:
     # A lone string is taken as a one-element list; the result is always a fresh list (no shared mutable state).
     if isinstance(value, str):
         return [value]
@@ -120,11 +120,11 @@ class _Option(Generic[_T]):
 
     def __init__(
         self,
-        default: Any,
+        default: object,
         *types: type,
         nullable: bool = False,
-        factory: Callable[[], Any] | None = None,
-        convert: Callable[[str, Any, str | None], Any] | None = None,
+        factory: Callable[[], object] | None = None,
+        convert: Callable[[str, object, str | None], object] | None = None,
         bounds: tuple[float, float] | None = None,
     ) -> None:
         self.name = ""
@@ -150,10 +150,10 @@ class _Option(Generic[_T]):
         value: _T = obj._values[self.name]
         return value
 
-    def __set__(self, obj: OptionsInterface, value: Any) -> None:
+    def __set__(self, obj: OptionsInterface, value: object) -> None:
         obj._apply([_Assign(obj._PATH + (self.name,), value, None, _CANONICAL, False)], defer=False)
 
-    def default(self) -> Any:
+    def default(self) -> object:
         return self.factory() if self.factory is not None else self._default
 
     @property
@@ -161,7 +161,7 @@ class _Option(Generic[_T]):
         names = " or ".join(t.__name__ for t in self.types)
         return f"{names} or None" if self.nullable else names
 
-    def check(self, key: str, value: Any, given_as: str | None) -> Any:
+    def check(self, key: str, value: object, given_as: str | None) -> object:
         if value is None and self.nullable:
             return None
         if self.convert is not None:
@@ -198,7 +198,7 @@ class _Section(Generic[_S]):
         value: _S = obj._values[self.name]
         return value
 
-    def __set__(self, obj: OptionsInterface, value: Any) -> None:
+    def __set__(self, obj: OptionsInterface, value: object) -> None:
         obj._replace_section(self.name, value)
 
 
@@ -212,7 +212,7 @@ class _Assign:
 
     __slots__ = ("target", "value", "given_as", "priority", "only_if_unset")
 
-    def __init__(self, target: Path, value: Any, given_as: str | None, priority: int, only_if_unset: bool) -> None:
+    def __init__(self, target: Path, value: object, given_as: str | None, priority: int, only_if_unset: bool) -> None:
         self.target = target
         self.value = value
         self.given_as = given_as

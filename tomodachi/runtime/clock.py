@@ -7,7 +7,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Protocol
 
 
 class TimerHandle(Protocol):
@@ -41,7 +41,7 @@ class Clock(ABC):
         await self.sleep(max(0.0, when.timestamp() - self.time()))
 
     @abstractmethod
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> TimerHandle:
+    def call_later(self, delay: float, callback: Callable[..., object], *args: object) -> TimerHandle:
         """Run ``callback(*args)`` once ``delay`` seconds of this clock have passed."""
 
 
@@ -57,5 +57,5 @@ class RealClock(Clock):
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))
 
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> TimerHandle:
+    def call_later(self, delay: float, callback: Callable[..., object], *args: object) -> TimerHandle:
         return asyncio.get_running_loop().call_later(max(0.0, delay), callback, *args)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
+from tomodachi.handlers import handler_method
+from tomodachi.messaging.broker import remember_environment
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime import discovery
 from tomodachi.runtime.environment import Environment
@@ -18,6 +20,9 @@ from tomodachi.runtime.transport import (
     load_transport_factory,
 )
 from tomodachi.service import discover_handlers
+
+if TYPE_CHECKING:
+    from tomodachi.logging import FrameworkLogger
 
 # the shortest stop a service gets, whatever it sets (as upstream)
 MIN_GRACE_PERIOD = 2.0
@@ -33,40 +38,47 @@ class ServiceStartError(Exception):
         self.cause = cause
 
 
-def _logger(name: str) -> Any:
+def _logger(name: str) -> FrameworkLogger:
     from tomodachi.logging import framework_logger  # same records as get_logger(), without importing structlog
 
     return framework_logger(name)
 
 
-def apply_config(instance: Any, config: Mapping[str, Any]) -> None:
-    """Apply a config-file mapping to a service instance: options merge key by key, lists concatenate,
-    dicts merge, anything else replaces. An options section at the top level is refused (it would only set an
-    attribute nobody reads)."""
+def apply_config(instance: object, config: Mapping[str, object]) -> None:
+    """Apply a config-file mapping to a service instance, key by key as config files merge
+    (``tomodachi.options.merge_config_value``: options and dicts merge deeply, lists concatenate, anything else
+    replaces). An options section at the top level is refused (it would only set an attribute nobody reads)."""
+    from tomodachi.options import merge_config_value
     from tomodachi.settings_check import config_errors
 
     errors = config_errors(config)
     if errors:
         raise ValueError("; ".join(errors))
     for key, value in config.items():
-        current = getattr(instance, key, None)
-        if key == "options":
-            instance.options = instance.options.merged(value)
-        elif isinstance(current, list) and isinstance(value, list):
-            setattr(instance, key, [*current, *value])
-        elif isinstance(current, dict) and isinstance(value, Mapping):
-            setattr(instance, key, {**current, **value})
-        else:
-            setattr(instance, key, value)
+        setattr(instance, key, merge_config_value(getattr(instance, key, None), value))
 
 
-async def _call_hook(instance: Any, hook: str) -> None:
+# what a lifecycle hook's own lines carry (get_logger() without a name, self.log()), as upstream logs them
+_HOOK_EVENTS = {
+    "_start_service": "lifecycle.setup",
+    "_started_service": "lifecycle.initialized",
+    "_stopping_service": "lifecycle.interrupt",
+    "_stop_service": "lifecycle.teardown",
+}
+
+
+async def _call_hook(instance: object, hook: str) -> None:
     method = getattr(instance, hook, None)
     if method is None or not callable(method):
         return
-    result = method()
-    if inspect.isawaitable(result):
-        await result
+    from tomodachi.logging import bind_handler_context
+
+    with bind_handler_context(
+        "tomodachi.lifecycle.handler", handler=hook, type="tomodachi.event", event_=_HOOK_EVENTS.get(hook, hook)
+    ):
+        result = method()
+        if inspect.isawaitable(result):
+            await result
 
 
 class ServiceContainer:
@@ -77,7 +89,7 @@ class ServiceContainer:
         service_class: type,
         environment: Environment,
         *,
-        config: Mapping[str, Any] | None = None,
+        config: Mapping[str, object] | None = None,
         file_path: str | None = None,
     ) -> None:
         self.service_class = service_class
@@ -113,8 +125,7 @@ class ServiceContainer:
             # upstream's context held itself under "context" (its examples read context["context"][...])
             instance.context["context"] = instance.context
             # publish functions called from any handler find this service's brokers through it
-            # (see tomodachi.messaging.broker.environment_of)
-            instance.context["_tomodachi_environment"] = self.environment
+            remember_environment(instance, self.environment)
             apply_config(instance, self.config)
         except Exception as exc:
             _logger("tomodachi.init").exception("failed to setup config", service=self.name)
@@ -128,12 +139,13 @@ class ServiceContainer:
             raise ServiceStartError(self.name, "post init hooks", exc) from exc
         self.instance = instance
         execution_context._set_service(self.name, instance)
+        execution_context.report_execution(self.environment.execution)
         _logger("tomodachi.service").info("initializing service instance", service=self.name, uuid=instance.uuid)
 
     def _create_transports(self) -> None:
         grouped: dict[str, list[BoundHandler]] = {}
         for attr_name, spec in discover_handlers(self.service_class):
-            bound = BoundHandler(name=attr_name, func=getattr(self.instance, attr_name), spec=spec)
+            bound = BoundHandler(name=attr_name, func=handler_method(self.instance, attr_name), spec=spec)
             grouped.setdefault(spec.transport, []).append(bound)
         order = {name: index for index, name in enumerate(TRANSPORT_ORDER)}
         for transport_name in sorted(grouped, key=lambda name: order.get(name, len(order))):

@@ -5,17 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sys
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from tomodachi.runtime.execution_report import ExecutionReport, combined
 
 _services: dict[str, Any] = {}
 _execution_context: dict[str, Any] = {}
+# the reports of the Environments whose services run in this process (weak: a forgotten one does not linger)
+_reports: weakref.WeakSet[ExecutionReport] = weakref.WeakSet()
 _contextvars: dict[str, contextvars.ContextVar[Any]] = {}
 # set by the launcher / harness: called by tomodachi.exit() to stop every running service
 _exit_handler: Callable[[], None] | None = None
 
 
-def _set_service(name: str, instance: Any) -> None:
+def _set_service(name: str, instance: object) -> None:
     _services.pop(name, None)  # re-insert so the most recently registered is last
     _services[name] = instance
 
@@ -43,10 +48,37 @@ def get_services() -> list[Any]:
 
 
 def get_execution_context() -> dict[str, Any]:
+    """Upstream's process-wide execution context (callers may change it in place), with what the transports of
+    the running Environments report (enabled transports, versions, task counters) brought up to date."""
+    if _reports:
+        _execution_context.update(combined(_reports))
     return _execution_context
 
 
-def set_execution_context(values: dict[str, Any]) -> None:
+def report_execution(report: ExecutionReport) -> None:
+    """Fold ``report`` (an Environment's) into the execution context from now on; called when a service starts."""
+    _reports.add(report)
+
+
+def withdraw_execution_report(report: ExecutionReport, *, keep_values: bool) -> None:
+    """Stop folding ``report`` in. ``keep_values``: its last values stay in the context (a finished run's
+    counters, as upstream keeps them); otherwise its keys go (a test's Environment leaves nothing behind)."""
+    if report not in _reports:
+        return
+    _reports.discard(report)
+    values = report.values()
+    if keep_values:
+        _execution_context.update(values)
+        return
+    still_reported = combined(_reports)
+    for key in values:
+        if key in still_reported:
+            _execution_context[key] = still_reported[key]
+        else:
+            _execution_context.pop(key, None)
+
+
+def set_execution_context(values: Mapping[str, object]) -> None:
     _execution_context.update(values)
 
 

@@ -13,24 +13,28 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tomodachi.logging import Logger
 
 # the registries whose registration was attempted, so stop deregisters exactly those
 _REGISTERED_KEY = "_tomodachi_discovery_registered"
 
 
-def _logger() -> Any:
+def _logger() -> Logger:
     from tomodachi.logging import get_logger
 
     return get_logger("tomodachi.discovery")
 
 
-def registries_of(instance: Any) -> list[Any]:
+def registries_of(instance: object) -> list[object]:
     registries = getattr(instance, "discovery", None) or []
     return list(registries) if isinstance(registries, (list, tuple)) else [registries]
 
 
-async def _call(registry: Any, hook: str, *args: Any) -> None:
+async def _call(registry: object, hook: str, *args: object) -> None:
     method = getattr(registry, hook, None)
     if method is None or not callable(method):
         return
@@ -45,7 +49,7 @@ async def _call(registry: Any, hook: str, *args: Any) -> None:
         )
 
 
-def http_endpoints(transports: dict[str, Any]) -> list[tuple[str, int, str, str]]:
+def http_endpoints(transports: Mapping[str, object]) -> list[tuple[str, int, str, str]]:
     """(host, port, method, pattern) for every declared HTTP route; the implicit HEAD of a GET is left out."""
     transport = transports.get("http")
     address = getattr(transport, "bound_address", None)
@@ -62,7 +66,7 @@ def http_endpoints(transports: dict[str, Any]) -> list[tuple[str, int, str, str]
     return endpoints
 
 
-async def register(instance: Any, transports: dict[str, Any]) -> None:
+async def register(instance: object, transports: Mapping[str, object]) -> None:
     """Announce HTTP endpoints, then ``_register_service``, on every registry of ``instance``."""
     registries = registries_of(instance)
     if not registries:
@@ -84,7 +88,7 @@ async def register(instance: Any, transports: dict[str, Any]) -> None:
         await _call(registry, "_register_service", instance)
 
 
-async def deregister(instance: Any) -> None:
+async def deregister(instance: object) -> None:
     """``_deregister_service`` on every registry that ``register`` was run for."""
     context = getattr(instance, "context", None)
     registries = context.pop(_REGISTERED_KEY, None) if isinstance(context, dict) else None

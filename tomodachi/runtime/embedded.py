@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
+from tomodachi.messaging.broker import AnyBroker
 from tomodachi.messaging.memory_brokers import MEMORY_BROKERS, create_memory_broker
 from tomodachi.runtime.clock import Clock
-from tomodachi.runtime.environment import Environment
+from tomodachi.runtime.environment import BrokerFactory, Environment
 
 # publishes (and AMQP dead letters) the brokers' logs keep for inspection; older entries are forgotten
 HISTORY = 1000
@@ -42,6 +43,10 @@ class EmbeddedBrokers:
             await broker.close()
 
 
-def _always(broker: Any) -> Callable[[Any], Any]:
+def _always(broker: AnyBroker) -> BrokerFactory:
     """A broker factory handing every service the one shared broker, whatever its connection key."""
-    return lambda key: broker
+
+    def shared(key: Hashable, build_default: Callable[[], AnyBroker]) -> AnyBroker:
+        return broker
+
+    return shared

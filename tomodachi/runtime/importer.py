@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import re
 import sys
@@ -50,7 +51,19 @@ def _implicit_package(path: Path, source: str) -> tuple[str, Path] | None:
     if not re.search(r"^\s*from\s+\.", source, flags=re.MULTILINE) or path.name == "__init__.py":
         return None
     folder = path.parent.name
-    return (folder, path.parent.parent) if folder.isidentifier() else None
+    # the import system takes any name without dots ("test-copy" too), as upstream's importer relied on
+    return (folder, path.parent.parent) if folder and "." not in folder else None
+
+
+def _namespace_package(name: str, folder: Path) -> None:
+    """Register ``folder`` as the namespace package ``name`` up front: left to the import system, a module of the
+    same name inside the folder (``svc-copy/svc-copy.py``, whose folder is on sys.path) would stand in for it."""
+    existing = sys.modules.get(name)
+    if existing is not None and str(folder) in list(getattr(existing, "__path__", None) or []):
+        return
+    spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+    spec.submodule_search_locations = [str(folder)]
+    sys.modules[name] = importlib.util.module_from_spec(spec)
 
 
 def import_service_file(path: str | Path) -> ModuleType:
@@ -65,7 +78,9 @@ def import_service_file(path: str | Path) -> ModuleType:
         source = resolved.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ServiceFileError(f"cannot read service file {resolved}: {exc}") from exc
-    package = _package_of(resolved) or _implicit_package(resolved, source)
+    packaged = _package_of(resolved)
+    implicit = None if packaged else _implicit_package(resolved, source)
+    package = packaged or implicit
     search_locations: list[str] | None = None
     if package is not None:
         dotted, root = package
@@ -76,6 +91,8 @@ def import_service_file(path: str | Path) -> ModuleType:
             )
         if str(root) not in sys.path:
             sys.path.insert(0, str(root))
+        if implicit is not None:
+            _namespace_package(dotted, resolved.parent)
         if resolved.name == "__init__.py":
             module_name, search_locations = dotted, [str(resolved.parent)]
         else:

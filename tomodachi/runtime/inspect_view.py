@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from tomodachi.topology.model import Topology
 
+if TYPE_CHECKING:
+    from tomodachi.messaging.amqp.memory import MemoryAmqpBroker
+    from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker
+
 PREVIEW = 200  # characters of a message body shown
 RECENT = 50  # publishes shown unless ?recent= asks for another number
 
 
-def _preview(body: str | bytes) -> dict[str, Any]:
+def _preview(body: str | bytes) -> dict[str, object]:
     """``{"data": ...}`` for a JsonBase envelope (what the handler gets), else ``{"body": <text, shortened>}``."""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
     try:
@@ -33,7 +37,7 @@ def _time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=timezone.utc).isoformat(timespec="milliseconds")
 
 
-def amqp_view(broker: Any, recent: int = RECENT) -> dict[str, Any]:
+def amqp_view(broker: MemoryAmqpBroker, recent: int = RECENT) -> dict[str, object]:
     """Queues with depths, dead letters and recent publishes of a memory AMQP broker."""
     from tomodachi.messaging.amqp.naming import decode_routing_key
 
@@ -71,12 +75,12 @@ def amqp_view(broker: Any, recent: int = RECENT) -> dict[str, Any]:
     return {"queues": queues, "dead_letters": dead_letters, "recent": published}
 
 
-def sns_sqs_view(broker: Any, recent: int = RECENT) -> dict[str, Any]:
+def sns_sqs_view(broker: MemorySnsSqsBroker, recent: int = RECENT) -> dict[str, object]:
     """Topics, subscriptions, queues with depths, dead letters and recent publishes of a memory SNS+SQS broker."""
     from tomodachi.messaging.sns_sqs.naming import decode_topic
 
-    queues: list[dict[str, Any]] = []
-    dead_letters: list[dict[str, Any]] = []
+    queues: list[dict[str, object]] = []
+    dead_letters: list[dict[str, object]] = []
     for name in broker.queues():
         messages = broker.messages(name)
         dead_letter_queue = broker.dead_letter_queue_of(name)
@@ -121,10 +125,11 @@ def sns_sqs_view(broker: Any, recent: int = RECENT) -> dict[str, Any]:
     }
 
 
-VIEWS: dict[str, Callable[[Any, int], dict[str, Any]]] = {"amqp": amqp_view, "aws_sns_sqs": sns_sqs_view}
+# by bus; each view reads the memory broker of its bus
+VIEWS: dict[str, Callable[[Any, int], dict[str, object]]] = {"amqp": amqp_view, "aws_sns_sqs": sns_sqs_view}
 
 
-def snapshot(brokers: dict[str, Any], recent: int = RECENT) -> dict[str, Any]:
+def snapshot(brokers: Mapping[str, object], recent: int = RECENT) -> dict[str, object]:
     return {bus: VIEWS[bus](broker, recent) for bus, broker in brokers.items()}
 
 
@@ -132,7 +137,7 @@ class InspectServer:
     """``GET /``: the brokers as JSON (``?recent=N`` publishes); ``GET /topology``: the observed flows as Mermaid
     (``?format=text`` or ``json``)."""
 
-    def __init__(self, brokers: dict[str, Any], topology: Callable[[], Topology], host: str, port: int) -> None:
+    def __init__(self, brokers: Mapping[str, object], topology: Callable[[], Topology], host: str, port: int) -> None:
         self.brokers = brokers
         self.topology = topology
         self.host, self.port = host, port

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import tomodachi
 from tomodachi.runtime import context as execution_context
@@ -19,12 +19,13 @@ from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.importer import ServiceFileError, load_services
 
 if TYPE_CHECKING:
+    from tomodachi.logging import FrameworkLogger
     from tomodachi.runtime.embedded import EmbeddedBrokers
     from tomodachi.runtime.inspect_view import InspectServer
     from tomodachi.topology.observed import FlowRecorder
 
 
-def _logger(name: str) -> Any:
+def _logger(name: str) -> FrameworkLogger:
     from tomodachi.logging import framework_logger  # same records as get_logger(), without importing structlog
 
     return framework_logger(name)
@@ -37,9 +38,9 @@ class Launcher:
         self,
         files: Sequence[str],
         *,
-        config: dict[str, Any] | None = None,
+        config: Mapping[str, object] | None = None,
         watch: bool = False,
-        watcher_options: dict[str, Any] | None = None,
+        watcher_options: Mapping[str, object] | None = None,
         environment: Environment | None = None,
         brokers: Mapping[str, str] | None = None,
         inspect: tuple[str, int] | None = None,
@@ -186,6 +187,8 @@ class Launcher:
         finally:
             await self._stop_embedded(inspector)
             execution_context._set_exit_handler(None)
+            # the run's task counters stay readable after it, as upstream's process-wide ones do
+            execution_context.withdraw_execution_report(self.environment.execution, keep_values=True)
             for signum in (signal.SIGINT, signal.SIGTERM):
                 try:
                     loop.remove_signal_handler(signum)

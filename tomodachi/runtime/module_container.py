@@ -11,11 +11,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
 from typing import Any, ClassVar
 
+from tomodachi.helpers.aiobotocore_connector import remember_service_credentials
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.container import ServiceContainer as ClassContainer
 from tomodachi.runtime.container import ServiceStartError
 from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.importer import service_classes_in
+from tomodachi.transport.upstream_classes import AWSSNSSQSTransport
 
 # what ``started_waiter`` resolves to: (service name, instance, log level) per started service
 StartedService = tuple[str, Any, str]
@@ -32,6 +34,12 @@ def _set_exit_code(code: int) -> None:
     import tomodachi
 
     tomodachi.SERVICE_EXIT_CODE = code
+
+
+def _uses_aws(container: ClassContainer) -> bool:
+    """Has SNS+SQS handlers, or AWS settings to publish with."""
+    aws = container.instance.options.aws_sns_sqs
+    return "aws_sns_sqs" in container.transports or bool(aws.region_name or aws.aws_access_key_id)
 
 
 class ModuleContainer:
@@ -98,6 +106,12 @@ class ModuleContainer:
             for cls in classes
         ]
         results = await asyncio.gather(*(c.start() for c in self._containers), return_exceptions=True)
+        # every instance that was created is reported, also when its start failed (a broker that refused the
+        # connection): the caller may inspect it, then stops it; the exit code says the start failed
+        self.services_started = {(c.name, c.instance, "INFO") for c in self._containers if c.instance is not None}
+        for container in self._containers:
+            if container.instance is not None and _uses_aws(container):
+                remember_service_credentials(container.instance)
         failures = [result for result in results if isinstance(result, BaseException)]
         if failures:
             for failure in failures:
@@ -105,10 +119,9 @@ class ModuleContainer:
                     _logger("exception").error(f"uncaught exception: {failure}")
             _set_exit_code(1)
             self.stop_service()
-            return
-        self.services_started = {(c.name, c.instance, "INFO") for c in self._containers}
 
     async def _stop(self) -> None:
+        AWSSNSSQSTransport.topics.remember(c.instance for c in self._containers if c.instance is not None)
         await asyncio.gather(*(c.stop() for c in self._containers), return_exceptions=True)
         await self.environment.close_brokers()
 

@@ -71,9 +71,9 @@ class Observer(Protocol):
 
 
 async def call_handler(
-    func: Callable[..., Any],
-    args: Sequence[Any],
-    kwargs: Mapping[str, Any],
+    func: Callable[..., object],
+    args: Sequence[object],
+    kwargs: Mapping[str, object],
     *,
     observers: Sequence[Observer],
     clock: Clock,
@@ -81,7 +81,7 @@ async def call_handler(
     handler: str,
     transport: str,
     fault: BaseException | None = None,
-) -> Any:
+) -> object:
     """Call ``func(*args, **kwargs)`` (awaiting its result) and tell the observers how it went. A ``fault`` (a
     test's injected failure) is raised in place of the call, and recorded like the handler had raised it."""
     if not observers and fault is None:
@@ -104,7 +104,7 @@ async def call_handler(
 
 def report_published(
     observers: Sequence[Observer],
-    service: Any,
+    service: object,
     bus: str,
     kind: str,
     destination: str,
@@ -129,7 +129,9 @@ def _notify_call(observers: Sequence[Observer], event: HandlerCallEvent) -> None
         observer.handler_called(event)
 
 
-def arguments_by_name(func: Callable[..., Any], args: Sequence[Any], kwargs: Mapping[str, Any]) -> dict[str, Any]:
+def arguments_by_name(
+    func: Callable[..., object], args: Sequence[object], kwargs: Mapping[str, object]
+) -> dict[str, Any]:
     """The call's arguments keyed by parameter name (positional ones included); ``**kwargs`` extras flattened."""
     try:
         bound = inspect.signature(func).bind_partial(*args, **kwargs)

@@ -7,13 +7,14 @@ import os
 import site
 import sys
 import sysconfig
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tomodachi.runtime.importer import ServiceFileError, resolve_service_path
 
 if TYPE_CHECKING:
+    from tomodachi.logging import Logger
     from tomodachi.runtime.launcher import Launcher
 
 WATCHED_FILE_ENDINGS = (".py", ".pyi", ".json", ".yml", ".html", ".phtml")
@@ -29,7 +30,7 @@ IGNORED_DIRS = (
 )
 
 
-def _logger() -> Any:
+def _logger() -> Logger:
     from tomodachi.logging import get_logger
 
     return get_logger("tomodachi.watcher")
@@ -43,14 +44,14 @@ class SourceFilter:
         self.endings = tuple(WATCHED_FILE_ENDINGS) + tuple(watched_file_endings)
         self.ignored = set(IGNORED_DIRS) | set(ignored_dirs)
 
-    def __call__(self, change: Any, path: str) -> bool:
+    def __call__(self, change: object, path: str) -> bool:
         parts = Path(path).parts
         if any(part in self.ignored or (part.startswith(".") and part not in (".", "..")) for part in parts[:-1]):
             return False
         return path.endswith(self.endings)
 
 
-def source_filter(launcher: Launcher, watcher_options: dict[str, Any]) -> SourceFilter:
+def source_filter(launcher: Launcher, watcher_options: Mapping[str, object]) -> SourceFilter:
     """The filter from the ``watcher`` options of the ``-c`` files and of every running service's options
     (its class options with the config merged over them), validated like any option."""
     import tomodachi
@@ -112,7 +113,7 @@ def syntax_errors(files: list[str]) -> list[str]:
     return errors
 
 
-async def watch_and_reload(launcher: Launcher, watcher_options: dict[str, Any]) -> None:
+async def watch_and_reload(launcher: Launcher, watcher_options: Mapping[str, object]) -> None:
     from tomodachi.runtime.file_changes import source_changes
 
     log = _logger()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from tomodachi.handlers import HandlerSpec
 
@@ -19,7 +19,7 @@ class BoundHandler:
     """One decorated method of one service instance, with the spec that selected this transport."""
 
     name: str  # the method's attribute name on the class
-    func: Callable[..., Any]  # bound method (the attribute as found on the instance)
+    func: Callable[..., object]  # bound method (the attribute as found on the instance)
     spec: HandlerSpec
 
 
@@ -27,7 +27,7 @@ class BoundHandler:
 class TransportContext:
     """Everything a transport needs from the container that owns it."""
 
-    service: Any  # the tomodachi.Service instance
+    service: object  # the service instance (transports read what they need of it with getattr)
     options: Options  # the options of *this* service (per service, never process-global)
     environment: Environment  # clock, brokers, error reporting
     handlers: tuple[BoundHandler, ...]
@@ -57,8 +57,8 @@ TransportFactory = Callable[[TransportContext], Transport]
 TRANSPORT_FACTORIES: dict[str, str] = {
     "http": "tomodachi.transport.http.transport:create_transport",
     "schedule": "tomodachi.transport.schedule.transport:create_transport",
-    "amqp": "tomodachi.messaging.amqp.transport:create_transport",
-    "aws_sns_sqs": "tomodachi.messaging.sns_sqs.transport:create_transport",
+    "amqp": "tomodachi.messaging.amqp.subscribers:create_transport",
+    "aws_sns_sqs": "tomodachi.messaging.sns_sqs.subscribers:create_transport",
 }
 
 # order in which transports are set up; stopped in reverse

@@ -129,7 +129,9 @@ class VirtualTimer:
 
     __slots__ = ("due", "callback", "args", "cancelled", "_clock")
 
-    def __init__(self, clock: VirtualClock, due: int, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def __init__(
+        self, clock: VirtualClock, due: int, callback: Callable[..., object], args: tuple[object, ...]
+    ) -> None:
         self._clock = clock
         self.due = due  # epoch microseconds
         self.callback = callback
@@ -196,10 +198,10 @@ class VirtualClock(Clock):
             raise ValueError("sleep_until() needs a timezone-aware datetime")
         await self._wait_until(max(self._now, _to_microseconds(when)))
 
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> VirtualTimer:
+    def call_later(self, delay: float, callback: Callable[..., object], *args: object) -> VirtualTimer:
         return self._schedule(self._now + max(0, round(delay * 1_000_000)), callback, args)
 
-    def call_at(self, when: datetime, callback: Callable[..., Any], *args: Any) -> VirtualTimer:
+    def call_at(self, when: datetime, callback: Callable[..., object], *args: object) -> VirtualTimer:
         """Run ``callback(*args)`` once virtual time reaches ``when``."""
         return self._schedule(max(self._now, _to_microseconds(when)), callback, args)
 
@@ -330,7 +332,7 @@ class VirtualClock(Clock):
                 # assigning the frozen instant directly is the cheap path (move_to re-parses and re-derives it)
                 self._frozen_factory.time_to_freeze = self._naive_utc()
 
-    def _schedule(self, due: int, callback: Callable[..., Any], args: tuple[Any, ...]) -> VirtualTimer:
+    def _schedule(self, due: int, callback: Callable[..., object], args: tuple[object, ...]) -> VirtualTimer:
         timer = VirtualTimer(self, due, callback, args)
         heapq.heappush(self._heap, (due, next(self._sequence), timer))
         self._pending += 1

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
+from tomodachi.messaging.broker import AnyBroker
 from tomodachi.messaging.memory_brokers import MEMORY_BROKERS, create_memory_broker
 from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.container import ServiceContainer
-from tomodachi.runtime.environment import Environment
+from tomodachi.runtime.environment import BrokerFactory, Environment
 from tomodachi.runtime.importer import load_services
 from tomodachi.testing.clock import Duration, VirtualClock, parse_duration
 from tomodachi.testing.fakes.base import FakeBase, TestSender
@@ -24,6 +25,15 @@ from tomodachi.testing.plans import FaultPlan, Planner, failure_report
 from tomodachi.testing.records import Pending
 from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT, pending_of, run_until_idle, settle
 from tomodachi.topology.observed import FlowRecorder
+
+if TYPE_CHECKING:
+    from tomodachi.messaging.amqp.memory import MemoryAmqpBroker
+    from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker
+    from tomodachi.options import Options
+    from tomodachi.testing.fakes.amqp import InMemoryAmqp
+    from tomodachi.testing.fakes.protocols import FakeAmqp, FakeSnsSqs
+    from tomodachi.testing.fakes.real import RealWireFake
+    from tomodachi.testing.fakes.sns_sqs import InMemorySnsSqs
 
 __all__ = ["CapturedError", "LostMessages", "MEMORY_BROKERS", "ServiceHandle", "ServiceHarness", "UnnoticedErrors"]
 
@@ -43,7 +53,7 @@ class ServiceHarness:
         *,
         http_bind: tuple[str, int] | None = ("127.0.0.1", 0),
         wire: str = "fake",
-        wire_options: Mapping[str, Any] | None = None,
+        wire_options: Mapping[str, object] | None = None,
     ) -> None:
         """``wire="fake"``: in-memory brokers. ``wire="real"``: the transports' real brokers; ``wire_options``
         (dotted keys: endpoints, credentials, per-test prefixes) are merged into every service's options."""
@@ -53,27 +63,32 @@ class ServiceHarness:
         self.wire_options: dict[str, Any] = dict(wire_options or {})
         self.ledger = Ledger()
         self.handles: list[ServiceHandle[Any]] = []
-        self._fakes: dict[str, Any] = {}
-        self._brokers: dict[str, Any] = {}
+        # the fakes made so far, in the order they were (settled and closed in that order)
+        self._fakes: dict[str, FakeBase] = {}
+        self._amqp_fake: InMemoryAmqp | RealWireFake | None = None
+        self._sns_sqs_fake: InMemorySnsSqs | RealWireFake | None = None
+        self._real_fakes: dict[str, RealWireFake] = {}
+        self._brokers: dict[str, MemoryAmqpBroker | MemorySnsSqsBroker] = {}
         self.plan: FaultPlan | None = None
         self.seed_override: int | None = None  # --tomodachi-seed / @pytest.mark.tomodachi_seed
         self.flow_recorder: FlowRecorder | None = None
         # tomodachi.exit() while the test runs stops this test's services (no SystemExit); the exit handler, exit
-        # code and execution context are restored at stop_all()
+        # code and what the services set in the process-wide execution context are restored at stop_all()
         self._saved_exit: tuple[Any, int] | None = None
         self._exit_task: asyncio.Task[None] | None = None
         self._saved_context: dict[str, Any] = {}
+        self._real_brokers: list[AnyBroker] = []  # real wires: the brokers this harness's factories built
         # service files are imported with their folder on sys.path: forgotten at stop_all(), so a later test's
         # file with a same-named sibling module does not get this test's copy
         self._file_folders: list[str] = []
         self._modules_before: set[str] | None = None
         self._sys_path_before: list[str] | None = None
+        factory = self._memory_factory if wire == "fake" else self._recording_factory
         self.environment = Environment(
             clock=clock,
-            broker_factories={bus: self._fake_factory(bus) for bus in MEMORY_BROKERS} if wire == "fake" else {},
+            broker_factories={bus: factory(bus) for bus in MEMORY_BROKERS},
             report_error=self.ledger.report_error,
             http_bind=http_bind,
-            broker_observer=self._observe_broker if wire == "real" else None,
             observers=[self.ledger],
         )
 
@@ -86,40 +101,96 @@ class ServiceHarness:
     def clock(self) -> Clock:
         return self.environment.clock
 
-    def _fake_factory(self, bus: str) -> Any:
-        return lambda key: self.memory_broker(bus)
+    def _memory_factory(self, bus: str) -> BrokerFactory:
+        """Every service of the test gets the bus's one in-memory broker, whatever its connection settings."""
 
-    def memory_broker(self, bus: str) -> Any:
+        def memory(key: Hashable, build_default: Callable[[], AnyBroker]) -> AnyBroker:
+            return self.memory_broker(bus)
+
+        return memory
+
+    def _recording_factory(self, bus: str) -> BrokerFactory:
+        """Real wires: the services' real broker, recording each publish it accepted for ``fake_*.published``."""
+
+        def recording(key: Hashable, build_default: Callable[[], AnyBroker]) -> AnyBroker:
+            from tomodachi.testing.fakes.real import RecordingBroker
+
+            broker = RecordingBroker(build_default(), self._real_fake(bus).record)
+            self._real_brokers.append(broker)
+            return broker
+
+        return recording
+
+    @overload
+    def memory_broker(self, bus: Literal["amqp"]) -> MemoryAmqpBroker: ...
+
+    @overload
+    def memory_broker(self, bus: Literal["aws_sns_sqs"]) -> MemorySnsSqsBroker: ...
+
+    @overload
+    def memory_broker(self, bus: str) -> MemoryAmqpBroker | MemorySnsSqsBroker: ...
+
+    def memory_broker(self, bus: str) -> MemoryAmqpBroker | MemorySnsSqsBroker:
         """The in-memory broker of ``bus`` shared by every service of this test (created on first use)."""
         if bus not in self._brokers:
             self._brokers[bus] = create_memory_broker(bus, self.clock)
         return self._brokers[bus]
 
-    def memory_brokers(self) -> dict[str, Any]:
+    def memory_brokers(self) -> dict[str, MemoryAmqpBroker | MemorySnsSqsBroker]:
         """The in-memory brokers created so far, by bus."""
         return dict(self._brokers)
 
-    def fake(self, bus: str) -> Any:
+    @overload
+    def fake(self, bus: Literal["amqp"]) -> FakeAmqp: ...
+
+    @overload
+    def fake(self, bus: Literal["aws_sns_sqs"]) -> FakeSnsSqs: ...
+
+    @overload
+    def fake(self, bus: str) -> FakeAmqp | FakeSnsSqs: ...
+
+    def fake(self, bus: str) -> FakeAmqp | FakeSnsSqs:
         """The test API of ``bus`` (``fake_amqp`` / ``fake_sns_sqs``), created on first use: over the in-memory
         broker, or on real wires a stand-in with the same API over the real brokers."""
-        if bus in self._fakes:
-            return self._fakes[bus]
-        if bus not in MEMORY_BROKERS:
-            raise ValueError(f"unknown bus {bus!r}: use one of {', '.join(MEMORY_BROKERS)}")
-        sender = TestSender(environment=self.environment)
-        if self.wire == "real":
+        if bus == "amqp":
+            return self._fake_amqp()
+        if bus == "aws_sns_sqs":
+            return self._fake_sns_sqs()
+        raise ValueError(f"unknown bus {bus!r}: use one of {', '.join(MEMORY_BROKERS)}")
+
+    def _fake_amqp(self) -> InMemoryAmqp | RealWireFake:
+        if self._amqp_fake is None:
+            if self.wire == "real":
+                self._amqp_fake = self._real_fake("amqp")
+            else:
+                from tomodachi.testing.fakes.amqp import InMemoryAmqp
+
+                sender = TestSender(environment=self.environment)
+                self._amqp_fake = InMemoryAmqp(self.memory_broker("amqp"), self.clock, self.ledger, sender)
+            self._fakes["amqp"] = self._amqp_fake
+        return self._amqp_fake
+
+    def _fake_sns_sqs(self) -> InMemorySnsSqs | RealWireFake:
+        if self._sns_sqs_fake is None:
+            if self.wire == "real":
+                self._sns_sqs_fake = self._real_fake("aws_sns_sqs")
+            else:
+                from tomodachi.testing.fakes.sns_sqs import InMemorySnsSqs
+
+                sender = TestSender(environment=self.environment)
+                broker = self.memory_broker("aws_sns_sqs")
+                self._sns_sqs_fake = InMemorySnsSqs(broker, self.clock, self.ledger, sender)
+            self._fakes["aws_sns_sqs"] = self._sns_sqs_fake
+        return self._sns_sqs_fake
+
+    def _real_fake(self, bus: str) -> RealWireFake:
+        """Real wires: the stand-in fake of ``bus``, which the recording brokers tell about every publish."""
+        found = self._real_fakes.get(bus)
+        if found is None:
             from tomodachi.testing.fakes.real import real_wire_fake
 
-            self._fakes[bus] = real_wire_fake(bus, self)
-        elif bus == "amqp":
-            from tomodachi.testing.fakes.amqp import InMemoryAmqp
-
-            self._fakes[bus] = InMemoryAmqp(self.memory_broker(bus), self.clock, self.ledger, sender)
-        else:
-            from tomodachi.testing.fakes.sns_sqs import InMemorySnsSqs
-
-            self._fakes[bus] = InMemorySnsSqs(self.memory_broker(bus), self.clock, self.ledger, sender)
-        return self._fakes[bus]
+            found = self._real_fakes[bus] = real_wire_fake(bus, self)
+        return found
 
     def apply_plan(self, plan: FaultPlan, seed: int | None = None) -> FaultPlan:
         """Inject ``plan``'s faults on both in-memory buses from now on; its random choices come from ``seed``,
@@ -142,7 +213,7 @@ class ServiceHarness:
 
     def _settleable(self) -> list[FakeBase]:
         if self.wire == "fake":
-            for bus in self._brokers:
+            for bus in list(self._brokers):
                 self.fake(bus)
         return list(self._fakes.values())
 
@@ -165,18 +236,6 @@ class ServiceHarness:
             return
         await run_until_idle(self._settleable(), self.clock, parse_duration(limit))
 
-    def _observe_broker(self, bus: str, broker: Any) -> None:
-        """Real wires: record every publish the way the memory broker would, for ``fake_*.published``."""
-        probe = self.fake(bus)
-        publish = broker.publish
-
-        async def recording_publish(publication: Any, *args: Any, **kwargs: Any) -> Any:
-            result = await publish(publication, *args, **kwargs)
-            probe.record(publication, result)
-            return result
-
-        broker.publish = recording_publish
-
     @property
     def captured(self) -> list[CapturedError]:
         return self.ledger.errors
@@ -196,8 +255,8 @@ class ServiceHarness:
         self,
         service: type[S],
         *,
-        config: Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
+        config: Mapping[str, object] | None = None,
+        options: Mapping[str, object] | None = None,
     ) -> ServiceHandle[S]: ...
 
     @overload
@@ -205,16 +264,16 @@ class ServiceHarness:
         self,
         service: str | Path,
         *,
-        config: Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
+        config: Mapping[str, object] | None = None,
+        options: Mapping[str, object] | None = None,
     ) -> ServiceHandle[Any]: ...
 
     async def start(
         self,
-        service: type[Any] | str | Path,
+        service: type[object] | str | Path,
         *,
-        config: Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
+        config: Mapping[str, object] | None = None,
+        options: Mapping[str, object] | None = None,
     ) -> ServiceHandle[Any]:
         """Start a service class (or the first service class of a file) and wait until it is ready.
 
@@ -243,11 +302,13 @@ class ServiceHarness:
             self.flow_recorder.describe(container.instance, file_path)
         return handle
 
-    def _layered_options(self, service_class: type, config_options: Any, test_options: Mapping[str, Any] | None) -> Any:
+    def _layered_options(
+        self, service_class: type, config_options: Any, test_options: Mapping[str, object] | None
+    ) -> Options:
         """Class options, then wire options, the config's options and the test's options, each layer applied
         key by key (nested and dotted keys mix freely). The per-test AMQP queue prefix goes in front of the
         service's own prefix, wherever that came from."""
-        options = getattr(service_class, "options")  # noqa: B009 - set by the service metaclass
+        options: Options = getattr(service_class, "options")  # noqa: B009 - set by the service metaclass
         wire_options = dict(self.wire_options)
         test_prefix = wire_options.pop("amqp.queue_name_prefix", None)
         for layer in (wire_options, config_options, test_options):
@@ -257,10 +318,16 @@ class ServiceHarness:
             options = options.merged({"amqp.queue_name_prefix": test_prefix + (options.amqp.queue_name_prefix or "")})
         return options
 
-    async def start_file(self, path: str | Path, **kwargs: Any) -> list[ServiceHandle[Any]]:
+    async def start_file(
+        self,
+        path: str | Path,
+        *,
+        config: Mapping[str, object] | None = None,
+        options: Mapping[str, object] | None = None,
+    ) -> list[ServiceHandle[Any]]:
         """Start every service class of a service file."""
         resolved, classes = self._load_services(path)
-        return [await self.start(cls, **kwargs) for cls in classes]
+        return [await self.start(cls, config=config, options=options) for cls in classes]
 
     def _load_services(self, path: str | Path) -> tuple[Path, list[type]]:
         if self._modules_before is None:
@@ -338,14 +405,17 @@ class ServiceHarness:
                 self._saved_exit = None
                 execution_context._set_exit_handler(handler)
                 tomodachi.SERVICE_EXIT_CODE = exit_code
-                # task counters and *_enabled keys set by this test's transports
+                # the transports' counters go with this test's Environment; what its services set through
+                # tomodachi.set_execution_context() & co. is undone here
+                execution_context.withdraw_execution_report(self.environment.execution, keep_values=False)
                 values = execution_context.get_execution_context()
                 values.clear()
                 values.update(self._saved_context)
 
     async def _close_environment(self) -> None:
-        if self.wire == "real":
-            await self.environment.close_brokers()
+        brokers, self._real_brokers = self._real_brokers, []
+        for broker in brokers:
+            await broker.close()
         for fake in [*self._brokers.values(), *self._fakes.values()]:
             close = getattr(fake, "close", None)
             if close is not None:

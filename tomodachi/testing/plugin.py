@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from datetime import datetime
-from typing import Any, cast
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -38,8 +39,11 @@ from tomodachi.testing.wires import (
 )
 from tomodachi.topology.observed import FlowRecorder
 
+if TYPE_CHECKING:
+    from pluggy import Result
 
-def _load_pytest_asyncio() -> Any:
+
+def _load_pytest_asyncio() -> ModuleType | None:
     try:
         import pytest_asyncio
     except ImportError:  # a plain install: the async fixtures say which extra to install
@@ -57,10 +61,11 @@ def _missing(what: str, exc: ImportError | None = None) -> str:
     return f"the tomodachi fixtures need {what}{detail}: {EXTRA_HINT}"
 
 
-def _async_fixture(func: Callable[..., Any]) -> Any:
+def _async_fixture(func: Callable[..., object]) -> Callable[..., object]:
     """``pytest_asyncio.fixture`` when it is installed, else a fixture that fails naming the extra."""
     if pytest_asyncio is not None:
-        return pytest_asyncio.fixture(func)
+        fixture: Callable[..., object] = pytest_asyncio.fixture(func)
+        return fixture
 
     @pytest.fixture(name=func.__name__)
     def unavailable() -> None:
@@ -266,7 +271,7 @@ def _marker_seed(item: pytest.Item) -> int | None:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
     """The test's ``tomodachi_seed`` marker applies to every plan it applies, in fixtures and in ``system()``."""
     before = set_test_seed(_marker_seed(item))
     try:
@@ -276,7 +281,9 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, Result[pytest.TestReport], None]:
     """A failed test that applied a fault plan reports the seed, the plan and the delivery trace."""
     outcome = yield
     report = outcome.get_result()
@@ -310,14 +317,14 @@ def tomodachi_system(tomodachi_harness: ServiceHarness) -> TestSystem:
 def fake_amqp(tomodachi_harness: ServiceHarness) -> FakeAmqp:
     """The AMQP bus of this test's services: publish into it, read what was published, queued and
     dead-lettered, inject faults, settle it."""
-    return cast(FakeAmqp, tomodachi_harness.fake("amqp"))
+    return tomodachi_harness.fake("amqp")
 
 
 @pytest.fixture
 def fake_sns_sqs(tomodachi_harness: ServiceHarness) -> FakeSnsSqs:
     """The SNS+SQS bus of this test's services: publish and send into it, read what was published, queued and
     dead-lettered, inject faults, settle it."""
-    return cast(FakeSnsSqs, tomodachi_harness.fake("aws_sns_sqs"))
+    return tomodachi_harness.fake("aws_sns_sqs")
 
 
 @pytest.fixture

@@ -27,12 +27,20 @@ class ServiceFactory(Protocol):
 
     @overload
     def __call__(
-        self, service: type[S], *, config: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None
+        self,
+        service: type[S],
+        *,
+        config: Mapping[str, object] | None = None,
+        options: Mapping[str, object] | None = None,
     ) -> Awaitable[ServiceHandle[S]]: ...
 
     @overload
     def __call__(
-        self, service: str | Path, *, config: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None
+        self,
+        service: str | Path,
+        *,
+        config: Mapping[str, object] | None = None,
+        options: Mapping[str, object] | None = None,
     ) -> Awaitable[ServiceHandle[Any]]: ...
 
 
@@ -46,20 +54,28 @@ class TestSystem:
 
     @overload
     async def start(
-        self, service: type[S], *, config: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None
+        self,
+        service: type[S],
+        *,
+        config: Mapping[str, object] | None = None,
+        options: Mapping[str, object] | None = None,
     ) -> ServiceHandle[S]: ...
 
     @overload
     async def start(
-        self, service: str | Path, *, config: Mapping[str, Any] | None = None, options: Mapping[str, Any] | None = None
+        self,
+        service: str | Path,
+        *,
+        config: Mapping[str, object] | None = None,
+        options: Mapping[str, object] | None = None,
     ) -> ServiceHandle[Any]: ...
 
     async def start(
         self,
-        service: type[Any] | str | Path,
+        service: type[object] | str | Path,
         *,
-        config: Mapping[str, Any] | None = None,
-        options: Mapping[str, Any] | None = None,
+        config: Mapping[str, object] | None = None,
+        options: Mapping[str, object] | None = None,
     ) -> ServiceHandle[Any]:
         """Start one more service in this system (a class, or a service file with one class)."""
         return await self.harness.start(service, config=config, options=options)
@@ -81,11 +97,11 @@ class TestSystem:
 
     @property
     def fake_amqp(self) -> FakeAmqp:
-        return cast(FakeAmqp, self.harness.fake("amqp"))
+        return self.harness.fake("amqp")
 
     @property
     def fake_sns_sqs(self) -> FakeSnsSqs:
-        return cast(FakeSnsSqs, self.harness.fake("aws_sns_sqs"))
+        return self.harness.fake("aws_sns_sqs")
 
     @property
     def clock(self) -> VirtualClock:
@@ -137,7 +153,7 @@ class TestSystem:
         self.harness.ledger.timeline.append(
             TraceEvent(self.harness.clock.now(), f"{old.name} crashed with {len(cut)} message(s) in flight (restart)")
         )
-        abandon(cut, brokers.get("amqp"), brokers.get("aws_sns_sqs"))
+        abandon(cut, brokers)
         await old.stop(grace_period=0)
         self.harness.handles.remove(old)
         service_class, config, options = old.started_with
@@ -157,9 +173,9 @@ class TestSystem:
 
 @asynccontextmanager
 async def system(
-    *services: type[Any] | str | Path,
-    options: Mapping[str, Any] | None = None,
-    config: Mapping[str, Any] | None = None,
+    *services: type[object] | str | Path,
+    options: Mapping[str, object] | None = None,
+    config: Mapping[str, object] | None = None,
     start: Instant | None = None,
     clock: VirtualClock | None = None,
     plan: FaultPlan | None = None,

@@ -14,7 +14,7 @@ class SleepAware(Protocol):
     def due_of(self, future: asyncio.Future[Any]) -> datetime | None: ...
 
 
-def clock_wait(task: asyncio.Future[Any] | None, clock: Any) -> datetime | None:
+def clock_wait(task: asyncio.Future[Any] | None, clock: object) -> datetime | None:
     """The virtual time at which ``task`` can go on, if it waits on ``clock`` only; ``None`` if it may progress
     without the clock (running, ready, or waiting on something else such as real I/O)."""
     if task is None or task.done() or not hasattr(clock, "due_of"):

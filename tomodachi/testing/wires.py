@@ -99,9 +99,9 @@ def amqp_target(wire_options: Mapping[str, Any]) -> tuple[str, int]:
     return str(host), int(port)
 
 
-def real_wire_amqp_options() -> dict[str, Any]:
+def real_wire_amqp_options() -> dict[str, object]:
     """``amqp.host`` / ``amqp.port`` from ``TOMODACHI_TEST_AMQP_HOST`` / ``_PORT`` (only those set)."""
-    options: dict[str, Any] = {}
+    options: dict[str, object] = {}
     if os.environ.get(AMQP_HOST_ENV):
         options["amqp.host"] = os.environ[AMQP_HOST_ENV]
     if os.environ.get(AMQP_PORT_ENV):
@@ -123,7 +123,7 @@ def reset_moto(moto_url: str) -> None:
 TEST_QUEUE_TTL = 120
 
 
-def real_wire_options(moto_url: str, prefix: str) -> dict[str, Any]:
+def real_wire_options(moto_url: str, prefix: str) -> dict[str, object]:
     """Options every service gets on real wires: moto endpoints with dummy credentials, and the RabbitMQ host
     and port when ``TOMODACHI_TEST_AMQP_HOST`` / ``_PORT`` set them.
 

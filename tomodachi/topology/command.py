@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from tomodachi.topology.model import Topology
 
@@ -36,7 +35,7 @@ def write_topology(topology: Topology, path: str, format: str | None = None) -> 
 
 
 def topology_command(
-    files: Sequence[str], *, format: str = "text", output: str | None = None, config: Mapping[str, Any] | None = None
+    files: Sequence[str], *, format: str = "text", output: str | None = None, config: Mapping[str, object] | None = None
 ) -> int:
     """Print (or write to ``output``) the wiring of every service in ``files``; returns the exit code."""
     from tomodachi.runtime.container import ServiceStartError

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
 
 from tomodachi.topology.links import Feed, feeds, feeds_reached, unconsumed, unpublished
 from tomodachi.topology.model import Publication, Subscription, Topology
@@ -78,7 +77,7 @@ def _consumed_label(topology: Topology, feed: Feed) -> str:
     return ", ".join(parts)
 
 
-def _policy(policy: Mapping[str, Any] | None) -> str | None:
+def _policy(policy: Mapping[str, object] | None) -> str | None:
     return "filter " + json.dumps(policy, sort_keys=True, separators=(",", ":")) if policy else None
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, cast
 
 from tomodachi.runtime.observe import HandlerCallEvent, MessageLostEvent, MessagePublishedEvent
 from tomodachi.topology.model import Bus, Flows, Publication, PublishKind, ServiceWiring, Topology
+
+if TYPE_CHECKING:
+    from tomodachi.topology.static import ConfiguredService
 
 MESSAGE_TRANSPORTS = ("amqp", "aws_sns_sqs")
 
@@ -23,7 +26,7 @@ class FlowRecorder:
         """A service that ran (a restart or a second test describing the same service replaces its wiring)."""
         self._services[wiring.name] = wiring
 
-    def describe(self, instance: Any, file: str | None = None) -> None:
+    def describe(self, instance: ConfiguredService, file: str | None = None) -> None:
         from tomodachi.topology.static import describe_service
 
         self.add_service(describe_service(instance, file=file))

@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Protocol
 
-from tomodachi.handlers import HandlerSpec
+from tomodachi.handlers import HandlerSpec, handler_method
 from tomodachi.service import discover_handlers
 from tomodachi.topology.model import Route, Schedule, ServiceWiring, Subscription, Topology
+
+if TYPE_CHECKING:
+    from tomodachi.options import Options
+    from tomodachi.runtime.transport import BoundHandler
+
+
+class ConfiguredService(Protocol):
+    """A service instance with its options applied: what the subscriptions' names are worked out from."""
+
+    @property
+    def options(self) -> Options: ...
+
 
 ROUTE_KINDS = {"http": "http", "websocket": "websocket", "http_static": "static", "http_error": "error"}
 
 
-def static_topology(files: Sequence[str], config: Mapping[str, Any] | None = None) -> Topology:
+def static_topology(files: Sequence[str], config: Mapping[str, object] | None = None) -> Topology:
     """Import each file and describe every service class in it, configured as ``tomodachi run -c`` would.
 
     Service instances are created (``__init__`` runs, as on a start) but nothing is started or connected."""
@@ -32,7 +44,7 @@ def static_topology(files: Sequence[str], config: Mapping[str, Any] | None = Non
     return topology
 
 
-def describe_service(instance: Any, *, file: str | None = None) -> ServiceWiring:
+def describe_service(instance: ConfiguredService, *, file: str | None = None) -> ServiceWiring:
     """The wiring of a configured service instance (its options applied), in handler definition order."""
     routes: list[Route] = []
     subscriptions: list[Subscription] = []
@@ -57,7 +69,7 @@ def _route(handler: str, spec: HandlerSpec) -> Route:
     return Route(handler, kind, tuple(spec.args.get("methods") or ("GET",)), str(spec.args.get("url", "")))
 
 
-def _when(args: Mapping[str, Any]) -> str:
+def _when(args: Mapping[str, object]) -> str:
     interval, timestamp, zone = args.get("interval"), args.get("timestamp"), args.get("timezone")
     if isinstance(interval, (int, float)) and not isinstance(interval, bool):
         when = f"every {interval:g} s"
@@ -68,16 +80,16 @@ def _when(args: Mapping[str, Any]) -> str:
     return f"{when} ({zone})" if zone else when
 
 
-def _bound(instance: Any, attr_name: str, spec: HandlerSpec) -> Any:
+def _bound(instance: object, attr_name: str, spec: HandlerSpec) -> BoundHandler:
     from tomodachi.runtime.transport import BoundHandler
 
-    return BoundHandler(name=attr_name, func=getattr(instance, attr_name), spec=spec)
+    return BoundHandler(name=attr_name, func=handler_method(instance, attr_name), spec=spec)
 
 
-def _amqp_subscription(instance: Any, attr_name: str, spec: HandlerSpec) -> Subscription:
+def _amqp_subscription(instance: ConfiguredService, attr_name: str, spec: HandlerSpec) -> Subscription:
     from tomodachi.messaging.amqp.naming import decode_routing_key
     from tomodachi.messaging.amqp.settings import AmqpSettings
-    from tomodachi.messaging.amqp.transport import build_subscription
+    from tomodachi.messaging.amqp.subscribers import build_subscription
 
     built = build_subscription(_bound(instance, attr_name, spec), instance, AmqpSettings.from_options(instance.options))
     return Subscription(
@@ -90,10 +102,10 @@ def _amqp_subscription(instance: Any, attr_name: str, spec: HandlerSpec) -> Subs
     )
 
 
-def _sns_sqs_subscription(instance: Any, attr_name: str, spec: HandlerSpec) -> Subscription:
+def _sns_sqs_subscription(instance: ConfiguredService, attr_name: str, spec: HandlerSpec) -> Subscription:
     from tomodachi.messaging.sns_sqs.descriptors import UNSET
     from tomodachi.messaging.sns_sqs.naming import decode_topic, is_queue_arn, queue_name_from_arn
-    from tomodachi.messaging.sns_sqs.transport import build_subscription
+    from tomodachi.messaging.sns_sqs.subscribers import build_subscription
 
     built = build_subscription(_bound(instance, attr_name, spec), instance, instance.options)
     dead_letter = built.dead_letter_queue if isinstance(built.dead_letter_queue, str) else None

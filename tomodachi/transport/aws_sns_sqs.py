@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tomodachi.envelope.base import MessageEnvelopeProtocol
+from tomodachi.helpers.aiobotocore_connector import ClientConnector, connector
 from tomodachi.messaging.sns_sqs.api import (
     MessageBodyFormatter,
     MessageBodyFormatterContext,
@@ -44,6 +45,7 @@ __all__ = [
     "AWSSNSSQSInternalServiceError",
     "AWSSNSSQSInternalServiceErrorException",
     "AWSSNSSQSInternalServiceException",
+    "ClientConnector",
     "MessageBodyFormatter",
     "MessageBodyFormatterContext",
     "MessageBodyFormatterProtocol",
@@ -57,6 +59,7 @@ __all__ = [
     "awssnssqs",
     "awssnssqs_publish",
     "awssnssqs_send_message",
+    "connector",
     "decode_topic",
     "encode_topic",
     "publish",

@@ -3,7 +3,7 @@ as class methods over our functions (code that called them keeps working; the tr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from tomodachi.options import Options
@@ -64,8 +64,55 @@ class AmqpTransport:
         return await amqp_publish(service, data, routing_key, wait=wait, **kwargs)
 
 
+class KnownTopics(Mapping[str, str]):
+    """Upstream's ``AWSSNSSQSTransport.topics``: topic ARNs by topic name, with or without the topic prefix, as the
+    SNS+SQS brokers of the running services know them (a topic is known once a service published to it), and as
+    they knew them when their services stopped."""
+
+    def __init__(self) -> None:
+        self._remembered: dict[str, str] = {}
+
+    def remember(self, services: Iterable[Any]) -> None:
+        """Keep what the brokers of ``services`` know (called before they stop and close their brokers)."""
+        self._remembered.update(self._known_by(services))
+
+    def forget(self) -> None:
+        """Drop what stopped services' brokers knew."""
+        self._remembered.clear()
+
+    @staticmethod
+    def _known_by(services: Iterable[Any]) -> dict[str, str]:
+        from tomodachi.messaging.broker import environment_of
+        from tomodachi.messaging.sns_sqs.naming import decode_topic, strip_topic_prefix
+
+        found: dict[str, str] = {}
+        for service in services:
+            prefix = _options(service).aws_sns_sqs.topic_prefix
+            for broker in environment_of(service).brokers():
+                arns = getattr(broker, "topic_arns", None)  # the SNS+SQS broker's cache: final topic name -> ARN
+                for name, arn in arns.items() if isinstance(arns, dict) else ():
+                    found[name] = found[decode_topic(strip_topic_prefix(name, prefix))] = arn
+        return found
+
+    def _arns(self) -> dict[str, str]:
+        from tomodachi.runtime.context import get_services
+
+        return {**self._remembered, **self._known_by(get_services())}
+
+    def __getitem__(self, topic: str) -> str:
+        return self._arns()[topic]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._arns())
+
+    def __len__(self) -> int:
+        return len(self._arns())
+
+
 class AWSSNSSQSTransport:
     """Upstream's SNS+SQS transport class, for its naming, validation and attribute helpers and ``publish``."""
+
+    topics: KnownTopics = KnownTopics()
 
     @classmethod
     def get_topic_name(cls, topic: str, context: Any, fifo: bool = False) -> str:

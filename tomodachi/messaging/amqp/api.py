@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -14,13 +13,10 @@ from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpConnectio
 from tomodachi.messaging.amqp.naming import decode_routing_key, prefixed_routing_key
 from tomodachi.messaging.amqp.settings import get_broker, settings_of
 from tomodachi.messaging.broker import environment_of
-from tomodachi.messaging.outgoing import add_outgoing_headers
-from tomodachi.messaging.pipeline import UNSET, resolve_envelope
+from tomodachi.messaging.envelope_choice import resolve_envelope
+from tomodachi.messaging.outgoing import PUBLISH_ATTEMPTS, add_outgoing_headers
+from tomodachi.messaging.unset import UNSET, Unset
 from tomodachi.runtime.observe import report_published
-
-PUBLISH_ATTEMPTS = 3
-
-logger = logging.getLogger("tomodachi.amqp")
 
 
 @invoker("amqp")
@@ -31,11 +27,11 @@ def amqp(
     competing: bool | None = None,
     queue_name: str | None = None,
     *,
-    message_envelope: Any = UNSET,
-    message_protocol: Any = UNSET,
+    message_envelope: object = UNSET,
+    message_protocol: object = UNSET,
     max_receive_count: int | None = None,
     **kwargs: Any,
-) -> dict[str, Any]:
+) -> dict[str, object]:
     """Subscribe the decorated method to ``routing_key`` (``*``/``#`` wildcards) on a topic exchange.
 
     ``competing=None`` means non-competing (one queue per handler and service uuid) unless ``queue_name`` is
@@ -73,15 +69,15 @@ def amqp(
 
 
 async def amqp_publish(
-    service: Any,
+    service: object,
     data: Any,
     routing_key: str = "",
     exchange_name: str = "",
     wait: bool = True,
     *,
-    message_envelope: Any = UNSET,
-    message_protocol: Any = UNSET,
-    routing_key_prefix: Any = UNSET,
+    message_envelope: object = UNSET,
+    message_protocol: object = UNSET,
+    routing_key_prefix: str | None | Unset = UNSET,
     **kwargs: Any,
 ) -> asyncio.Task[None] | None:
     """Publish ``data`` (wrapped by the envelope, or raw ``str``/``bytes``) as a persistent message.
@@ -98,7 +94,7 @@ async def amqp_publish(
     settings = settings_of(service)
     broker = get_broker(environment, settings)
     observers = environment.observers
-    prefix = settings.routing_key_prefix if routing_key_prefix is UNSET else (routing_key_prefix or "")
+    prefix = settings.routing_key_prefix if isinstance(routing_key_prefix, Unset) else (routing_key_prefix or "")
     exchange = exchange_name or settings.exchange_name
 
     async def send() -> None:
@@ -113,7 +109,7 @@ async def amqp_publish(
             content_type=content_type,
             delivery_mode=2,  # persistent
             message_id=_message_id(),
-            timestamp=int(broker.clock.time()) if hasattr(broker, "clock") else None,
+            timestamp=int(environment.clock.time()),
             headers=add_outgoing_headers({}, service, "amqp", routing_key),
         )
         publication = AmqpPublication(exchange, prefixed_routing_key(routing_key, prefix), body, properties)
@@ -125,9 +121,13 @@ async def amqp_publish(
             except (AmqpChannelClosed, AmqpConnectionException) as exc:
                 if attempt == PUBLISH_ATTEMPTS or getattr(exc, "code", None) in (403, 404, 406):
                     raise
-                logger.warning(
+                from tomodachi.logging import framework_logger  # only when a publish is retried
+
+                framework_logger("tomodachi.amqp").warning(
                     "amqp publish failed, retrying",
-                    extra={"routing_key": routing_key, "attempt": attempt, "error": str(exc)},
+                    routing_key=routing_key,
+                    attempt=attempt,
+                    error=str(exc),
                 )
 
     if wait:

@@ -4,12 +4,12 @@ ones included) settle them, a lost channel's are re-published, and each fails by
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from tomodachi.messaging.amqp.connection import LINK_OR_TIMEOUT, AmqpLink, bounded, write_frame
+from tomodachi.logging import framework_logger
+from tomodachi.messaging.amqp.connection import LINK_OR_TIMEOUT, AmqpChannel, AmqpLink, bounded, write_frame
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpConnectionException, AmqpException
 from tomodachi.messaging.amqp.wire import encode_publish, frame_max_of
 from tomodachi.messaging.publish_scope import PublishScope
@@ -17,7 +17,7 @@ from tomodachi.messaging.publish_scope import PublishScope
 if TYPE_CHECKING:
     from tomodachi.messaging.amqp.real import RealAmqpBroker
 
-logger = logging.getLogger("tomodachi.amqp")
+logger = framework_logger("tomodachi.amqp")
 
 # unconfirmed publishes per connection: one more waits for the oldest confirm (bounded memory; a sequential
 # publisher pays RabbitMQ's confirm latency once per this many messages instead of once per message)
@@ -95,7 +95,7 @@ class ConfirmWindow:
         self.clock = broker.clock
         self.limit = limit
         self.failed: deque[FailedPublication] = deque(maxlen=FAILED_HISTORY)
-        self._channel: Any = None  # the confirm-mode channel
+        self._channel: AmqpChannel | None = None  # the confirm-mode channel
         self._frame_max = 0
         self._pending: OrderedDict[int, Unconfirmed] = OrderedDict()  # by delivery tag on ``_channel``
         self._orphans: deque[Unconfirmed] = deque()  # their channel died: to publish again
@@ -111,7 +111,7 @@ class ConfirmWindow:
     def unconfirmed(self) -> int:
         return len(self._pending) + len(self._orphans)
 
-    def channel(self, exchange: str) -> Any:
+    def channel(self, exchange: str) -> AmqpChannel | None:
         """The open confirm channel, if publishes to ``exchange`` may be pipelined on it (else None)."""
         channel = self._channel
         if channel is not None and channel.is_open and exchange in self._verified:
@@ -151,7 +151,7 @@ class ConfirmWindow:
             raise AmqpConnectionException(f"publish [amqp] to {self.broker.where} failed: the connection is gone")
         await record.waiter
 
-    async def adopt(self, link: AmqpLink) -> Any:
+    async def adopt(self, link: AmqpLink) -> AmqpChannel:
         """The confirm channel of ``link`` (opened when missing), listened to by this window."""
         channel = await link.channel("publish")
         if channel is not self._channel:
@@ -164,7 +164,7 @@ class ConfirmWindow:
             self._verified_link = link
         return channel
 
-    def write(self, channel: Any, record: Unconfirmed) -> bool:
+    def write(self, channel: AmqpChannel, record: Unconfirmed) -> bool:
         """Write ``record`` on the confirm channel and add it to the window (False: that channel is gone)."""
         if channel is not self._channel:
             return False
@@ -243,16 +243,14 @@ class ConfirmWindow:
     def _report_failed(self, record: Unconfirmed, error: BaseException) -> None:
         logger.error(
             "amqp publish not confirmed by RabbitMQ; the message may be lost",
-            extra={
-                "message_id": record.message_id,
-                "exchange": record.exchange,
-                "routing_key": record.routing_key,
-                "error": str(error) or repr(error),
-            },
+            message_id=record.message_id,
+            exchange=record.exchange,
+            routing_key=record.routing_key,
+            error=str(error) or repr(error),
         )
         self.failed.append(FailedPublication(record.message_id, record.exchange, record.routing_key, str(error)))
 
-    def _on_closed(self, channel: Any) -> None:
+    def _on_closed(self, channel: AmqpChannel) -> None:
         """The confirm channel is gone: its unconfirmed publishes are re-published on the next one."""
         if channel is not self._channel:
             return

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import ssl as ssl_module
 import struct
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 import aioamqp
 import aioamqp.channel
@@ -37,7 +37,7 @@ LINK_ERRORS: tuple[type[BaseException], ...] = (
 LINK_OR_TIMEOUT: tuple[type[BaseException], ...] = (TimeoutError, *LINK_ERRORS)
 
 
-class _ConfirmingChannel(aioamqp.channel.Channel):  # type: ignore[misc]
+class AmqpChannel(aioamqp.channel.Channel):  # type: ignore[misc]
     """aioamqp's channel, with publisher confirms and closes reported to whoever listens.
 
     RabbitMQ acks/nacks publishes with ``multiple=True`` (every tag up to this one) as soon as several are in
@@ -49,11 +49,11 @@ class _ConfirmingChannel(aioamqp.channel.Channel):  # type: ignore[misc]
     """
 
     confirm_listener: Callable[[int, bool, bool], None] | None = None
-    close_listener: Callable[[Any], None] | None = None
+    close_listener: Callable[[AmqpChannel], None] | None = None
     close_code: int | None = None
     close_reason: str | None = None
 
-    def _settle_confirms(self, frame: Any, failed: bool) -> None:
+    def _settle_confirms(self, frame: pamqp.commands.Basic.Ack | pamqp.commands.Basic.Nack, failed: bool) -> None:
         tag = int(frame.delivery_tag)
         multiple = bool(getattr(frame, "multiple", False))
         listener = self.confirm_listener
@@ -73,13 +73,13 @@ class _ConfirmingChannel(aioamqp.channel.Channel):  # type: ignore[misc]
             else:
                 future.set_result(True)
 
-    async def basic_server_ack(self, frame: Any) -> None:
+    async def basic_server_ack(self, frame: pamqp.commands.Basic.Ack) -> None:
         self._settle_confirms(frame, failed=False)
 
-    async def basic_server_nack(self, frame: Any, delivery_tag: Any = None) -> None:
+    async def basic_server_nack(self, frame: pamqp.commands.Basic.Nack, delivery_tag: object = None) -> None:
         self._settle_confirms(frame, failed=True)
 
-    async def basic_deliver(self, frame: Any) -> None:
+    async def basic_deliver(self, frame: pamqp.commands.Basic.Deliver) -> None:
         """aioamqp's, with the content header and body read and decoded by :mod:`~tomodachi.messaging.amqp.wire`."""
         read = self.protocol.read_frame
         body_size, values = decode_content_header((await read())[2])
@@ -105,18 +105,19 @@ class _ConfirmingChannel(aioamqp.channel.Channel):  # type: ignore[misc]
             del self._ctag_events[consumer_tag]
         await callback(self, body, envelope, aioamqp.properties.Properties(**values))
 
-    async def dispatch_frame(self, frame: Any) -> None:
+    async def dispatch_frame(self, frame: object) -> None:
         # the frames of the message hot paths go straight to their handler (aioamqp builds a dispatch table
         # of every method per frame); everything else the usual way
-        name = frame.name
-        if name == _DELIVER:
+        if isinstance(frame, pamqp.commands.Basic.Deliver):
             await self.basic_deliver(frame)
-        elif name == _ACK:
+        elif isinstance(frame, pamqp.commands.Basic.Ack):
             self._settle_confirms(frame, failed=False)
         else:
             await super().dispatch_frame(frame)
 
-    def connection_closed(self, server_code: Any = None, server_reason: Any = None, exception: Any = None) -> None:
+    def connection_closed(
+        self, server_code: int | None = None, server_reason: str | None = None, exception: BaseException | None = None
+    ) -> None:
         first = self.is_open
         if server_code is not None:
             self.close_code = int(server_code)
@@ -127,10 +128,8 @@ class _ConfirmingChannel(aioamqp.channel.Channel):  # type: ignore[misc]
             listener(self)
 
 
-_DELIVER = pamqp.commands.Basic.Deliver.name
 _FRAME_HEAD = struct.Struct(">BHI")
 _FRAME_END = 0xCE
-_ACK = pamqp.commands.Basic.Ack.name
 
 
 class _BatchingWriter(aioamqp.protocol._StreamWriter):  # type: ignore[misc]
@@ -140,7 +139,7 @@ class _BatchingWriter(aioamqp.protocol._StreamWriter):  # type: ignore[misc]
 
     FLUSH_BYTES = 64 * 1024
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
         self._parts: list[bytes] = []
         self._size = 0
@@ -168,27 +167,27 @@ class _BatchingWriter(aioamqp.protocol._StreamWriter):  # type: ignore[misc]
         if not self.transport.is_closing():
             super().write(data)
 
-    def writelines(self, data: Any) -> None:
+    def writelines(self, data: Iterable[bytes]) -> None:
         self.flush()
         super().writelines(data)
 
-    def write_eof(self) -> Any:
+    def write_eof(self) -> None:
         self.flush()
-        return super().write_eof()
+        super().write_eof()
 
     async def drain(self) -> None:
         self.flush()
         await super().drain()
 
-    def close(self) -> Any:
+    def close(self) -> None:
         self.flush()
-        return super().close()
+        super().close()
 
 
 class _Protocol(aioamqp.protocol.AmqpProtocol):  # type: ignore[misc]
-    CHANNEL_FACTORY = _ConfirmingChannel
+    CHANNEL_FACTORY = AmqpChannel
 
-    def connection_made(self, transport: Any) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # aioamqp's version, with our writer: making its writer and replacing it would close the transport
         # (a garbage-collected StreamWriter closes its transport)
         asyncio.StreamReaderProtocol.connection_made(self, transport)
@@ -209,7 +208,7 @@ class _Protocol(aioamqp.protocol.AmqpProtocol):  # type: ignore[misc]
             raise aioamqp.exceptions.AmqpClosedConnection()
         return frame_type, channel, data[:-1]
 
-    async def get_frame(self) -> tuple[int, Any]:
+    async def get_frame(self) -> tuple[int, object]:
         """aioamqp's frame reader (a channel and a pamqp frame), with Basic.Deliver decoded directly."""
         frame_type, channel, payload = await self.read_frame()
         if frame_type == 1:
@@ -224,7 +223,7 @@ class _Protocol(aioamqp.protocol.AmqpProtocol):  # type: ignore[misc]
             return channel, pamqp.heartbeat.Heartbeat()
         return channel, None
 
-    async def dispatch_frame(self, frame_channel: Any = None, frame: Any = None) -> None:
+    async def dispatch_frame(self, frame_channel: int | None = None, frame: object = None) -> None:
         if frame_channel is None and frame is None:
             frame_channel, frame = await self.get_frame()
         if frame_channel:  # a channel's frame: aioamqp's own routing, minus a per-frame dispatch table
@@ -235,7 +234,7 @@ class _Protocol(aioamqp.protocol.AmqpProtocol):  # type: ignore[misc]
         await super().dispatch_frame(frame_channel, frame)
 
 
-def write_frame(channel: Any, frame: bytes) -> bool:
+def write_frame(channel: AmqpChannel, frame: bytes) -> bool:
     """Write an encoded frame on ``channel`` if it is open (False: not written, the channel or connection is
     gone). No drain: callers write small frames bounded by prefetch, or drain themselves."""
     protocol = channel.protocol
@@ -270,12 +269,14 @@ def channel_error(exc: BaseException, what: str) -> AmqpChannelClosed:
 class AmqpLink:
     """A live connection; ``closed`` is set once it is gone (server close, network error, heartbeat, close())."""
 
-    def __init__(self, transport: Any, protocol: Any, settings: AmqpSettings, clock: Clock) -> None:
+    def __init__(
+        self, transport: asyncio.BaseTransport, protocol: _Protocol, settings: AmqpSettings, clock: Clock
+    ) -> None:
         self.transport = transport
         self.protocol = protocol
         self.settings = settings
         self.clock = clock
-        self._channels: dict[str, Any] = {}
+        self._channels: dict[str, AmqpChannel] = {}
         self._opening: dict[str, asyncio.Lock] = {}
 
     @classmethod
@@ -314,12 +315,12 @@ class AmqpLink:
     async def wait_closed(self) -> None:
         await self.protocol.connection_closed.wait()
 
-    def current_channel(self, kind: str) -> Any:
+    def current_channel(self, kind: str) -> AmqpChannel | None:
         """The channel of this kind if it is open, else None (never opens one)."""
         channel = self._channels.get(kind)
         return channel if channel is not None and channel.is_open else None
 
-    async def channel(self, kind: str) -> Any:
+    async def channel(self, kind: str) -> AmqpChannel:
         """The open channel of this kind, opened (again) when missing or closed by a channel error.
 
         ``publish`` channels are in confirm mode (see :mod:`tomodachi.messaging.amqp.confirms`); ``unconfirmed``

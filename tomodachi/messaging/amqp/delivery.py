@@ -7,11 +7,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from tomodachi.messaging.amqp.descriptors import AmqpProperties
-from tomodachi.messaging.amqp.naming import decode_routing_key
+from tomodachi.messaging.amqp.naming import dead_letter_headers, decode_routing_key
 from tomodachi.messaging.amqp.republish import SIGNATURE_HEADER, bookkeeping_signature, copy_properties, signed_by_us
 from tomodachi.messaging.broker import Delivery
 
 if TYPE_CHECKING:
+    from aioamqp.envelope import Envelope
+    from aioamqp.properties import Properties
+
+    from tomodachi.messaging.amqp.connection import AmqpChannel
     from tomodachi.messaging.amqp.real import RealAmqpBroker, RealAmqpConsumer
 
 # bookkeeping headers on retried copies: receives so far, and where the message was first published
@@ -27,7 +31,13 @@ class RealAmqpDelivery(Delivery):
     """A message from RabbitMQ. Settling on a channel that died since is a no-op: RabbitMQ redelivers it."""
 
     def __init__(
-        self, broker: RealAmqpBroker, consumer: RealAmqpConsumer, channel: Any, body: bytes, envelope: Any, props: Any
+        self,
+        broker: RealAmqpBroker,
+        consumer: RealAmqpConsumer,
+        channel: AmqpChannel,
+        body: bytes,
+        envelope: Envelope,
+        props: Properties,
     ) -> None:
         raw_headers = props.headers
         headers = {str(k): _text(v) for k, v in raw_headers.items()} if raw_headers else {}
@@ -106,14 +116,14 @@ class RealAmqpDelivery(Delivery):
             self._broker.nack(self._channel, self._tag)
 
     async def _dead_letter(self, reason: str) -> None:
-        headers = {
-            **{k: v for k, v in self._properties.headers.items() if k not in SIGNED_HEADERS},
-            "x-tomodachi-dead-letter-reason": reason,
-            "x-tomodachi-original-queue": self._subscription.queue_name,
-            "x-tomodachi-original-exchange": self._exchange,
-            "x-tomodachi-original-routing-key": self._wire_key,
-            "x-tomodachi-delivery-count": self.receive_count,
-        }
+        headers = dead_letter_headers(
+            {k: v for k, v in self._properties.headers.items() if k not in SIGNED_HEADERS},
+            reason=reason,
+            queue=self._subscription.queue_name,
+            exchange=self._exchange,
+            routing_key=self._wire_key,
+            delivery_count=self.receive_count,
+        )
         if not self._channel.is_open:
             return
         if await self._broker._publish_dead_letter(self._subscription, self.body_bytes, headers, self._properties):
@@ -148,7 +158,7 @@ def _int(value: Any) -> int:
         return 0
 
 
-def _from_aioamqp(props: Any, headers: dict[str, Any]) -> AmqpProperties:
+def _from_aioamqp(props: Properties, headers: dict[str, Any]) -> AmqpProperties:
     timestamp = props.timestamp
     if isinstance(timestamp, datetime):
         timestamp = int(timestamp.timestamp())

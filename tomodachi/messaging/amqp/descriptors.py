@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tomodachi.messaging.broker import Broker
+
 
 @dataclass(frozen=True)
 class AmqpProperties:
@@ -48,3 +50,7 @@ class AmqpPublication:
     routing_key: str  # encoded and prefixed, as published on the wire
     body: bytes
     properties: AmqpProperties = field(default_factory=AmqpProperties)
+
+
+# what every AMQP broker is (the in-memory one, the one over RabbitMQ): declare answers nothing
+AmqpBrokerProtocol = Broker[AmqpSubscription, AmqpPublication, None]

@@ -6,25 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
+from tomodachi.logging import framework_logger
+from tomodachi.messaging.amqp import naming
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication, AmqpSubscription
-from tomodachi.messaging.amqp.exceptions import (
-    AmqpChannelClosed,
-    AmqpTooManyConsumersException,
-)
+from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpTooManyConsumersException
 from tomodachi.messaging.amqp.memory_records import DeadLetter, PublishedMessage, topic_matches
-from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, decode_routing_key
 from tomodachi.messaging.broker import Delivery, DeliveryCallback, trim_history
 from tomodachi.messaging.faults import FaultTable
 from tomodachi.runtime.clock import Clock, RealClock
 
-logger = logging.getLogger("tomodachi.amqp")
+logger = framework_logger("tomodachi.amqp")
 
 PREDECLARED_EXCHANGES = {"": "direct", "amq.topic": "topic", "amq.direct": "direct", "amq.fanout": "fanout"}
 
@@ -87,7 +84,7 @@ class MemoryAmqpDelivery(Delivery):
             redelivered=message.redelivered,
             delivery_id=f"{queue.name}:{next(broker._ids)}",
             metadata={
-                "routing_key": decode_routing_key(message.routing_key),
+                "routing_key": naming.decode_routing_key(message.routing_key),
                 "exchange_name": message.exchange_name,
                 "properties": message.properties,
                 "queue_name": queue.name,
@@ -174,18 +171,18 @@ class MemoryAmqpBroker:
         self.declare_exchange(subscription.exchange_name or "amq.topic", subscription.exchange_type)
         queue = self.declare_queue(
             subscription.queue_name,
-            arguments=_queue_arguments(subscription.queue_ttl),
+            arguments=naming.expiry_arguments(subscription.queue_ttl),
             competing=subscription.competing,
         )
         if not subscription.competing and queue.consumers:
             raise AmqpTooManyConsumersException(f"Max consumers for queue {queue.name!r} has been reached")
         self.bind(subscription.queue_name, subscription.exchange_name or "amq.topic", subscription.binding_key)
         if subscription.dead_letter_queue:
-            self.declare_exchange(DEAD_LETTER_EXCHANGE, "direct")
+            self.declare_exchange(naming.DEAD_LETTER_EXCHANGE, "direct")
             self.declare_queue(
-                subscription.dead_letter_queue, arguments=_queue_arguments(subscription.dead_letter_queue_ttl)
+                subscription.dead_letter_queue, arguments=naming.expiry_arguments(subscription.dead_letter_queue_ttl)
             )
-            self.bind(subscription.dead_letter_queue, DEAD_LETTER_EXCHANGE, subscription.queue_name)
+            self.bind(subscription.dead_letter_queue, naming.DEAD_LETTER_EXCHANGE, subscription.queue_name)
             queue.dead_letter_queue = subscription.dead_letter_queue
 
     async def consume(self, subscription: AmqpSubscription, on_delivery: DeliveryCallback) -> _Consumer:
@@ -226,6 +223,11 @@ class MemoryAmqpBroker:
         for queue in self.queues.values():
             for consumer in list(queue.consumers):
                 await consumer.cancel()
+
+    def acquire(self) -> None:
+        """Counts nothing (nor does :meth:`release`): the in-memory broker stays open for whoever owns it."""
+
+    async def release(self) -> None: ...
 
     # ---- AMQP-level operations (also usable by tests) ----------------------------------------------------
 
@@ -400,20 +402,20 @@ class MemoryAmqpBroker:
         self._changed()
 
     def _dead_letter(self, queue: _Queue, message: _Message, reason: str) -> None:
-        headers = {
-            **dict(message.properties.headers),
-            "x-tomodachi-dead-letter-reason": reason,
-            "x-tomodachi-original-queue": queue.name,
-            "x-tomodachi-original-exchange": message.exchange_name,
-            "x-tomodachi-original-routing-key": message.routing_key,
-            "x-tomodachi-delivery-count": message.delivery_count,
-        }
+        headers = naming.dead_letter_headers(
+            message.properties.headers,
+            reason=reason,
+            queue=queue.name,
+            exchange=message.exchange_name,
+            routing_key=message.routing_key,
+            delivery_count=message.delivery_count,
+        )
         self.dead_letters.append(
             DeadLetter(
                 queue_name=queue.name,
                 dead_letter_queue=queue.dead_letter_queue,
                 body=message.body,
-                routing_key=decode_routing_key(message.routing_key),
+                routing_key=naming.decode_routing_key(message.routing_key),
                 exchange_name=message.exchange_name,
                 properties=message.properties,
                 reason=reason,
@@ -423,11 +425,11 @@ class MemoryAmqpBroker:
         trim_history(self.dead_letters, self.history)
         if queue.dead_letter_queue and queue.dead_letter_queue in self.queues:
             dead = _Message(
-                message.body, DEAD_LETTER_EXCHANGE, queue.name, replace(message.properties, headers=headers)
+                message.body, naming.DEAD_LETTER_EXCHANGE, queue.name, replace(message.properties, headers=headers)
             )
             self._enqueue(queue.dead_letter_queue, dead)
         else:
-            logger.warning("message dead-lettered without a dead-letter queue", extra={"queue": queue.name})
+            logger.warning("message dead-lettered without a dead-letter queue", queue=queue.name)
         self._changed()
 
     def _dispatch(self, queue: _Queue) -> None:
@@ -455,7 +457,7 @@ class MemoryAmqpBroker:
             try:
                 consumer.callback(delivery)
             except Exception:
-                logger.exception("delivery callback failed; message requeued", extra={"queue": queue.name})
+                logger.exception("delivery callback failed; message requeued", queue=queue.name)
                 self.unsettled.discard(delivery)
                 queue.unacked -= 1
                 consumer.in_flight -= 1
@@ -488,7 +490,3 @@ class MemoryAmqpBroker:
                 queue.next_consumer = (index + 1) % count
                 return consumer
         return None
-
-
-def _queue_arguments(ttl: float | None) -> dict[str, Any]:
-    return {"x-expires": int(ttl * 1000)} if ttl else {}

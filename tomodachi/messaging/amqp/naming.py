@@ -1,4 +1,4 @@
-"""AMQP names, byte-for-byte as upstream tomodachi: routing-key encoding and queue names."""
+"""AMQP names, byte-for-byte as upstream tomodachi: routing-key encoding, queue names, dead-letter headers."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import binascii
 import functools
 import hashlib
 import re
+from collections.abc import Mapping
+from typing import Any
 
 # characters passed through unchanged; everything else becomes ___<utf-8 hex>_
 _UNSAFE = re.compile(r"[^a-zA-Z0-9 `_*#,;.:<>!\"%&/()\[\]{}\\=?'^~+|@$-]")
@@ -13,6 +15,33 @@ _ENCODED = re.compile(r"___((?:[a-f0-9]{2}){1,4})_")
 
 DEAD_LETTER_EXCHANGE = "tomodachi.dead-letter"
 DEAD_LETTER_SUFFIX = ".dlq"
+
+# what a dead-lettered copy says about where it came from and why
+DEAD_LETTER_REASON_HEADER = "x-tomodachi-dead-letter-reason"
+ORIGINAL_QUEUE_HEADER = "x-tomodachi-original-queue"
+ORIGINAL_EXCHANGE_HEADER = "x-tomodachi-original-exchange"
+ORIGINAL_ROUTING_KEY_HEADER = "x-tomodachi-original-routing-key"
+DELIVERY_COUNT_HEADER = "x-tomodachi-delivery-count"
+
+
+def expiry_arguments(ttl: float | None) -> dict[str, Any]:
+    """The queue arguments of a queue that goes away once unused for ``ttl`` seconds (``None`` / 0: never)."""
+    return {"x-expires": int(ttl * 1000)} if ttl else {}
+
+
+def dead_letter_headers(
+    headers: Mapping[str, Any], *, reason: str, queue: str, exchange: str, routing_key: str, delivery_count: int
+) -> dict[str, Any]:
+    """The headers of a dead-lettered copy: the message's own plus where it came from (``routing_key`` as on the
+    wire) and why."""
+    return {
+        **headers,
+        DEAD_LETTER_REASON_HEADER: reason,
+        ORIGINAL_QUEUE_HEADER: queue,
+        ORIGINAL_EXCHANGE_HEADER: exchange,
+        ORIGINAL_ROUTING_KEY_HEADER: routing_key,
+        DELIVERY_COUNT_HEADER: delivery_count,
+    }
 
 
 @functools.lru_cache(maxsize=1024)  # publishers use a handful of keys, over and over

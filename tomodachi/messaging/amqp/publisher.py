@@ -4,11 +4,18 @@ of the unit of work) or fire-and-forget, and the copies the broker makes itself,
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import TYPE_CHECKING, Any
 
+from tomodachi.logging import framework_logger
 from tomodachi.messaging.amqp.confirms import MAX_UNCONFIRMED, ConfirmWindow, FailedPublication, Unconfirmed
-from tomodachi.messaging.amqp.connection import LINK_ERRORS, LINK_OR_TIMEOUT, AmqpLink, bounded, write_frame
+from tomodachi.messaging.amqp.connection import (
+    LINK_ERRORS,
+    LINK_OR_TIMEOUT,
+    AmqpChannel,
+    AmqpLink,
+    bounded,
+    write_frame,
+)
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpConnectionException
 from tomodachi.messaging.amqp.wire import encode_properties, encode_publish
@@ -19,7 +26,7 @@ if TYPE_CHECKING:
 
     from tomodachi.messaging.amqp.real import RealAmqpBroker
 
-logger = logging.getLogger("tomodachi.amqp")
+logger = framework_logger("tomodachi.amqp")
 
 # bytes waiting in the socket's buffer above which a publish waits for it to drain (RabbitMQ throttling us)
 WRITE_BUFFER_LIMIT = 256 * 1024
@@ -87,7 +94,7 @@ class AmqpPublisher:
             except LINK_ERRORS as exc:  # the connection died while a channel was being (re)opened
                 if self.clock.monotonic() >= record.deadline:
                     raise AmqpConnectionException(f"publish [amqp] to {self.broker.where} failed: {exc!r}") from exc
-                logger.warning("amqp publish interrupted, retrying", extra={"error": repr(exc)})
+                logger.warning("amqp publish interrupted, retrying", error=repr(exc))
                 await self.clock.sleep(0.1)
 
     async def _publish_confirmed(self, record: Unconfirmed) -> None:
@@ -186,7 +193,7 @@ class AmqpPublisher:
         )
         await self._publish_strict(link, record, declare=False)
 
-    async def _drain(self, channel: Any, deadline: float) -> None:
+    async def _drain(self, channel: AmqpChannel, deadline: float) -> None:
         """Wait while RabbitMQ reads slower than we write (bounded: an unconfirmed message then fails later)."""
         protocol = channel.protocol
         transport = protocol._stream_writer.transport
@@ -197,7 +204,7 @@ class AmqpPublisher:
         except LINK_OR_TIMEOUT:
             pass
 
-    def _on_plain_closed(self, channel: Any) -> None:
+    def _on_plain_closed(self, channel: AmqpChannel) -> None:
         if channel is self._plain:
             self._plain = None
             if channel.close_code is not None:

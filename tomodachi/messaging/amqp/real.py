@@ -4,14 +4,15 @@ back-off, durable delayed retries (per-delay TTL queues) and attempt counting in
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tomodachi.logging import framework_logger
 from tomodachi.messaging.amqp.confirms import PUBLISH_ERRORS, FailedPublication
 from tomodachi.messaging.amqp.connection import (
     LINK_ERRORS,
     LINK_OR_TIMEOUT,
+    AmqpChannel,
     AmqpLink,
     bounded,
     channel_error,
@@ -25,7 +26,7 @@ from tomodachi.messaging.amqp.exceptions import (
     AmqpExclusiveQueueLockedException,
     AmqpTooManyConsumersException,
 )
-from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, dead_letter_queue_name
+from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, dead_letter_queue_name, expiry_arguments
 from tomodachi.messaging.amqp.publisher import AmqpPublisher
 from tomodachi.messaging.amqp.republish import FailedRepublishes, copy_properties, signing_key
 from tomodachi.messaging.amqp.settings import AmqpSettings
@@ -33,7 +34,11 @@ from tomodachi.messaging.amqp.wire import encode_ack, encode_nack
 from tomodachi.messaging.broker import DeliveryCallback
 from tomodachi.runtime.clock import Clock
 
-logger = logging.getLogger("tomodachi.amqp")
+if TYPE_CHECKING:
+    from aioamqp.envelope import Envelope
+    from aioamqp.properties import Properties
+
+logger = framework_logger("tomodachi.amqp")
 
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 DELAY_QUEUE_SLACK_MS = 60_000  # a delay queue outlives its message TTL by this much, then RabbitMQ removes it
@@ -52,7 +57,7 @@ class RealAmqpConsumer:
         self.subscription = subscription
         self.callback = callback
         self.active = True
-        self.channel: Any = None
+        self.channel: AmqpChannel | None = None
         self.tag: str | None = None
 
     async def cancel(self) -> None:
@@ -65,7 +70,7 @@ class RealAmqpConsumer:
             try:
                 await bounded(self.broker.clock, channel.basic_cancel(tag), 10.0, "basic.cancel")
             except LINK_OR_TIMEOUT as exc:
-                logger.info("amqp consumer cancel failed (connection gone)", extra={"error": repr(exc)})
+                logger.info("amqp consumer cancel failed (connection gone)", error=repr(exc))
 
 
 class RealAmqpBroker:
@@ -195,7 +200,7 @@ class RealAmqpBroker:
                     self._declared.clear()
                     self._ready.set()
                     self._supervisor = asyncio.get_running_loop().create_task(self._supervise())
-                    logger.info("amqp connected", extra={"host": self.where})
+                    logger.info("amqp connected", host=self.where)
         deadline = self.clock.monotonic() + timeout
         while True:
             link = self._link
@@ -222,7 +227,7 @@ class RealAmqpBroker:
             if self._closing or self._link is not link:
                 return
             self._ready.clear()
-            logger.warning("amqp connection lost, reconnecting", extra={"host": self.where})
+            logger.warning("amqp connection lost, reconnecting", host=self.where)
             await self._reconnect()
 
     async def _reconnect(self) -> None:
@@ -243,22 +248,24 @@ class RealAmqpBroker:
             except RECONNECT_ERRORS as exc:
                 logger.warning(
                     "amqp reconnect failed, retrying",
-                    extra={"host": self.where, "attempt": attempt, "error": str(exc) or repr(exc)},
+                    host=self.where,
+                    attempt=attempt,
+                    error=str(exc) or repr(exc),
                 )
                 if fresh is not None:
                     fresh.abort()
                 continue
             self.connections_made += 1
             self._ready.set()
-            logger.warning("amqp reconnected", extra={"host": self.where, "attempts": attempt})
+            logger.warning("amqp reconnected", host=self.where, attempts=attempt)
             return
 
-    def _watch_consume_channel(self, link: AmqpLink, channel: Any) -> None:
+    def _watch_consume_channel(self, link: AmqpLink, channel: AmqpChannel) -> None:
         async def watch() -> None:
             await channel.close_event.wait()
             if not self._closing and self._link is link and link.is_open:
                 # consumers died with the channel: start over on a fresh connection
-                logger.error("amqp consume channel closed by the broker; reconnecting", extra={"host": self.where})
+                logger.error("amqp consume channel closed by the broker; reconnecting", host=self.where)
                 link.abort()
 
         task = asyncio.get_running_loop().create_task(watch())
@@ -288,7 +295,11 @@ class RealAmqpBroker:
         queue = subscription.queue_name
         try:
             result = await channel.queue_declare(
-                queue, durable=True, exclusive=False, auto_delete=False, arguments=_expiry(subscription.queue_ttl)
+                queue,
+                durable=True,
+                exclusive=False,
+                auto_delete=False,
+                arguments=expiry_arguments(subscription.queue_ttl),
             )
         except LINK_ERRORS as exc:
             raise self._declare_error(exc, f"declare queue {queue!r}") from exc
@@ -317,7 +328,7 @@ class RealAmqpBroker:
             durable=True,
             exclusive=False,
             auto_delete=False,
-            arguments=_expiry(subscription.dead_letter_queue_ttl),
+            arguments=expiry_arguments(subscription.dead_letter_queue_ttl),
         )
         await channel.queue_bind(dead_letter_queue, DEAD_LETTER_EXCHANGE, queue)
         self._declared.add(("dead-letter", dead_letter_queue))
@@ -328,7 +339,7 @@ class RealAmqpBroker:
         if self._link is None or not self._link.is_open:
             return AmqpConnectionException(f"Unable to connect [amqp] to {self.where} ({what}: {exc!r})")
         error = channel_error(exc, what)
-        logger.error("amqp declare failed", extra={"error": str(error), "code": error.code})
+        logger.error("amqp declare failed", error=str(error), code=error.code)
         if error.code == 405:
             return AmqpExclusiveQueueLockedException(str(error))
         return error
@@ -348,7 +359,7 @@ class RealAmqpBroker:
             # per-consumer prefetch applies to the consumers started after it on this channel
             await channel.basic_qos(prefetch_count=consumer.subscription.prefetch_count, connection_global=False)
 
-            async def on_message(channel: Any, body: bytes, envelope: Any, properties: Any) -> None:
+            async def on_message(channel: AmqpChannel, body: bytes, envelope: Envelope, properties: Properties) -> None:
                 self._deliver(consumer, channel, body, envelope, properties)
 
             try:
@@ -358,18 +369,20 @@ class RealAmqpBroker:
             consumer.channel = channel
             consumer.tag = str(result["consumer_tag"])
 
-    async def _on_server_cancel(self, channel: Any, consumer_tag: str) -> None:
+    async def _on_server_cancel(self, channel: AmqpChannel, consumer_tag: str) -> None:
         for consumer in self._consumers:
             if consumer.tag == consumer_tag and consumer.active and not self._closing:
                 logger.warning(
                     "amqp consumer cancelled by the broker (queue deleted?); reconnecting to restore it",
-                    extra={"queue": consumer.subscription.queue_name},
+                    queue=consumer.subscription.queue_name,
                 )
                 if self._link is not None:
                     self._link.abort()
                 return
 
-    def _deliver(self, consumer: RealAmqpConsumer, channel: Any, body: bytes, envelope: Any, properties: Any) -> None:
+    def _deliver(
+        self, consumer: RealAmqpConsumer, channel: AmqpChannel, body: bytes, envelope: Envelope, properties: Properties
+    ) -> None:
         if not consumer.active:
             # raced our basic.cancel: hand it straight back
             self.nack(channel, envelope.delivery_tag)
@@ -378,16 +391,16 @@ class RealAmqpBroker:
         try:
             consumer.callback(delivery)
         except Exception:
-            logger.exception("delivery callback failed; message requeued", extra={"queue": delivery.delivery_id})
+            logger.exception("delivery callback failed; message requeued", queue=delivery.delivery_id)
             self.nack(channel, envelope.delivery_tag)
 
     # ---- settling -----------------------------------------------------------------------------------------
 
-    def ack(self, channel: Any, tag: int) -> None:
+    def ack(self, channel: AmqpChannel, tag: int) -> None:
         if not write_frame(channel, encode_ack(channel.channel_id, tag)):
             logger.info("amqp ack skipped: its channel is gone, RabbitMQ redelivers the message")
 
-    def nack(self, channel: Any, tag: int) -> None:
+    def nack(self, channel: AmqpChannel, tag: int) -> None:
         """Hand a delivery back to its queue (requeue); nothing to do once its channel is gone."""
         write_frame(channel, encode_nack(channel.channel_id, tag))
 
@@ -428,7 +441,7 @@ class RealAmqpBroker:
             await self._confirmed_publish(link, "", target, body, properties)
             return True
         except PUBLISH_ERRORS as exc:
-            logger.warning("amqp retry publish failed; requeueing the original instead", extra={"error": repr(exc)})
+            logger.warning("amqp retry publish failed; requeueing the original instead", error=repr(exc))
             return False
 
     async def _publish_dead_letter(
@@ -449,20 +462,13 @@ class RealAmqpBroker:
             await self._confirmed_publish(link, DEAD_LETTER_EXCHANGE, queue, body, copy)
             return True
         except PUBLISH_ERRORS as exc:
-            logger.error("amqp dead-letter publish failed; the message stays on its queue", extra={"error": repr(exc)})
+            logger.error("amqp dead-letter publish failed; the message stays on its queue", error=repr(exc))
             return False
 
 
 def create_broker(settings: AmqpSettings, clock: Clock) -> RealAmqpBroker:
     """Default factory used when the Environment has no ``amqp`` broker factory."""
     return RealAmqpBroker(settings, clock)
-
-
-# ---- helpers ------------------------------------------------------------------------------------------------
-
-
-def _expiry(ttl: float | None) -> dict[str, Any]:
-    return {"x-expires": int(ttl * 1000)} if ttl else {}
 
 
 __all__ = [

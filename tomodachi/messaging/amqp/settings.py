@@ -9,12 +9,16 @@ import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tomodachi.messaging.broker import environment_of
+from tomodachi.messaging.amqp.descriptors import AmqpBrokerProtocol
+
+if TYPE_CHECKING:
+    from tomodachi.messaging.amqp.memory import MemoryAmqpBroker
+    from tomodachi.runtime.environment import Environment
 
 
-def _section(options: Any, name: str) -> Any:
+def _section(options: object, name: str) -> object:
     if options is None:
         return None
     if isinstance(options, Mapping):
@@ -22,7 +26,7 @@ def _section(options: Any, name: str) -> Any:
     return getattr(options, name, None)
 
 
-def _value(section: Any, name: str, default: Any) -> Any:
+def _value(section: object, name: str, default: object) -> Any:
     if section is None:
         return default
     value = section.get(name, default) if isinstance(section, Mapping) else getattr(section, name, default)
@@ -49,7 +53,7 @@ class AmqpSettings:
     publisher_confirms: bool = True
 
     @classmethod
-    def from_options(cls, options: Any) -> AmqpSettings:
+    def from_options(cls, options: object) -> AmqpSettings:
         amqp = _section(options, "amqp")
         qos = _section(amqp, "qos")
         d = cls()
@@ -71,7 +75,7 @@ class AmqpSettings:
         )
 
     @cached_property
-    def broker_key(self) -> tuple[Any, ...]:
+    def broker_key(self) -> tuple[str, int, str, str, str, bool, bool]:
         """Services with equal keys share one broker (one connection per process, as upstream). The password is
         part of it, as a digest (keys may be logged): another password is another connection, never silently
         the first service's. So is ``publisher_confirms``: it decides how the connection publishes."""
@@ -94,10 +98,10 @@ def _password_digest(password: str) -> str:
     return hmac.new(_KEY_SECRET, password.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def get_broker(environment: Any, settings: AmqpSettings) -> Any:
+def get_broker(environment: Environment, settings: AmqpSettings) -> AmqpBrokerProtocol:
     """The AMQP broker for these settings from the Environment (a fake in tests, else the real one)."""
 
-    def real() -> Any:
+    def real() -> AmqpBrokerProtocol:
         from tomodachi.messaging.amqp.real import create_broker
 
         return create_broker(settings, environment.clock)
@@ -105,11 +109,17 @@ def get_broker(environment: Any, settings: AmqpSettings) -> Any:
     return environment.broker("amqp", settings.broker_key, real)
 
 
+if TYPE_CHECKING:
+
+    def _in_memory(broker: MemoryAmqpBroker) -> AmqpBrokerProtocol:
+        return broker  # mypy: the in-memory broker (of the harness and the embedded run) is one too
+
+
 # parsed settings per service instance, for as long as it keeps the same options object (publishing is hot)
 _settings_cache: weakref.WeakKeyDictionary[Any, tuple[Any, AmqpSettings]] = weakref.WeakKeyDictionary()
 
 
-def settings_of(service: Any) -> AmqpSettings:
+def settings_of(service: object) -> AmqpSettings:
     """The AMQP settings of a service (parsed once per options object)."""
     options = getattr(service, "options", None)
     try:
@@ -124,8 +134,3 @@ def settings_of(service: Any) -> AmqpSettings:
     except TypeError:
         pass
     return settings
-
-
-def broker_for_service(service: Any) -> tuple[Any, AmqpSettings]:
-    settings = settings_of(service)
-    return get_broker(environment_of(service), settings), settings

@@ -15,20 +15,18 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tomodachi.handlers import invoker
-from tomodachi.messaging.outgoing import add_outgoing_headers
+from tomodachi.messaging.envelope_choice import resolve_envelope
+from tomodachi.messaging.outgoing import PUBLISH_ATTEMPTS, add_outgoing_headers
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming
-from tomodachi.messaging.sns_sqs.descriptors import UNSET, SnsPublication, SqsPublication
+from tomodachi.messaging.sns_sqs.descriptors import SnsPublication, SqsPublication
+from tomodachi.messaging.unset import UNSET
 from tomodachi.runtime.observe import Observer, report_published
-
-MESSAGE_ENVELOPE_DEFAULT: Any = type("MessageEnvelopeDefault", (), {"__repr__": lambda self: "DEFAULT"})()
-PREFIX_DEFAULT: Any = type("PrefixDefault", (), {"__repr__": lambda self: "DEFAULT"})()
-PUBLISH_ATTEMPTS = 3
-MAX_VISIBILITY_TIMEOUT = 43200
 
 
 def _envelope_argument(message_envelope: Any, message_protocol: Any) -> Any:
-    if message_envelope is MESSAGE_ENVELOPE_DEFAULT and message_protocol is not MESSAGE_ENVELOPE_DEFAULT:
+    """The envelope argument given (``UNSET``: none); ``message_protocol`` is its deprecated name."""
+    if message_envelope is UNSET and message_protocol is not UNSET:
         warnings.warn(
             "Using the 'message_protocol' keyword argument is deprecated. Use 'message_envelope' instead.",
             DeprecationWarning,
@@ -38,13 +36,6 @@ def _envelope_argument(message_envelope: Any, message_protocol: Any) -> Any:
     return message_envelope
 
 
-def service_envelope(service: Any) -> Any:
-    envelope = getattr(service, "message_envelope", None)
-    if envelope is None:
-        envelope = getattr(service, "message_protocol", None)
-    return envelope
-
-
 @invoker("aws_sns_sqs")
 def aws_sns_sqs(
     topic: str | None = None,
@@ -52,8 +43,8 @@ def aws_sns_sqs(
     competing: bool | None = None,
     queue_name: str | None = None,
     *,
-    message_envelope: Any = MESSAGE_ENVELOPE_DEFAULT,
-    message_protocol: Any = MESSAGE_ENVELOPE_DEFAULT,
+    message_envelope: Any = UNSET,
+    message_protocol: Any = UNSET,
     filter_policy: Any = UNSET,
     visibility_timeout: Any = UNSET,
     dead_letter_queue_name: Any = UNSET,
@@ -70,7 +61,7 @@ def aws_sns_sqs(
     if queue_name and competing is False:
         raise ValueError("@aws_sns_sqs: an AWS SQS queue with predefined queue name must be competing")
     envelope = _envelope_argument(message_envelope, message_protocol)
-    if envelope is not MESSAGE_ENVELOPE_DEFAULT and envelope is not None:
+    if envelope is not UNSET and envelope is not None:
         from tomodachi.envelope.base import validate_envelope
 
         validate_envelope(envelope, **kwargs)
@@ -85,6 +76,8 @@ def aws_sns_sqs(
         validate(filter_policy)
 
     if visibility_timeout is not UNSET:
+        from tomodachi.messaging.sns_sqs.consumer import MAX_VISIBILITY_TIMEOUT
+
         if isinstance(visibility_timeout, bool) or not isinstance(visibility_timeout, int):
             raise ValueError(f"@aws_sns_sqs visibility_timeout must be an int, got {visibility_timeout!r}")
         if not 0 <= visibility_timeout <= MAX_VISIBILITY_TIMEOUT:
@@ -146,7 +139,7 @@ def _options(service: Any) -> Any:
 
 
 def _prefix(value: Any, option: str) -> str:
-    return option or "" if value is PREFIX_DEFAULT else (value or "")
+    return option or "" if value is UNSET else (value or "")
 
 
 async def _send_with_retries(service: Any, publication: Any) -> str:
@@ -191,9 +184,9 @@ async def aws_sns_sqs_publish(
     topic: str,
     wait: bool = True,
     *,
-    message_envelope: Any = MESSAGE_ENVELOPE_DEFAULT,
-    message_protocol: Any = MESSAGE_ENVELOPE_DEFAULT,
-    topic_prefix: Any = PREFIX_DEFAULT,
+    message_envelope: Any = UNSET,
+    message_protocol: Any = UNSET,
+    topic_prefix: Any = UNSET,
     message_attributes: Mapping[str, Any] | None = None,
     topic_attributes: Any = UNSET,
     overwrite_topic_attributes: bool = False,
@@ -203,9 +196,7 @@ async def aws_sns_sqs_publish(
 ) -> Any:
     """Publish ``data`` to SNS ``topic``; returns the SNS MessageId (or a Task when ``wait=False``)."""
     options = _options(service)
-    envelope = _envelope_argument(message_envelope, message_protocol)
-    if envelope is MESSAGE_ENVELOPE_DEFAULT:
-        envelope = service_envelope(service)
+    envelope = resolve_envelope(service, _envelope_argument(message_envelope, message_protocol))
     attrs: dict[str, Any] = copy.deepcopy(dict(message_attributes or {}))
     payload = data
     if envelope is not None and callable(getattr(envelope, "build_message", None)):
@@ -225,7 +216,7 @@ async def aws_sns_sqs_publish(
         message_attributes=attribute_codec.encode(attrs),
         group_id=group_id,
         deduplication_id=deduplication_id,
-        topic_attributes=None if topic_attributes is UNSET else topic_attributes,
+        topic_attributes=topic_attributes if isinstance(topic_attributes, Mapping) else None,
         overwrite_topic_attributes=overwrite_topic_attributes,
         sns_kms_master_key_id=aws.sns_kms_master_key_id,
     )
@@ -288,9 +279,9 @@ async def aws_sns_sqs_send_message(
     queue_name: str,
     wait: bool = True,
     *,
-    message_envelope: Any = MESSAGE_ENVELOPE_DEFAULT,
-    message_protocol: Any = MESSAGE_ENVELOPE_DEFAULT,
-    queue_name_prefix: Any = PREFIX_DEFAULT,
+    message_envelope: Any = UNSET,
+    message_protocol: Any = UNSET,
+    queue_name_prefix: Any = UNSET,
     message_attributes: Mapping[str, Any] | None = None,
     group_id: str | None = None,
     deduplication_id: str | None = None,
@@ -300,9 +291,7 @@ async def aws_sns_sqs_send_message(
 ) -> Any:
     """Send ``data`` straight to an existing SQS queue; returns the SQS MessageId (or a Task)."""
     options = _options(service)
-    envelope = _envelope_argument(message_envelope, message_protocol)
-    if envelope is MESSAGE_ENVELOPE_DEFAULT:
-        envelope = service_envelope(service)
+    envelope = resolve_envelope(service, _envelope_argument(message_envelope, message_protocol))
     fifo_name = queue_name.endswith(naming.FIFO_SUFFIX)
     if group_id is not None and not fifo_name:
         raise ValueError("MessageGroupId, 'group_id', cannot be used with non-FIFO queue in 'send_message' call")

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import re
 from collections import Counter
@@ -14,11 +13,12 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
+from tomodachi.logging import framework_logger
 from tomodachi.messaging.sns_sqs.client import NON_EXISTENT_QUEUE, NOT_FOUND, AwsApiError
 from tomodachi.messaging.sns_sqs.exceptions import AWSSNSSQSConnectionException
 from tomodachi.runtime.clock import Clock
 
-logger = logging.getLogger("tomodachi.awssnssqs")
+logger = framework_logger("tomodachi.awssnssqs")
 
 CONNECT_TIMEOUT = 8
 READ_TIMEOUT = 35  # > WaitTimeSeconds (20) of a long poll
@@ -125,8 +125,8 @@ class AwsSnsSqsClient:
     """SNS/SQS/STS over aiobotocore implementing :class:`~tomodachi.messaging.sns_sqs.client.SnsSqsClient`.
 
     Clients are opened on first use and may be closed and reopened (a call after :meth:`close` reconnects).
-    ``calls`` counts the requests sent, by operation name. Queue URLs are cached (a ``NonExistentQueue`` answer
-    forgets the URL) and the account id is looked up once, so publish/send cost one request per message.
+    ``calls`` counts the requests sent, by operation name. The account id is looked up once (topics are found
+    by ARN); queue URLs are cached by the broker (:mod:`.queue_urls`), not here.
     """
 
     def __init__(self, settings: AwsSettings, clock: Clock, *, retry_budget: float = RETRY_BUDGET_SECONDS) -> None:
@@ -137,7 +137,6 @@ class AwsSnsSqsClient:
         self._clients: dict[str, Any] = {}
         self._stack: AsyncExitStack | None = None
         self._lock = asyncio.Lock()
-        self._queue_urls: dict[str, str] = {}
         self._arn_prefix: str | None = None
 
     # ---- connection ------------------------------------------------------------------------------------
@@ -181,7 +180,7 @@ class AwsSnsSqsClient:
             ) from exc
 
     async def close(self) -> None:
-        """Close the HTTP sessions; idempotent. Cached names stay valid for a later reconnect."""
+        """Close the HTTP sessions; idempotent. The account id stays known for a later reconnect."""
         async with self._lock:
             stack, self._stack = self._stack, None
             self._clients.clear()
@@ -203,7 +202,7 @@ class AwsSnsSqsClient:
             try:
                 result: dict[str, Any] = await getattr(client, operation)(**kwargs)
                 if attempt > 1:
-                    logger.info("aws call succeeded after retrying", extra={"operation": operation, "attempt": attempt})
+                    logger.info("aws call succeeded after retrying", operation=operation, attempt=attempt)
                 return result
             except ClientError as exc:
                 code, message, status = _error_code(exc)
@@ -212,7 +211,6 @@ class AwsSnsSqsClient:
                         f"AWS rejected the credentials for {self.settings.describe(service)}: {code}: {message}"
                     ) from exc
                 if code in _MISSING_QUEUE_CODES:
-                    self._forget_queue(kwargs.get("QueueUrl"))
                     raise AwsApiError(NON_EXISTENT_QUEUE, message) from exc
                 if code in _NOT_FOUND_CODES:
                     raise AwsApiError(NOT_FOUND, message) from exc
@@ -242,43 +240,30 @@ class AwsSnsSqsClient:
                 ) from failure
             delay = min(MAX_BACKOFF_SECONDS, 0.25 * 2 ** (attempt - 1), self.retry_budget - elapsed)
             logger.warning(
-                f"aws {service} {operation} failed ({reason}) - retrying in {delay:.2f}s",
-                extra={"operation": operation, "attempt": attempt, "endpoint": self.settings.endpoint(service)},
+                "aws call failed - retrying",
+                service=service,
+                operation=operation,
+                reason=reason,
+                retry_in_seconds=round(delay, 2),
+                attempt=attempt,
+                endpoint=self.settings.endpoint(service),
             )
             await self.clock.sleep(delay)
-
-    def _forget_queue(self, url: Any) -> None:
-        if url:
-            for name in [name for name, cached in self._queue_urls.items() if cached == url]:
-                del self._queue_urls[name]
-
-    def forget_queue_name(self, name: str) -> None:
-        self._queue_urls.pop(name, None)
-
-    def forget_all(self) -> None:
-        self._queue_urls.clear()
 
     # ---- SQS -------------------------------------------------------------------------------------------
 
     async def get_queue_url(self, queue_name: str) -> str | None:
-        cached = self._queue_urls.get(queue_name)
-        if cached is not None:
-            return cached
         try:
             response = await self.call("sqs", "get_queue_url", QueueName=queue_name)
         except AwsApiError as exc:
             if exc.code == NON_EXISTENT_QUEUE:
                 return None
             raise
-        url = str(response["QueueUrl"])
-        self._queue_urls[queue_name] = url
-        return url
+        return str(response["QueueUrl"])
 
     async def create_queue(self, queue_name: str, attributes: Mapping[str, str]) -> str:
         response = await self.call("sqs", "create_queue", QueueName=queue_name, Attributes=dict(attributes))
-        url = str(response["QueueUrl"])
-        self._queue_urls[queue_name] = url
-        return url
+        return str(response["QueueUrl"])
 
     async def get_queue_attributes(self, queue_url: str) -> dict[str, str]:
         response = await self.call("sqs", "get_queue_attributes", QueueUrl=queue_url, AttributeNames=["All"])
@@ -324,12 +309,13 @@ class AwsSnsSqsClient:
         group_id: str | None = None,
         deduplication_id: str | None = None,
         delay_seconds: int | None = None,
+        retry: bool = True,
     ) -> str:
         kwargs = _message_kwargs(message_attributes, group_id, deduplication_id)
         kwargs.update(QueueUrl=queue_url, MessageBody=body)
         if delay_seconds is not None:
             kwargs["DelaySeconds"] = int(delay_seconds)
-        response = await self.call("sqs", "send_message", **kwargs)
+        response = await self.call("sqs", "send_message", retry=retry, **kwargs)
         return str(response["MessageId"])
 
     # ---- SNS -------------------------------------------------------------------------------------------
@@ -358,7 +344,7 @@ class AwsSnsSqsClient:
         if attributes:
             kwargs["Attributes"] = dict(attributes)
         response = await self.call("sns", "create_topic", **kwargs)
-        logger.info("created sns topic", extra={"topic": topic_name})
+        logger.info("created sns topic", topic=topic_name)
         return str(response["TopicArn"])
 
     async def get_topic_attributes(self, topic_arn: str) -> dict[str, str]:

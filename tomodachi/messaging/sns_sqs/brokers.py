@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tomodachi.messaging.sns_sqs.broker import SnsSqsBroker
+    from tomodachi.runtime.environment import Environment
 
 BUS = "aws_sns_sqs"
 
@@ -20,10 +24,13 @@ def broker_key(options: Any) -> tuple[Any, ...]:
     )
 
 
-def get_broker(environment: Any, options: Any) -> Any:
-    def default_factory() -> Any:
+def get_broker(environment: Environment, options: Any) -> SnsSqsBroker:
+    """The environment's broker for ``options``' connection settings: its factory's (the in-memory one in tests),
+    else the broker on AWS, built on first use."""
+
+    def build_default() -> SnsSqsBroker:
         from tomodachi.messaging.sns_sqs.real import create_real_broker
 
         return create_real_broker(options, environment.clock)
 
-    return environment.broker(BUS, broker_key(options), default_factory)
+    return environment.broker(BUS, broker_key(options), build_default)

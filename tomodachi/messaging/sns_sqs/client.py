@@ -1,11 +1,8 @@
-"""The AWS-shaped operations SNS+SQS code needs, implemented by the real (aiobotocore) and the memory broker.
-
-Resource set-up (:mod:`.setup`), the receive loop (:mod:`.consumer`) and publishing are written once against
-this small API, so the in-memory fake exercises exactly the logic that runs against AWS.
-"""
+"""The AWS-shaped operations the SNS+SQS broker is written against, implemented by aiobotocore and the in-memory AWS."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -29,8 +26,14 @@ class SnsSqsClient(Protocol):
     """SQS/SNS operations in botocore's vocabulary (attribute values are strings, as on the wire).
 
     Received messages are dicts shaped like a ``ReceiveMessage`` response entry: ``MessageId``,
-    ``ReceiptHandle``, ``Body``, ``Attributes`` and ``MessageAttributes``.
+    ``ReceiptHandle``, ``Body``, ``Attributes`` and ``MessageAttributes``. ``calls`` counts the requests made,
+    by operation; ``close()`` releases connections (a later call opens them again).
     """
+
+    @property
+    def calls(self) -> Counter[str]: ...
+
+    async def close(self) -> None: ...
 
     # --- SQS ---
     async def get_queue_url(self, queue_name: str) -> str | None: ...
@@ -58,7 +61,10 @@ class SnsSqsClient(Protocol):
         group_id: str | None = None,
         deduplication_id: str | None = None,
         delay_seconds: int | None = None,
-    ) -> str: ...
+        retry: bool = True,
+    ) -> str:
+        """``retry=False``: a transient failure raises at once rather than being retried."""
+        ...
 
     # --- SNS ---
     async def find_topic(self, topic_name: str) -> str | None: ...

@@ -1,25 +1,18 @@
-"""The SQS receive loop and SQS deliveries, shared by the real and the memory broker.
-
-A batch (up to ``max_number_of_messages``) is handed to the transport one delivery at a time; the next
-receive waits until the whole batch is settled, as upstream does (on a FIFO queue, until the settle requests
-have completed, so the next receive finds the message group free). Settling: ``ack`` deletes the message,
-``retry(delay)`` changes its visibility so it returns after ``delay`` seconds, ``dead_letter`` moves it to
-the queue's redrive dead-letter queue (or, without one, parks it invisible for 11 hours — never lost).
-"""
+"""The broker's SQS receive loop (:class:`SqsReceiver`) and its deliveries (:class:`SqsDelivery`), on any client."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from tomodachi.logging import framework_logger
 from tomodachi.messaging.broker import Delivery, DeliveryCallback
 from tomodachi.messaging.sns_sqs.client import NON_EXISTENT_QUEUE, AwsApiError, SnsSqsClient
 from tomodachi.runtime.clock import Clock
 
-logger = logging.getLogger("tomodachi.awssnssqs")
+logger = framework_logger("tomodachi.awssnssqs")
 
 MAX_VISIBILITY_TIMEOUT = 43200
 # SQS caps a message's *total* invisibility at 12 h counted from its receive: park for a little less
@@ -29,10 +22,18 @@ RECONNECT_DELAY = 1.0
 MISSING_QUEUE_DELAY = 20.0
 DRAIN_TIMEOUT = 3.0
 RESTART_DELAY = 10.0  # after an unexpected error in the receive loop, as upstream
+# the body of the marker message that ends a stopping receiver's long poll (upstream's, so mixed fleets agree)
+DRAIN_MESSAGE_PAYLOAD = "__TOMODACHI_DRAIN__cdab4416-1727-4603-87c9-0ff8dddf1f22__"
+DRAIN_GROUP_ID = "__tomodachi_drain__"  # its message group on a FIFO queue
 
 
 class SqsDelivery(Delivery):
-    """One received SQS message; ``metadata`` carries ``queue_url``, ``receipt_handle`` and the SQS attributes."""
+    """One received SQS message; ``metadata`` carries ``queue_url``, ``receipt_handle`` and the SQS attributes.
+
+    Settling: ``ack`` deletes the message, ``retry(delay)`` changes its visibility so it returns after ``delay``
+    seconds, ``dead_letter`` moves it to the queue's redrive dead-letter queue (or, without one, parks it
+    invisible for 11 hours — never lost).
+    """
 
     def __init__(self, client: SnsSqsClient, queue_url: str, message: Mapping[str, Any]) -> None:
         attributes = message.get("Attributes") or {}
@@ -68,7 +69,9 @@ class SqsDelivery(Delivery):
         if target is None:
             logger.warning(
                 "message has no dead-letter queue to go to; it stays on the queue, invisible for 11 hours",
-                extra={"queue_url": self.queue_url, "sqs_message_id": self.delivery_id, "reason": reason},
+                queue_url=self.queue_url,
+                sqs_message_id=self.delivery_id,
+                reason=reason,
             )
             await self.client.change_message_visibility(self.queue_url, self.receipt_handle, PARKED_VISIBILITY_TIMEOUT)
             return
@@ -98,7 +101,13 @@ def _dead_letter_target(redrive_policy: str | None) -> str | None:
 
 
 class SqsReceiver:
-    """Receives from one queue until cancelled; transient errors are logged and retried on the Clock."""
+    """Receives from one queue until cancelled; transient errors are logged and retried on the Clock.
+
+    A batch (up to ``max_number_of_messages``) is handed on one delivery at a time; the next receive waits until
+    the whole batch is settled, as upstream does (on a FIFO queue, until the settle requests have completed, so
+    the next receive finds the message group free). A drain marker (what a stopping receiver sends to end its
+    own long poll) is deleted here, never handed on.
+    """
 
     def __init__(
         self,
@@ -158,15 +167,14 @@ class SqsReceiver:
         try:
             await self.on_drain(self.queue_url)
         except Exception as exc:
-            logger.warning(f"unable to send the drain message: {exc}", extra={"queue_url": self.queue_url})
+            logger.warning("unable to send the drain message", queue_url=self.queue_url, error=str(exc))
             return
-        waiter = asyncio.ensure_future(self._poll_done.wait())
-        timer = asyncio.ensure_future(self.clock.sleep(DRAIN_TIMEOUT))
+        # the poll is given DRAIN_TIMEOUT to return; the receiver is cancelled right after either way
+        timeout = self.clock.call_later(DRAIN_TIMEOUT, self._poll_done.set)
         try:
-            await asyncio.wait([waiter, timer], return_when=asyncio.FIRST_COMPLETED)
+            await self._poll_done.wait()
         finally:
-            waiter.cancel()
-            timer.cancel()
+            timeout.cancel()
 
     async def _receive(self) -> list[dict[str, Any]]:
         self._polling = True
@@ -186,8 +194,9 @@ class SqsReceiver:
             except Exception:
                 self._poll_done.set()
                 logger.exception(
-                    f"sqs receive loop failed unexpectedly - restarting in {RESTART_DELAY:g} s",
-                    extra={"queue_url": self.queue_url},
+                    "sqs receive loop failed unexpectedly - restarting",
+                    queue_url=self.queue_url,
+                    restart_delay_seconds=RESTART_DELAY,
                 )
                 await self.clock.sleep(RESTART_DELAY)
 
@@ -200,29 +209,43 @@ class SqsReceiver:
             except AwsApiError as exc:
                 self._poll_done.set()
                 if exc.code == NON_EXISTENT_QUEUE and self.on_missing_queue is not None:
-                    logger.warning("sqs queue is missing - recreating", extra={"queue_url": self.queue_url})
+                    logger.warning("sqs queue is missing - recreating", queue_url=self.queue_url)
                     await self.clock.sleep(MISSING_QUEUE_DELAY)
                     try:
                         self.queue_url = await self.on_missing_queue()
                     except Exception as redeclare_exc:  # keep the loop alive; try again after the delay
                         logger.warning(
-                            f"unable to recreate sqs queue: {redeclare_exc}", extra={"queue_url": self.queue_url}
+                            "unable to recreate sqs queue", queue_url=self.queue_url, error=str(redeclare_exc)
                         )
                     continue
-                logger.warning(f"unable to receive messages: {exc} - reconnecting", extra={"queue_url": self.queue_url})
+                logger.warning("unable to receive messages - reconnecting", queue_url=self.queue_url, error=str(exc))
                 await self.clock.sleep(RECONNECT_DELAY)
                 continue
             except Exception as exc:
                 self._poll_done.set()
-                logger.warning(f"unable to receive messages: {exc} - reconnecting", extra={"queue_url": self.queue_url})
+                logger.warning("unable to receive messages - reconnecting", queue_url=self.queue_url, error=str(exc))
                 await self.clock.sleep(RECONNECT_DELAY)
                 continue
+            markers = [message for message in messages if message.get("Body") == DRAIN_MESSAGE_PAYLOAD]
+            if markers:
+                messages = [message for message in messages if message.get("Body") != DRAIN_MESSAGE_PAYLOAD]
             deliveries = [SqsDelivery(self.client, self.queue_url, message) for message in messages]
             for delivery in deliveries:
                 self.on_delivery(delivery)
+            if markers:
+                # before the poll counts as done: a stopping receiver is cancelled right after
+                await self._delete_drain_markers(markers)
             self._poll_done.set()
             if deliveries:
                 # FIFO: the next receive must find the group free, so wait for the delete itself (a receive that
                 # reaches SQS first would see the group in flight); a standard queue need not wait for it
                 fifo = self.queue_url.endswith(".fifo")
                 await asyncio.gather(*(delivery.wait_settled(completed=fifo) for delivery in deliveries))
+
+    async def _delete_drain_markers(self, markers: list[dict[str, Any]]) -> None:
+        """Whichever receiver gets a drain marker deletes it: it is nobody's message."""
+        for marker in markers:
+            try:
+                await self.client.delete_message(self.queue_url, str(marker.get("ReceiptHandle", "")))
+            except Exception as exc:  # it shows again after its visibility timeout and is deleted then
+                logger.warning("unable to delete a drain message", queue_url=self.queue_url, error=str(exc))

@@ -6,25 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
-class _Unset:
-    """Marks a decorator keyword that was not given: the matching AWS setting is left untouched."""
-
-    _instance: _Unset | None = None
-
-    def __new__(cls) -> _Unset:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-UNSET: Any = _Unset()
+from tomodachi.messaging.unset import UNSET
 
 
 @dataclass(frozen=True)
@@ -80,3 +62,6 @@ class SqsPublication:
     group_id: str | None = None
     deduplication_id: str | None = None
     delay_seconds: int | None = None
+
+
+__all__ = ["UNSET", "SnsPublication", "SnsSqsSubscription", "SqsPublication"]

@@ -1,19 +1,18 @@
-"""The SNS half of the in-memory SNS+SQS: topics, subscriptions with filter policies, and Publish fanning a
-message out to the subscribed queues that the queue policy lets it reach."""
+"""The SNS half of the in-memory AWS: topics, subscriptions with filter policies, and Publish fanning a message
+out to the subscribed queues that the queue policy lets it reach."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from tomodachi.messaging.broker import trim_history
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import iam, naming
 from tomodachi.messaging.sns_sqs.client import INVALID_PARAMETER, NOT_FOUND, AwsApiError
 from tomodachi.messaging.sns_sqs.filter_policy import FilterPolicy
+from tomodachi.messaging.sns_sqs.memory_sqs import MemorySqs
 from tomodachi.messaging.sns_sqs.memory_state import (
     DEDUP_WINDOW_SECONDS,
     PublishedRecord,
@@ -31,37 +30,20 @@ READ_ONLY_TOPIC_ATTRIBUTES = frozenset(
 )
 
 
-class MemorySns:
-    """SNS over the queues of :class:`~tomodachi.messaging.sns_sqs.memory.MemorySnsSqsBroker` (mixed into it)."""
+class MemorySns(MemorySqs):
+    """SNS over the queues of :class:`~tomodachi.messaging.sns_sqs.memory_sqs.MemorySqs`."""
 
-    clock: Clock
-    region: str
-    account_id: str
-    published: list[PublishedRecord]
-    history: int | None
-    _topics: dict[str, _Topic]
-    _subscriptions: dict[str, _Subscription]
-    _sequence: itertools.count[int]
-
-    def _publish_fault(self) -> None:
-        raise NotImplementedError
-
-    def _queue_by_arn(self, arn: str) -> _Queue:
-        raise NotImplementedError
-
-    def _queue_by_arn_or_none(self, arn: str) -> _Queue | None:
-        raise NotImplementedError
-
-    def _enqueue(
+    def __init__(
         self,
-        queue: _Queue,
-        body: str,
-        attributes: dict[str, Any],
-        group_id: str | None,
-        deduplication_id: str | None,
-        delay_seconds: int | None,
-    ) -> str:
-        raise NotImplementedError
+        clock: Clock | None = None,
+        *,
+        region: str = "us-east-1",
+        account_id: str = "000000000000",
+        history: int | None = None,
+    ) -> None:
+        super().__init__(clock, region=region, account_id=account_id, history=history)
+        self._topics: dict[str, _Topic] = {}
+        self._subscriptions: dict[str, _Subscription] = {}
 
     def topics(self) -> list[str]:
         """Topic names (console view)."""
@@ -82,10 +64,12 @@ class MemorySns:
         return records
 
     async def find_topic(self, topic_name: str) -> str | None:
+        self.calls["find_topic"] += 1
         topic = self._topics.get(topic_name)
         return topic.arn if topic else None
 
     async def create_topic(self, topic_name: str, attributes: Mapping[str, str]) -> str:
+        self.calls["create_topic"] += 1
         naming.validate_topic_name(topic_name)
         fifo = attributes.get("FifoTopic") == "true"
         if fifo != topic_name.endswith(naming.FIFO_SUFFIX):
@@ -100,10 +84,12 @@ class MemorySns:
         return arn
 
     async def get_topic_attributes(self, topic_arn: str) -> dict[str, str]:
+        self.calls["get_topic_attributes"] += 1
         topic = self._topic_by_arn(topic_arn)
         return {**topic.attributes, "TopicArn": topic.arn}
 
     async def set_topic_attributes(self, topic_arn: str, name: str, value: str) -> None:
+        self.calls["set_topic_attributes"] += 1
         topic = self._topic_by_arn(topic_arn)
         if name in READ_ONLY_TOPIC_ATTRIBUTES:
             raise AwsApiError(INVALID_PARAMETER, f"Invalid parameter: AttributeName ({name} cannot be changed)")
@@ -112,10 +98,20 @@ class MemorySns:
         else:
             topic.attributes[name] = value
 
+    async def delete_topic(self, topic_arn: str) -> None:
+        """SNS DeleteTopic: the topic and its subscriptions are gone (its ARN answers ``NotFound``)."""
+        self.calls["delete_topic"] += 1
+        topic = self._topic_by_arn(topic_arn)
+        del self._topics[topic.name]
+        for arn in [arn for arn, s in self._subscriptions.items() if s.topic_arn == topic_arn]:
+            del self._subscriptions[arn]
+
     async def list_topics(self) -> list[str]:
+        self.calls["list_topics"] += 1
         return [topic.arn for topic in self._topics.values()]
 
     async def list_subscriptions_by_topic(self, topic_arn: str) -> list[dict[str, str]]:
+        self.calls["list_subscriptions_by_topic"] += 1
         self._topic_by_arn(topic_arn)
         return [
             {"SubscriptionArn": s.arn, "TopicArn": s.topic_arn, "Protocol": "sqs", "Endpoint": s.queue_arn}
@@ -124,6 +120,7 @@ class MemorySns:
         ]
 
     async def subscribe(self, topic_arn: str, queue_arn: str, attributes: Mapping[str, str]) -> str:
+        self.calls["subscribe"] += 1
         topic = self._topic_by_arn(topic_arn)
         queue = self._queue_by_arn(queue_arn)
         if queue.fifo and not topic.fifo:
@@ -138,9 +135,11 @@ class MemorySns:
         return arn
 
     async def get_subscription_attributes(self, subscription_arn: str) -> dict[str, str]:
+        self.calls["get_subscription_attributes"] += 1
         return dict(self._subscription(subscription_arn).attributes)
 
     async def set_subscription_attributes(self, subscription_arn: str, name: str, value: str) -> None:
+        self.calls["set_subscription_attributes"] += 1
         subscription = self._subscription(subscription_arn)
         if name == "FilterPolicy" and value not in ("", "{}"):
             FilterPolicy(value)
@@ -158,6 +157,7 @@ class MemorySns:
         group_id: str | None = None,
         deduplication_id: str | None = None,
     ) -> str:
+        self.calls["sns_publish"] += 1
         self._publish_fault()
         topic = self._topic_by_arn(topic_arn)
         attributes = dict(message_attributes or {})
@@ -177,8 +177,7 @@ class MemorySns:
             group_id=group_id,
             deduplication_id=deduplication_id,
         )
-        self.published.append(record)
-        trim_history(self.published, self.history)
+        self._log(record)
         if topic.fifo and deduplication_id:
             topic.dedup = {k: v for k, v in topic.dedup.items() if v[0] > now}
             if deduplication_id in topic.dedup:

@@ -1,4 +1,4 @@
-"""The in-memory SNS+SQS's state and the records of its console view: queues, topics, subscriptions, messages."""
+"""The in-memory AWS's state and the records of its console view: queues, topics, subscriptions, messages."""
 
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ class _Message:
     receipt_handle: str | None = None
     visible: bool = True
     timer: TimerHandle | None = None
-    visible_at: float = 0.0  # epoch seconds on the broker's clock at which a hidden message shows again
+    visible_at: float = 0.0  # epoch seconds on the clock at which a hidden message shows again
+    marker: bool = False  # a drain marker: production-only traffic, kept out of every record and view
 
 
 @dataclass
@@ -94,7 +95,7 @@ class _Queue:
     attributes: dict[str, str]
     messages: list[_Message] = field(default_factory=list)
     dedup: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
-    consumers: int = 0
+    drains: int = 0  # drain markers sent to the queue so far
 
     @property
     def fifo(self) -> bool:

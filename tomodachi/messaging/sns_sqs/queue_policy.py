@@ -1,10 +1,4 @@
-"""The queue-policy statements tomodachi writes so that SNS topics may deliver to a queue: written, recognised, pruned.
-
-A statement is *ours* when its Sid starts with :data:`POLICY_SID_PREFIX`, or when it is exactly what earlier
-versions (and upstream tomodachi) wrote: a Sid of a uuid4 followed by epoch milliseconds, allowing
-``SQS:SendMessage`` to the queue for any principal under one ``ArnEquals aws:SourceArn`` condition. Every other
-statement belongs to someone else and is kept as it is. Ours are kept only while a handler still wants them.
-"""
+"""The queue-policy statements tomodachi writes so that SNS topics may deliver to a queue: written, recognised, pruned."""
 
 from __future__ import annotations
 
@@ -74,6 +68,10 @@ def _written_by_earlier_versions(entry: Mapping[str, Any], queue_arn: str) -> bo
 
 
 def is_ours(entry: Any, queue_arn: str) -> bool:
+    """A statement is *ours* when its Sid starts with :data:`POLICY_SID_PREFIX`, or when it is exactly what earlier
+    versions (and upstream tomodachi) wrote: a Sid of a uuid4 followed by epoch milliseconds, allowing
+    ``SQS:SendMessage`` to the queue for any principal under one ``ArnEquals aws:SourceArn`` condition. Every other
+    statement belongs to someone else and is kept as it is; ours are kept only while a handler still wants them."""
     if not isinstance(entry, Mapping):
         return False
     sid = entry.get("Sid")

@@ -1,27 +1,21 @@
-"""SNS+SQS resource set-up and publish/send, written once against :class:`SnsSqsClient`.
-
-Improvements over upstream, all wire-compatible: queue policies gain a statement instead of being replaced
-, and lose the statements tomodachi wrote for topics no handler on the queue subscribes to any more
-(:mod:`.queue_policy`); an existing topic gets the ``sns_kms_master_key_id`` setting too; visibility timeout, redrive policy and KMS settings also apply to topic-less queues; a
-filter policy is set, changed or removed on an existing subscription.
-"""
+"""SNS+SQS resource set-up and publish/send, written once against :class:`SnsSqsClient`."""
 
 from __future__ import annotations
 
 import json
-import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tomodachi.logging import framework_logger
 from tomodachi.messaging.sns_sqs import naming, queue_policy
 from tomodachi.messaging.sns_sqs.client import SnsSqsClient
 from tomodachi.messaging.sns_sqs.descriptors import UNSET, SnsPublication, SnsSqsSubscription, SqsPublication
 from tomodachi.messaging.sns_sqs.exceptions import AWSSNSSQSException, QueueDoesNotExistError
 from tomodachi.messaging.sns_sqs.filter_policy import validate as validate_filter_policy
 
-logger = logging.getLogger("tomodachi.awssnssqs")
+logger = framework_logger("tomodachi.awssnssqs")
 
 DEAD_LETTER_RETENTION_SECONDS = "1209600"  # 14 days, the SQS maximum
 FIFO_QUEUE_ATTRIBUTES = {
@@ -51,12 +45,14 @@ def _kms_value(value: Any, option: str) -> str | None:
     raise ValueError(f"Bad value for aws_sns_sqs option {option}: {value!r}")
 
 
-async def ensure_queue(client: SnsSqsClient, name: str, *, fifo: bool, extra: Mapping[str, str] | None = None) -> str:
+async def ensure_queue(
+    client: SnsSqsClient, name: str, *, fifo: bool, attributes: Mapping[str, str] | None = None
+) -> str:
+    """The queue's URL; a missing queue is created (FIFO attributes and ``attributes``)."""
     url = await client.get_queue_url(name)
     if url is None:
-        attributes = {**(FIFO_QUEUE_ATTRIBUTES if fifo else {}), **(extra or {})}
-        url = await client.create_queue(name, attributes)
-        logger.info("created sqs queue", extra={"queue_name": name})
+        url = await client.create_queue(name, {**(FIFO_QUEUE_ATTRIBUTES if fifo else {}), **(attributes or {})})
+        logger.info("created sqs queue", queue_name=name)
     return url
 
 
@@ -134,7 +130,14 @@ def _policy_sources(sub: SnsSqsSubscription, prefix: str | None, topic_arns: lis
 
 
 async def declare(client: SnsSqsClient, sub: SnsSqsSubscription) -> DeclaredQueue:
-    """Create/update queue, dead-letter queue, topic(s), queue attributes and subscription(s) for one handler."""
+    """Create/update queue, dead-letter queue, topic(s), queue attributes and subscription(s) for one handler.
+
+    Improvements over upstream, all wire-compatible: queue policies gain a statement instead of being replaced,
+    and lose the statements tomodachi wrote for topics no handler on the queue subscribes to any more
+    (:mod:`.queue_policy`); an existing topic gets the ``sns_kms_master_key_id`` setting too; visibility
+    timeout, redrive policy and KMS settings also apply to topic-less queues; a filter policy is set, changed or
+    removed on an existing subscription.
+    """
     # 1. the queue
     if sub.queue_arn:
         url = await _existing_queue_by_arn(client, sub.queue_arn, "queue")
@@ -164,7 +167,7 @@ async def declare(client: SnsSqsClient, sub: SnsSqsSubscription) -> DeclaredQueu
                 dlq_url = await _existing_queue_by_arn(client, dlq, "dead-letter queue")
             else:
                 dlq_url = await ensure_queue(
-                    client, dlq, fifo=sub.fifo, extra={"MessageRetentionPeriod": DEAD_LETTER_RETENTION_SECONDS}
+                    client, dlq, fifo=sub.fifo, attributes={"MessageRetentionPeriod": DEAD_LETTER_RETENTION_SECONDS}
                 )
             dlq_arn = (await client.get_queue_attributes(dlq_url))["QueueArn"]
             wanted["RedrivePolicy"] = json.dumps(

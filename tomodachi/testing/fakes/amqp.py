@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed
@@ -30,6 +31,9 @@ from tomodachi.testing.ledger import Ledger
 from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, QueuedMessage
 from tomodachi.testing.waiting import clock_wait
 
+if TYPE_CHECKING:
+    from tomodachi.messaging.amqp.memory import _Message, _Queue
+
 
 class InMemoryAmqp(FaultInjection, FakeBase):
     """The in-memory RabbitMQ of one test (see :class:`tomodachi.testing.FakeAmqp` for the API)."""
@@ -52,11 +56,11 @@ class InMemoryAmqp(FaultInjection, FakeBase):
         destination: str,
         data: Any,
         *,
-        envelope: Any = DEFAULT_ENVELOPE,
-        attributes: Mapping[str, Any] | None = None,
+        envelope: object = DEFAULT_ENVELOPE,
+        attributes: Mapping[str, object] | None = None,
         exchange_name: str = "amq.topic",
         properties: AmqpProperties | None = None,
-        service: Any = None,
+        service: object = None,
     ) -> PublishedMessage:
         """Publish ``data`` with routing key ``destination`` as another service would (JsonBase envelope unless
         ``envelope`` says otherwise; ``envelope=None`` sends ``data`` as the raw body). ``attributes`` become
@@ -141,7 +145,7 @@ class InMemoryAmqp(FaultInjection, FakeBase):
     def consumer_count(self, queue: str) -> int:
         return len(self._known(queue).consumers)
 
-    def _known(self, queue: str) -> Any:
+    def _known(self, queue: str) -> _Queue:
         found = self.broker.queues.get(queue)
         if found is None:
             raise KeyError(f"no queue {queue!r}; declared queues: {', '.join(self.queues()) or 'none'}")
@@ -160,7 +164,7 @@ class InMemoryAmqp(FaultInjection, FakeBase):
 
     # -- settling --------------------------------------------------------------------------------------------
 
-    def changed(self) -> Any:
+    def changed(self) -> asyncio.Event:
         return self.broker.changed()
 
     def busy(self, detail: bool = False) -> list[str]:
@@ -194,7 +198,7 @@ class InMemoryAmqp(FaultInjection, FakeBase):
         return sorted(items, key=lambda item: item.due)
 
 
-def _queued(queue: str, message: Any, in_flight: bool) -> QueuedMessage:
+def _queued(queue: str, message: _Message, in_flight: bool) -> QueuedMessage:
     return QueuedMessage(
         bus="amqp",
         queue=queue,

@@ -6,14 +6,20 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
+from tomodachi.messaging.broker import remember_environment
+from tomodachi.messaging.unset import UNSET
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.observe import MessageLostEvent
 from tomodachi.testing.clock import Duration, parse_duration
 from tomodachi.testing.ledger import Ledger
 from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage
 from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT, run_until_idle, settle
+
+if TYPE_CHECKING:
+    from tomodachi.options import Options
+    from tomodachi.runtime.environment import Environment
 
 
 class TestSender:
@@ -24,17 +30,17 @@ class TestSender:
     uuid = "00000000-0000-0000-0000-000000000000"
     message_envelope: Any = None
 
-    def __init__(self, options: Any = None, environment: Any = None) -> None:
+    def __init__(self, options: Options | None = None, environment: Environment | None = None) -> None:
         self.options = options
         self.context: dict[str, Any] = {}
         if environment is not None:
-            self.context["_tomodachi_environment"] = environment
+            remember_environment(self, environment)
 
 
-DEFAULT_ENVELOPE: Any = object()  # publish(envelope=...) not given: JsonBase
+DEFAULT_ENVELOPE: Final = UNSET  # publish(envelope=...) not given: JsonBase
 
 
-def resolve_envelope(envelope: Any) -> Any:
+def resolve_envelope(envelope: object) -> object:
     """The envelope a test's publish uses: JsonBase unless it gave one (``None`` for a raw body)."""
     if envelope is not DEFAULT_ENVELOPE:
         return envelope
@@ -43,7 +49,7 @@ def resolve_envelope(envelope: Any) -> Any:
     return JsonBase
 
 
-async def build_body(envelope: Any, sender: Any, destination: str, data: Any, **kwargs: Any) -> str | bytes:
+async def build_body(envelope: object, sender: object, destination: str, data: Any, **kwargs: Any) -> str | bytes:
     """``data`` wrapped by ``envelope``; with ``envelope=None`` the raw body: str/bytes as given, else JSON."""
     if envelope is None:
         return data if isinstance(data, (str, bytes)) else json.dumps(data)

@@ -9,14 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
+from tomodachi.messaging.broker import Broker, Consumer, DeliveryCallback
 from tomodachi.messaging.sns_sqs.memory_state import SubscriptionRecord
-from tomodachi.runtime import context as execution_context
+from tomodachi.runtime.execution_report import TaskCounter
 from tomodachi.runtime.observe import MessageLostEvent
 from tomodachi.testing.clock import Duration
 from tomodachi.testing.fakes.base import (
@@ -34,6 +35,49 @@ if TYPE_CHECKING:
 QUIET_PERIOD = 1.0
 REAL_SETTLE_TIMEOUT = 30.0
 
+SubscriptionT = TypeVar("SubscriptionT", contravariant=True)
+PublicationT = TypeVar("PublicationT", contravariant=True)
+DeclaredT = TypeVar("DeclaredT", covariant=True)
+
+
+class RecordingBroker(Generic[SubscriptionT, PublicationT, DeclaredT]):
+    """A real broker that tells ``record`` about every publish it accepted (publication, message id), so the
+    real-wire fakes can answer ``published()``; everything else goes to the broker as it is."""
+
+    def __init__(
+        self,
+        broker: Broker[SubscriptionT, PublicationT, DeclaredT],
+        record: Callable[[PublicationT, str | None], None],
+    ) -> None:
+        self.broker = broker
+        self.record = record
+
+    async def declare(self, subscription: SubscriptionT) -> DeclaredT:
+        return await self.broker.declare(subscription)
+
+    async def consume(self, subscription: SubscriptionT, on_delivery: DeliveryCallback) -> Consumer:
+        return await self.broker.consume(subscription, on_delivery)
+
+    async def publish(self, publication: PublicationT) -> str | None:
+        message_id = await self.broker.publish(publication)
+        self.record(publication, message_id)
+        return message_id
+
+    async def close(self) -> None:
+        await self.broker.close()
+
+    def acquire(self) -> None:
+        self.broker.acquire()
+
+    async def release(self) -> None:
+        await self.broker.release()
+
+    def __getattr__(self, name: str) -> Any:
+        # what a bus's publish functions use beyond the Broker interface (SNS+SQS: get_queue_url)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.broker, name)
+
 
 def real_wire_fake(bus: str, harness: ServiceHarness) -> RealWireFake:
     return RealWireFake("amqp" if bus == "amqp" else "aws_sns_sqs", harness)
@@ -48,7 +92,7 @@ class RealWireFake(FakeBase):
         self._harness = harness
         self._records: list[PublishedMessage] = []
 
-    def record(self, publication: Any, result: Any) -> None:
+    def record(self, publication: object, result: str | None) -> None:
         self._records.append(to_record(self.bus, publication, result))
 
     def _published(self) -> list[PublishedMessage]:
@@ -86,8 +130,8 @@ class RealWireFake(FakeBase):
         destination: str,
         data: Any,
         *,
-        envelope: Any = DEFAULT_ENVELOPE,
-        attributes: Mapping[str, Any] | None = None,
+        envelope: object = DEFAULT_ENVELOPE,
+        attributes: Mapping[str, object] | None = None,
         **kwargs: Any,
     ) -> PublishedMessage:
         """Publish like a service would: AMQP routing key or SNS topic (unprefixed), through the real broker."""
@@ -112,8 +156,8 @@ class RealWireFake(FakeBase):
         queue: str,
         data: Any,
         *,
-        envelope: Any = DEFAULT_ENVELOPE,
-        attributes: Mapping[str, Any] | None = None,
+        envelope: object = DEFAULT_ENVELOPE,
+        attributes: Mapping[str, object] | None = None,
         **kwargs: Any,
     ) -> PublishedMessage:
         """``sqs.SendMessage`` to a queue (unprefixed name); ``envelope=None`` sends ``data`` as the raw body."""
@@ -133,7 +177,7 @@ class RealWireFake(FakeBase):
     async def settle(self, timeout: float = REAL_SETTLE_TIMEOUT) -> None:
         """Wait until no handler of this bus has run for a quiet period and none is running (real time: a real
         broker cannot say what is still on its way), bounded by ``timeout``."""
-        await quiet_period(self.bus, timeout)
+        await quiet_period(self.bus, self._harness.environment.execution.counter(self.bus), timeout)
 
     async def run_until_idle(self, limit: Duration = timedelta(days=1)) -> None:
         await self.settle()
@@ -203,24 +247,22 @@ class RealWireFake(FakeBase):
         _skip(self.bus, name)
 
 
-def _skip(bus: str, what: str) -> Any:
+def _skip(bus: str, what: str) -> NoReturn:
     import pytest
 
     pytest.skip(f"{bus}.{what} needs the in-memory broker (the test runs with --tomodachi-wire=real)")
 
 
-async def quiet_period(bus: str, timeout: float, quiet: float = QUIET_PERIOD) -> None:
-    """Until no handler of ``bus`` has run for ``quiet`` real seconds and none is running."""
-    values = execution_context.get_execution_context()
+async def quiet_period(bus: str, tasks: TaskCounter, timeout: float, quiet: float = QUIET_PERIOD) -> None:
+    """Until no handler of ``bus`` (its ``tasks``, counted on the harness's Environment) has run for ``quiet``
+    real seconds and none is running."""
     deadline = time.monotonic() + timeout
-    last_total = values.get(f"{bus}_total_tasks", 0)
+    last_total = tasks.total
     quiet_since = time.monotonic()
     while True:
         now = time.monotonic()
-        total = values.get(f"{bus}_total_tasks", 0)
-        busy = values.get(f"{bus}_current_tasks", 0) > 0
-        if busy or total != last_total:
-            last_total, quiet_since = total, now
+        if tasks.current > 0 or tasks.total != last_total:
+            last_total, quiet_since = tasks.total, now
         elif now - quiet_since >= quiet:
             return
         if now > deadline:
@@ -228,11 +270,15 @@ async def quiet_period(bus: str, timeout: float, quiet: float = QUIET_PERIOD) ->
         await asyncio.sleep(0.05)  # real wires: nothing to await but time
 
 
-def to_record(bus: str, publication: Any, result: Any) -> PublishedMessage:
+def to_record(bus: str, publication: object, result: str | None) -> PublishedMessage:
     """The test-facing record of a publish descriptor that went through a real broker."""
     now = datetime.now(timezone.utc)
     if bus == "amqp":
+        from tomodachi.messaging.amqp.descriptors import AmqpPublication
         from tomodachi.messaging.amqp.naming import decode_routing_key
+
+        if not isinstance(publication, AmqpPublication):
+            raise TypeError(f"not an AMQP publication: {publication!r}")
 
         return PublishedMessage(
             bus="amqp",
@@ -245,7 +291,7 @@ def to_record(bus: str, publication: Any, result: Any) -> PublishedMessage:
             exchange_name=publication.exchange_name,
         )
     from tomodachi.messaging.sns_sqs import naming
-    from tomodachi.messaging.sns_sqs.descriptors import SnsPublication
+    from tomodachi.messaging.sns_sqs.descriptors import SnsPublication, SqsPublication
 
     if isinstance(publication, SnsPublication):
         destination = naming.decode_topic(publication.topic)
@@ -262,6 +308,8 @@ def to_record(bus: str, publication: Any, result: Any) -> PublishedMessage:
             group_id=publication.group_id,
             deduplication_id=publication.deduplication_id,
         )
+    if not isinstance(publication, SqsPublication):
+        raise TypeError(f"not an SNS or SQS publication: {publication!r}")
     return PublishedMessage(
         bus="aws_sns_sqs",
         kind="sqs",

@@ -1,4 +1,4 @@
-"""``fake_sns_sqs`` on the in-memory wire: the test-facing API over :class:`MemorySnsSqsBroker`."""
+"""``fake_sns_sqs`` on the in-memory wire: the test-facing API over the SNS+SQS broker and its in-memory AWS."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tomodachi.messaging.sns_sqs import naming
 from tomodachi.messaging.sns_sqs.client import AwsApiError
 from tomodachi.messaging.sns_sqs.consumer import PARKED_VISIBILITY_TIMEOUT
 from tomodachi.messaging.sns_sqs.descriptors import SnsPublication, SqsPublication
-from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker
+from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker, MemorySnsSqsClient
 from tomodachi.messaging.sns_sqs.memory_state import MessageRecord, PublishedRecord, SubscriptionRecord
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.observe import MessageLostEvent, report_published
@@ -36,7 +36,8 @@ from tomodachi.testing.waiting import clock_wait
 
 
 class InMemorySnsSqs(FaultInjection, FakeBase):
-    """The in-memory SNS+SQS of one test (see :class:`tomodachi.testing.FakeSnsSqs` for the API)."""
+    """The in-memory SNS+SQS of one test (see :class:`tomodachi.testing.FakeSnsSqs` for the API): publishes go
+    through ``broker`` (the production broker code), records and faults come from its in-memory AWS (``broker.aws``)."""
 
     bus: Bus = "aws_sns_sqs"
 
@@ -45,9 +46,10 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
     ) -> None:
         super().__init__(clock, ledger)
         self.broker = broker
+        self._aws: MemorySnsSqsClient = broker.aws
         self.sender = sender or TestSender()
-        broker.faults.notify = self._trace
-        broker.redrive_listeners.append(self._redriven)
+        self._aws.faults.notify = self._trace
+        self._aws.redrive_listeners.append(self._redriven)
 
     # -- publishing ------------------------------------------------------------------------------------------
 
@@ -77,7 +79,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
             group_id=group_id,
             deduplication_id=deduplication_id,
         )
-        await self.broker.publish(publication)
+        message_id = await self.broker.publish(publication)
         report_published(
             environment_of(self.sender).observers,
             self.sender,
@@ -86,7 +88,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
             publication.topic,
             naming.decode_topic,
         )
-        return self._record(self.broker.published[-1])
+        return self._record(self._last_published(message_id))
 
     async def send(
         self,
@@ -110,29 +112,36 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
             deduplication_id=deduplication_id,
             delay_seconds=delay_seconds,
         )
-        await self.broker.publish(publication)
+        message_id = await self.broker.publish(publication)
         report_published(
             environment_of(self.sender).observers, self.sender, "aws_sns_sqs", "sqs", queue, naming.readable_queue_name
         )
-        return self._record(self.broker.published[-1])
+        return self._record(self._last_published(message_id))
+
+    def _last_published(self, message_id: str) -> PublishedRecord:
+        """The record of the publish that answered ``message_id`` (the latest: a FIFO duplicate repeats an id)."""
+        for record in reversed(self._aws.published):
+            if record.message_id == message_id:
+                return record
+        return self._aws.published[-1]
 
     def fail_next_publishes(self, times: int = 1, exc: BaseException | type[BaseException] | None = None) -> None:
         """The next ``times`` Publish / SendMessage calls (by services or the test) raise ``exc``."""
         for _ in range(check_times(times)):
             default = AwsApiError("InternalError", "injected publish failure")
-            self.broker.inject_publish_fault(check_exception(exc, default))
+            self._aws.inject_publish_fault(check_exception(exc, default))
 
     def fail_next_receives(self, times: int = 1, exc: BaseException | type[BaseException] | None = None) -> None:
         """The next ``times`` ReceiveMessage calls raise ``exc``; consumers back off on the clock and retry."""
         for _ in range(check_times(times)):
             default = AwsApiError("ServiceUnavailable", "injected receive failure")
-            self.broker.inject_receive_fault(check_exception(exc, default))
+            self._aws.inject_receive_fault(check_exception(exc, default))
 
     def expire_visibility(self, queue: str) -> int:
         """The messages being handled on ``queue`` become visible again now, as when a handler outlives the
         visibility timeout: they are delivered a second time while those handlers run on. Returns how many."""
         self._faults(queue)
-        count = int(self.broker.expire_visibility(queue))
+        count = self._aws.expire_visibility(queue)
         self._trace(f"{queue}: {count} message(s) visible again under running handlers (expire_visibility)")
         return count
 
@@ -141,18 +150,18 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         return self.expire_visibility(queue)
 
     def _fault_table(self) -> FaultTable:
-        return self.broker.faults
+        return self._aws.faults
 
     def _resume(self) -> None:
-        self.broker.changed().set()
+        self._aws.changed().set()
 
     # -- views -----------------------------------------------------------------------------------------------
 
     def _published(self) -> list[PublishedMessage]:
-        dead_letter_queues = {self.broker.dead_letter_queue_of(q) for q in self.broker.queues()}
+        dead_letter_queues = {self._aws.dead_letter_queue_of(q) for q in self._aws.queues()}
         return [
             self._record(record)
-            for record in self.broker.published
+            for record in self._aws.published
             if record.queue is None or record.queue not in dead_letter_queues
         ]
 
@@ -177,35 +186,35 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         )
 
     def queues(self) -> list[str]:
-        return self.broker.queues()
+        return self._aws.queues()
 
     def topics(self) -> list[str]:
-        return self.broker.topics()
+        return self._aws.topics()
 
     def subscriptions(self, topic: str | None = None) -> list[SubscriptionRecord]:
-        return self.broker.subscriptions(topic)
+        return self._aws.subscriptions(topic)
 
     def queue_attributes(self, queue: str) -> dict[str, str]:
-        return self.broker.queue_attributes(queue)
+        return self._aws.queue_attributes(queue)
 
     def dead_letter_queue_of(self, queue: str) -> str | None:
-        return self.broker.dead_letter_queue_of(queue)
+        return self._aws.dead_letter_queue_of(queue)
 
     def messages(self, queue: str) -> list[QueuedMessage]:
         """Every message on ``queue``: visible, in flight, or delayed (``in_flight`` says which are hidden)."""
         if queue not in self.queues():  # the same error as fake_amqp.messages(), not the SQS API's
             raise KeyError(f"no queue {queue!r}; declared queues: {', '.join(self.queues()) or 'none'}")
-        return [_queued(record) for record in self.broker.messages(queue)]
+        return [_queued(record) for record in self._aws.messages(queue)]
 
     def _check_queue(self, queue: str | None) -> None:
-        queues = self.broker.queues()
+        queues = self._aws.queues()
         if queue is not None and queues and queue not in queues:  # no queues: the services use other brokers
             raise KeyError(f"no queue {queue!r}; declared queues: {', '.join(self.queues()) or 'none'}")
 
     def _dead_letter(self, event: MessageLostEvent) -> DeadLetter:
         queue = str(event.delivery.metadata.get("queue_url", "")).rstrip("/").rsplit("/", 1)[-1]
         try:
-            target = self.broker.dead_letter_queue_of(queue)
+            target = self._aws.dead_letter_queue_of(queue)
         except AwsApiError:
             target = None
         return dead_letter_from_event(event, target)
@@ -230,18 +239,19 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
     # -- settling --------------------------------------------------------------------------------------------
 
     def changed(self) -> asyncio.Event:
-        return self.broker.changed()
+        return self._aws.changed()
 
     def busy(self, detail: bool = False) -> list[str]:
         found: list[str] = []
-        deliveries = self.broker.unsettled_deliveries()
-        if self.broker.unsettled_count() > len(deliveries):
+        deliveries = self._aws.unsettled_deliveries()
+        if self._aws.unsettled_count() > len(deliveries):
             found.append("sns+sqs: received messages on their way to a consumer")
             if not detail:
                 return found
         busy_queues: set[str] = set()
-        self.broker.orphans[:] = [d for d in self.broker.orphans if d.handler_task and not d.handler_task.done()]
-        for delivery in [*deliveries, *self.broker.orphans]:
+        orphans = self._aws.orphans
+        orphans[:] = [d for d in orphans if d.handler_task and not d.handler_task.done()]
+        for delivery in [*deliveries, *orphans]:
             queue = naming.queue_name_from_url(str(delivery.metadata.get("queue_url", "")))
             busy_queues.add(queue)
             if clock_wait(delivery.handler_task, self.clock) is None:
@@ -251,8 +261,8 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
                 if not detail:
                     return found
         for consumer in list(self.broker.consumers):
-            queue = consumer.queue.name
-            if queue in busy_queues or not consumer.active or not self.broker.has_deliverable(queue):
+            queue = consumer.queue_name
+            if queue in busy_queues or not consumer.active or not self._aws.has_deliverable(queue):
                 continue
             if clock_wait(consumer.receiver.task, self.clock) is None:
                 found.append(f"sqs queue {queue}: visible messages for a receiving consumer")
@@ -262,10 +272,10 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
 
     def pending(self) -> list[Pending]:
         items: list[Pending] = []
-        consumed = {consumer.queue.name for consumer in self.broker.consumers if consumer.active}
+        consumed = {consumer.queue_name for consumer in self.broker.consumers if consumer.active}
         now = self.clock.time()
         for queue in consumed:
-            for visible_at, record in self.broker.hidden_messages(queue):
+            for visible_at, record in self._aws.hidden_messages(queue):
                 if visible_at - now >= PARKED_VISIBILITY_TIMEOUT - 1:
                     continue  # parked after a failure with no dead-letter queue: a loss, not pending work
                 kind = "visibility timeout" if record.receive_count else "message delay"
@@ -273,8 +283,8 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         for consumer in list(self.broker.consumers):
             due = clock_wait(consumer.receiver.task, self.clock)
             if due is not None and consumer.active:
-                items.append(Pending("aws_sns_sqs", "consumer back-off", consumer.queue.name, due))
-        for delivery in self.broker.unsettled_deliveries():
+                items.append(Pending("aws_sns_sqs", "consumer back-off", consumer.queue_name, due))
+        for delivery in self._aws.unsettled_deliveries():
             due = clock_wait(delivery.handler_task, self.clock)
             if due is not None:
                 queue = naming.queue_name_from_url(str(delivery.metadata.get("queue_url", "")))

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -100,8 +101,8 @@ class AccessLog:
         handler_elapsed: float | None,
         request_time: float,
         replaced_status: int | None = None,
-    ) -> dict[str, Any]:
-        fields: dict[str, Any] = {
+    ) -> dict[str, object]:
+        fields: dict[str, object] = {
             "status_code": status,
             "remote_ip": remote_ip,
             "auth_user": _auth_user(request),
@@ -119,7 +120,7 @@ class AccessLog:
             fields["replaced_status_code"] = replaced_status
         return fields
 
-    def write(self, fields: dict[str, Any], level: int = logging.INFO) -> None:
+    def write(self, fields: Mapping[str, object], level: int = logging.INFO) -> None:
         if not self.enabled:
             return
         logger = get_logger("tomodachi.http.response")

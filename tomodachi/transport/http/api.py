@@ -6,12 +6,15 @@ Imported at class-definition time, so nothing here imports aiohttp: decorators o
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, SupportsIndex, SupportsInt, TypeVar
 
 from tomodachi.handlers import HandlerSpec, attach_spec, suggest_on_typo
 from tomodachi.transport.http.response import HttpException, HttpResponse, Response
 from tomodachi.transport.http.routing import RouteError, compile_pattern
+
+if TYPE_CHECKING:  # decorators are imported at class definition: aiohttp is not
+    from aiohttp import web
 
 __all__ = [
     "HttpException",
@@ -30,11 +33,11 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _owner(decorator: str, func: Any) -> str:
+def _owner(decorator: str, func: object) -> str:
     return f"@tomodachi.{decorator} on {getattr(func, '__qualname__', repr(func))}"
 
 
-def _ignore_logging(value: Any, owner: str) -> bool | frozenset[int]:
+def _ignore_logging(value: object, owner: str) -> bool | frozenset[int]:
     if isinstance(value, bool):
         return value
     if isinstance(value, list | tuple | set | frozenset) and all(
@@ -44,7 +47,7 @@ def _ignore_logging(value: Any, owner: str) -> bool | frozenset[int]:
     raise RouteError(f"{owner}: ignore_logging must be a bool or a list of status codes, got {value!r}")
 
 
-def _methods(method: Any, owner: str) -> tuple[str, ...]:
+def _methods(method: object, owner: str) -> tuple[str, ...]:
     items = [method] if isinstance(method, str) else method
     if not isinstance(items, list | tuple) or not items or not all(isinstance(m, str) and m.strip() for m in items):
         raise RouteError(f"{owner}: method must be a non-empty string or a list of strings, got {method!r}")
@@ -57,7 +60,7 @@ def http(
     url: str,
     *,
     ignore_logging: bool | Sequence[int] = False,
-    pre_handler_func: Callable[[Any, Any], Awaitable[Any]] | None = None,
+    pre_handler_func: Callable[..., object] | None = None,
 ) -> Callable[[F], F]:
     """Serve ``method`` requests whose path fully matches the regex ``url``; named groups become arguments."""
 
@@ -120,12 +123,12 @@ def websocket(url: str) -> Callable[[F], F]:
 ws = websocket
 
 
-def _client_gone(request: Any) -> bool:
+def _client_gone(request: object) -> bool:
     transport = getattr(request, "transport", None)
     return transport is None or bool(transport.is_closing())
 
 
-def get_http_response_status_sync(value: Any, request: Any = None, verify_transport: bool = True) -> int:
+def get_http_response_status_sync(value: object, request: object = None, verify_transport: bool = True) -> int:
     """The status code a handler's return value (or raised exception) turns into; 499 if the client is gone."""
     if request is not None and verify_transport and _client_gone(request):
         return 499
@@ -140,17 +143,21 @@ def get_http_response_status_sync(value: Any, request: Any = None, verify_transp
         value = value[0] if value else 500
     else:
         value = getattr(value, "status", 500)
+    if isinstance(value, bytes):
+        value = value.decode()
+    if not isinstance(value, str | bytearray | SupportsInt | SupportsIndex):
+        return 500
     try:
-        return int(value.decode() if isinstance(value, bytes) else value)
+        return int(value)
     except (TypeError, ValueError):
         return 500
 
 
-async def get_http_response_status(value: Any, request: Any = None, verify_transport: bool = True) -> int:
+async def get_http_response_status(value: object, request: object = None, verify_transport: bool = True) -> int:
     return get_http_response_status_sync(value, request=request, verify_transport=verify_transport)
 
 
-def get_forwarded_remote_ip(request: Any) -> str:
+def get_forwarded_remote_ip(request: web.BaseRequest) -> str:
     """The client's address: the peer, or — when the peer is a trusted proxy (``real_ip_from``) — the rightmost
     ``real_ip_header`` entry that is not itself a trusted proxy."""
     remote: str = request.remote or ""
@@ -184,6 +191,6 @@ class RequestHandler:
     """Upstream's name for its aiohttp request handler; services use its ``get_request_ip``, kept here."""
 
     @staticmethod
-    def get_request_ip(request: Any, context: Any = None) -> str | None:
+    def get_request_ip(request: web.BaseRequest, context: object = None) -> str | None:
         """The client's address as :func:`get_forwarded_remote_ip` finds it (``None`` when unknown)."""
         return get_forwarded_remote_ip(request) or None

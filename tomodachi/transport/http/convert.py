@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import SupportsIndex, SupportsInt
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -17,11 +17,14 @@ class UnsupportedReturnValue(TypeError):
     """The handler returned something that is not a response (e.g. an ``int``) → 500."""
 
 
-def _status(value: Any) -> int:
+def _status(value: object) -> int:
     if isinstance(value, bool):
         raise UnsupportedReturnValue(f"invalid response status {value!r}")
     try:
-        status = int(value.decode() if isinstance(value, bytes) else value)
+        given = value.decode() if isinstance(value, bytes) else value
+        if not isinstance(given, int | str | bytearray | SupportsInt | SupportsIndex):
+            raise TypeError(given)
+        status = int(given)
     except (TypeError, ValueError, UnicodeDecodeError):
         raise UnsupportedReturnValue(f"invalid response status {value!r}") from None
     if not 100 <= status <= 999:
@@ -29,11 +32,13 @@ def _status(value: Any) -> int:
     return status
 
 
-def _headers(value: Any) -> CIMultiDict[str]:
+def _headers(value: object) -> CIMultiDict[str]:
     if value is None:
         return CIMultiDict()
-    pairs: Iterable[Any] = value.items() if isinstance(value, Mapping) else value
+    pairs = value.items() if isinstance(value, Mapping) else value
     try:
+        if not isinstance(pairs, Iterable):
+            raise TypeError(pairs)
         return CIMultiDict((str(k), str(v)) for k, v in pairs)
     except (TypeError, ValueError):
         raise UnsupportedReturnValue(f"invalid response headers {value!r}") from None
@@ -42,9 +47,9 @@ def _headers(value: Any) -> CIMultiDict[str]:
 def build(
     settings: HttpSettings,
     *,
-    body: Any,
-    status: Any = 200,
-    headers: Any = None,
+    body: object,
+    status: object = 200,
+    headers: object = None,
     content_type: str | None = None,
     charset: str | None = None,
     reason: str | None = None,
@@ -75,7 +80,7 @@ def build(
     return web.Response(body=payload, status=_status(status), reason=reason, headers=header_map)
 
 
-def to_response(value: Any, settings: HttpSettings, default_status: int = 200) -> web.StreamResponse:
+def to_response(value: object, settings: HttpSettings, default_status: int = 200) -> web.StreamResponse:
     """The response for a handler's return value; ``default_status`` is the handled status for error handlers."""
     if type(value) is str and default_status == 200:  # the most common return: what build() makes of it, directly
         return web.Response(

@@ -23,12 +23,12 @@ _MAX_PLANS = 4096
 
 
 def call_arguments(
-    func: Callable[..., Any],
+    func: Callable[..., object],
     *,
     groups: Mapping[str, str | None],
-    named: Mapping[str, Any],
-    positional: tuple[Any, ...],
-) -> tuple[list[Any], dict[str, Any]]:
+    named: Mapping[str, object],
+    positional: tuple[object, ...],
+) -> tuple[list[object], dict[str, object]]:
     """Positional and keyword arguments for ``func``.
 
     ``groups`` (url regex groups) are injected by name only and never through ``**kwargs``; a group that did not
@@ -57,8 +57,8 @@ def call_arguments(
                 _PLANS.clear()
             _PLANS[shape] = plan
     steps, var_keyword = plan
-    args: list[Any] = []
-    kwargs: dict[str, Any] = {}
+    args: list[object] = []
+    kwargs: dict[str, object] = {}
     for source, key, name, by_position in steps:
         value = named[key] if source == _NAMED else groups[key] if source == _GROUP else positional[key]
         if by_position:
@@ -72,10 +72,10 @@ def call_arguments(
 
 
 def _plan(
-    func: Callable[..., Any],
+    func: Callable[..., object],
     groups: Mapping[str, str | None],
-    named: Mapping[str, Any],
-    positional: tuple[Any, ...],
+    named: Mapping[str, object],
+    positional: tuple[object, ...],
 ) -> _Plan:
     params = handler_parameters(func)
     consumed_ids = {id(named[p.name]) for p in params if p.name in named and p.name not in groups}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
 
 from tomodachi.logging import bind_handler_context
 from tomodachi.middleware import execute_middlewares
@@ -14,9 +13,9 @@ from tomodachi.runtime.transport import BoundHandler
 from tomodachi.transport.http.injection import call_arguments
 
 
-def service_middlewares(service: Any) -> list[Callable[..., Any]]:
+def service_middlewares(service: object) -> list[Callable[..., object]]:
     """The internal pre-middleware (instrumentation) first, then the user's ``http_middleware`` list."""
-    chain: list[Callable[..., Any]] = []
+    chain: list[Callable[..., object]] = []
     for attribute in ("_aiohttp_pre_middleware", "http_middleware"):
         value = getattr(service, attribute, None)
         if value:
@@ -25,17 +24,17 @@ def service_middlewares(service: Any) -> list[Callable[..., Any]]:
 
 
 async def invoke_handler(
-    service: Any,
+    service: object,
     handler: BoundHandler,
-    request: Any,
+    request: object,
     *,
     groups: Mapping[str, str | None],
-    middleware_kwargs: dict[str, Any],
-    fixed: Mapping[str, Any] | None = None,
-    positional: tuple[Any, ...],
+    middleware_kwargs: Mapping[str, object],
+    fixed: Mapping[str, object] | None = None,
+    positional: tuple[object, ...],
     observers: Sequence[Observer] = (),
     clock: Clock | None = None,
-) -> Any:
+) -> object:
     """The handler's return value. ``middleware_kwargs`` travel through the middleware chain (which may override
     them); ``fixed`` values (e.g. the websocket) are injected into the handler only. ``observers`` (with the
     ``clock`` that times their records) are told about the call."""
@@ -47,23 +46,23 @@ async def invoke_handler(
 
 
 async def _invoke(
-    service: Any,
+    service: object,
     handler: BoundHandler,
-    request: Any,
+    request: object,
     groups: Mapping[str, str | None],
-    middleware_kwargs: dict[str, Any],
-    fixed: Mapping[str, Any] | None,
-    positional: tuple[Any, ...],
+    middleware_kwargs: Mapping[str, object],
+    fixed: Mapping[str, object] | None,
+    positional: tuple[object, ...],
     observers: Sequence[Observer],
     clock: Clock | None,
-) -> Any:
+) -> object:
     pre_handler = handler.spec.args.get("pre_handler_func")
     if pre_handler is not None:
         outcome = pre_handler(service, request)
         if inspect.isawaitable(outcome):
             await outcome
 
-    async def call(**current: Any) -> Any:
+    async def call(**current: object) -> object:
         named = {**current, **fixed} if fixed else current
         args, kwargs = call_arguments(handler.func, groups=groups, named=named, positional=positional)
         if not observers or clock is None:

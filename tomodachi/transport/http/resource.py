@@ -3,11 +3,11 @@ exception it builds for every request it cannot route) and its middleware chain 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from aiohttp import web
-from aiohttp.web_urldispatcher import AbstractResource, ResourceRoute, UrlMappingMatchInfo
+from aiohttp.web_urldispatcher import AbstractResource, AbstractRoute, ResourceRoute, UrlMappingMatchInfo
 from yarl import URL
 
 from tomodachi.transport.http.routing import Match, Router
@@ -55,7 +55,7 @@ class ServiceResource(AbstractResource):
     def __len__(self) -> int:
         return 1
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[AbstractRoute]:
         return iter((self._route,))
 
 

@@ -25,7 +25,7 @@ from tomodachi.transport.http.routing import Route, Router
 from tomodachi.transport.http.settings import HttpSettings
 from tomodachi.transport.http.static import resolve_file
 from tomodachi.transport.http.timeouts import RequestBodyTimeout, request_done, watch_body
-from tomodachi.transport.http.websocket import WebsocketSessions
+from tomodachi.transport.http.websocket_sessions import WebsocketSessions
 
 ContextCounter = Callable[[str, int], None]
 

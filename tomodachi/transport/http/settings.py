@@ -16,7 +16,7 @@ _MIN_CLIENT_MAX_SIZE = 1024
 _MAX_CLIENT_MAX_SIZE = 1024**3
 
 
-def parse_size(value: Any) -> int:
+def parse_size(value: object) -> int:
     """``client_max_size`` as bytes: an int, or a string such as ``"10M"`` / ``"512 KB"``; bounded 1 KiB..1 GiB."""
     if isinstance(value, bool):
         raise ValueError(f"invalid http.client_max_size: {value!r}")
@@ -46,10 +46,12 @@ def split_content_type(value: str, default_charset: str) -> tuple[str, str]:
     return media_type.strip() or "text/plain", charset
 
 
-def _networks(values: Any) -> tuple[IPNetwork, ...]:
+def _networks(values: object) -> tuple[IPNetwork, ...]:
     if not values:
         return ()
-    items: Iterable[Any] = [values] if isinstance(values, str) else values
+    items = [values] if isinstance(values, str) else values
+    if not isinstance(items, Iterable):
+        raise TypeError(f"http.real_ip_from must be a network or a list of networks, got {values!r}")
     return tuple(ipaddress.ip_network(str(item).strip(), strict=False) for item in items)
 
 
@@ -84,11 +86,11 @@ class HttpSettings:
         return self.keepalive_timeout > 0
 
     @classmethod
-    def from_options(cls, options: Any) -> HttpSettings:
+    def from_options(cls, options: object) -> HttpSettings:
         """Read ``options.http`` by attribute (``Options`` tree) or by key (a plain mapping), defaults otherwise."""
         section = _section(options)
 
-        def get(key: str, default: Any) -> Any:
+        def get(key: str, default: object) -> Any:
             value = _as_set(section, key, default)
             return default if value is None and default is not None else value
 
@@ -122,27 +124,27 @@ class HttpSettings:
         )
 
 
-def _as_set(section: Any, key: str, default: Any) -> Any:
+def _as_set(section: object, key: str, default: object) -> Any:
     """``key`` exactly as the section sets it — ``None`` included, where ``get`` falls back to the default."""
     if section is None:
         return default
     return section.get(key, default) if isinstance(section, dict) else getattr(section, key, default)
 
 
-def _seconds(section: Any, key: str, default: float) -> float | None:
+def _seconds(section: object, key: str, default: float) -> float | None:
     """A duration option as set (``None`` or 0: off), ``default`` seconds when the section does not say."""
     value = _as_set(section, key, default)
     return float(value) if value else None
 
 
-def _server_header(section: Any) -> str:
+def _server_header(section: object) -> str:
     """``server_header`` as set; ``None`` or ``""`` hides the server software (sent empty, since aiohttp would
     otherwise name itself and its version)."""
     value = _as_set(section, "server_header", "tomodachi")
     return str(value) if value else ""
 
 
-def _section(options: Any) -> Any:
+def _section(options: object) -> object:
     if options is None:
         return None
     if isinstance(options, dict):

@@ -5,12 +5,11 @@ from __future__ import annotations
 import inspect
 import os
 from pathlib import Path
-from typing import Any
 
 from tomodachi.transport.http.routing import RouteError
 
 
-def static_root(path: str, service: Any, owner: str) -> Path:
+def static_root(path: str, service: object, owner: str) -> Path:
     """The served folder: ``path`` as given if absolute, else relative to the service class's source file."""
     folder = Path(path)
     if not folder.is_absolute():

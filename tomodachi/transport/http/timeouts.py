@@ -9,6 +9,7 @@ import asyncio
 from typing import Any, cast
 
 from aiohttp import web
+from aiohttp.streams import StreamReader
 from aiohttp.web_protocol import RequestHandler
 
 from tomodachi.logging import framework_logger as get_logger
@@ -122,7 +123,7 @@ class BodyWatch:
     """Fails a request body's readers with :class:`RequestBodyTimeout` once no byte has arrived for
     ``read_timeout`` seconds (the gap between bytes, so a large upload on a slow link is fine)."""
 
-    def __init__(self, content: Any, read_timeout: float) -> None:
+    def __init__(self, content: StreamReader, read_timeout: float) -> None:
         self._content = content
         self._read_timeout = read_timeout
         self._seen: int = content.total_bytes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ def _context_counter() -> ContextCounter:
     return context.increase_execution_context_value
 
 
-def _set_context(values: dict[str, Any]) -> None:
+def _set_context(values: Mapping[str, object]) -> None:
     try:
         from tomodachi.runtime import context
     except ImportError:

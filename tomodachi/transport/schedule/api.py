@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 
-def function_name(func: Any) -> str:
+def function_name(func: object) -> str:
     return str(getattr(func, "__qualname__", None) or getattr(func, "__name__", None) or repr(func))
 
 
@@ -86,7 +86,9 @@ def _shortcut(name: str, interval: int | str) -> ScheduleShortcut:
     @overload
     def shortcut(*, immediately: bool = False, timezone: str | tzinfo | None = None) -> Callable[[F], F]: ...
 
-    def shortcut(func: Any = None, /, *, immediately: bool = False, timezone: str | tzinfo | None = None) -> Any:
+    def shortcut(
+        func: F | None = None, /, *, immediately: bool = False, timezone: str | tzinfo | None = None
+    ) -> F | Callable[[F], F]:
         decorator = schedule(interval=interval, timezone=timezone, immediately=immediately)
         return decorator if func is None else decorator(func)
 

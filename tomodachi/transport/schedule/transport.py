@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -165,7 +165,7 @@ class ScheduleTransport:
             discard_scope(scope)
             self._count("scheduled_functions_current_tasks", -1)
 
-    def _through_pre_middleware(self, job: _Job, values: dict[str, Any]) -> Callable[..., Any]:
+    def _through_pre_middleware(self, job: _Job, values: Mapping[str, object]) -> Callable[..., object]:
         """The handler, behind the service's ``_schedule_pre_middleware`` when it has any (instrumentation such
         as OpenTelemetry's puts its own there); each middleware may read every schedule value by name."""
         middlewares = list(getattr(self.context.service, "_schedule_pre_middleware", None) or ())
@@ -173,11 +173,11 @@ class ScheduleTransport:
         if not middlewares:
             return func
 
-        async def handler(**current: Any) -> Any:
+        async def handler(**current: object) -> object:
             result = func(**{name: current[name] for name in job.inject if name in current})
             return await result if inspect.isawaitable(result) else result
 
-        async def chained(**kwargs: Any) -> Any:
+        async def chained(**kwargs: object) -> object:
             return await execute_middlewares(handler, middlewares, self.context.service, (), {**values, **kwargs})
 
         return chained
