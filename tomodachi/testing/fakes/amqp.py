@@ -24,7 +24,7 @@ from tomodachi.testing.fakes.base import (
     check_exception,
     check_times,
     dead_letter_from_event,
-    resolve_envelope,
+    publish_envelope,
 )
 from tomodachi.testing.fakes.faults import FaultInjection
 from tomodachi.testing.ledger import Ledger
@@ -67,7 +67,7 @@ class InMemoryAmqp(FaultInjection, FakeBase):
         AMQP headers. ``service`` (a service instance) signs the envelope as that service instead of the test."""
         if not isinstance(destination, str) or not destination:
             raise TypeError(f"destination must be a non-empty routing key, not {destination!r}")
-        envelope = resolve_envelope(envelope)
+        envelope = publish_envelope(envelope)
         body = await build_body(envelope, service or self.sender, destination, data)
         raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         if properties is None:

@@ -40,7 +40,7 @@ class TestSender:
 DEFAULT_ENVELOPE: Final = UNSET  # publish(envelope=...) not given: JsonBase
 
 
-def resolve_envelope(envelope: object) -> object:
+def publish_envelope(envelope: object) -> object:
     """The envelope a test's publish uses: JsonBase unless it gave one (``None`` for a raw body)."""
     if envelope is not DEFAULT_ENVELOPE:
         return envelope

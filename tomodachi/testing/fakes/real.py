@@ -25,7 +25,7 @@ from tomodachi.testing.fakes.base import (
     FakeBase,
     TestSender,
     dead_letter_from_event,
-    resolve_envelope,
+    publish_envelope,
 )
 from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage
 
@@ -135,7 +135,7 @@ class RealWireFake(FakeBase):
         **kwargs: Any,
     ) -> PublishedMessage:
         """Publish like a service would: AMQP routing key or SNS topic (unprefixed), through the real broker."""
-        envelope = resolve_envelope(envelope)
+        envelope = publish_envelope(envelope)
         before = len(self._records)
         if self.bus == "amqp":
             from tomodachi.messaging.amqp.api import amqp_publish
@@ -165,7 +165,7 @@ class RealWireFake(FakeBase):
             raise AttributeError("send() is an SNS+SQS operation")
         from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_send_message
 
-        envelope = resolve_envelope(envelope)
+        envelope = publish_envelope(envelope)
         if envelope is None:
             kwargs.setdefault("message_body_formatter", None)
         before = len(self._records)

@@ -27,7 +27,7 @@ from tomodachi.testing.fakes.base import (
     dead_letter_from_event,
     notification_attributes,
     notification_payload,
-    resolve_envelope,
+    publish_envelope,
 )
 from tomodachi.testing.fakes.faults import FaultInjection
 from tomodachi.testing.ledger import Ledger
@@ -70,7 +70,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         attributes (what filter policies match); ``group_id`` makes it a FIFO publish."""
         if not isinstance(destination, str) or not destination:
             raise TypeError(f"destination must be a non-empty topic name, not {destination!r}")
-        envelope = resolve_envelope(envelope)
+        envelope = publish_envelope(envelope)
         message = await build_body(envelope, service or self.sender, destination, data, message_attributes={})
         publication = SnsPublication(
             topic=naming.sns_topic_name(destination, topic_prefix, fifo=bool(group_id)),
@@ -102,7 +102,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         delay_seconds: int | None = None,
     ) -> PublishedMessage:
         """SQS SendMessage straight to ``queue`` (JsonBase envelope unless ``envelope`` says otherwise)."""
-        envelope = resolve_envelope(envelope)
+        envelope = publish_envelope(envelope)
         body = await build_body(envelope, self.sender, "", data, message_attributes={})
         publication = SqsPublication(
             queue=queue,
