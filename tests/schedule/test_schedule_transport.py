@@ -38,6 +38,7 @@ class Harness:
             if spec.transport == "schedule"
         )
         environment = Environment(clock=clock, report_error=lambda exc, where: self.errors.append((exc, where)))
+        self.environment = environment
         self.transport = create_transport(
             TransportContext(service=service, options=None, environment=environment, handlers=handlers)  # type: ignore[arg-type]
         )
@@ -321,15 +322,21 @@ async def test_execution_context_counters(run: Callable[..., Any]) -> None:
             await release.wait()
 
     harness = await run(Service())
-    assert execution_context.get_execution_context()["scheduled_functions_enabled"] is True
-    await harness.clock.advance(10)
-    values = execution_context.get_execution_context()
-    assert values["scheduled_functions_current_tasks"] == 2
-    assert values["scheduled_functions_total_tasks"] == 2
-    release.set()
-    await harness.clock.settle()
-    assert execution_context.get_execution_context()["scheduled_functions_current_tasks"] == 0
-    execution_context._clear_execution_context()
+    # the scheduler counts on its Environment; a container reports that Environment while its service runs
+    report = harness.environment.execution
+    execution_context.report_execution(report)
+    try:
+        assert execution_context.get_execution_context()["scheduled_functions_enabled"] is True
+        await harness.clock.advance(10)
+        values = execution_context.get_execution_context()
+        assert values["scheduled_functions_current_tasks"] == 2
+        assert values["scheduled_functions_total_tasks"] == 2
+        release.set()
+        await harness.clock.settle()
+        assert execution_context.get_execution_context()["scheduled_functions_current_tasks"] == 0
+    finally:
+        execution_context.withdraw_execution_report(report, keep_values=False)
+        execution_context._clear_execution_context()
 
 
 async def test_runs_on_the_real_clock_too() -> None:

@@ -59,3 +59,39 @@ async def test_the_execution_context_reports_the_running_services_counters_until
     finally:
         await harness.stop_all()
     assert tomodachi.get_execution_context() == before
+
+
+class Busy(tomodachi.Service):
+    name = "busy"
+
+    @tomodachi.http("GET", r"/ping")
+    async def ping(self, request: Any) -> str:
+        return "pong"
+
+    @tomodachi.schedule(interval=60)
+    async def tick(self) -> None:
+        pass
+
+
+async def test_http_requests_and_scheduled_runs_are_counted_on_the_environment_too(
+    virtual_clock: VirtualClock,
+) -> None:
+    before = dict(tomodachi.get_execution_context())
+    harness = ServiceHarness(virtual_clock)
+    try:
+        handle = await harness.start(Busy)
+        for _ in range(2):
+            response = await handle.http.get("/ping")
+            assert await response.text() == "pong"
+        await virtual_clock.advance(60)
+        await harness.settle()
+        http_tasks = harness.environment.execution.counter("http")
+        scheduled = harness.environment.execution.counter("scheduled_functions")
+        assert (http_tasks.total, http_tasks.current) == (2, 0)
+        assert (scheduled.total, scheduled.current) == (1, 0)
+        context = tomodachi.get_execution_context()
+        assert context["http_enabled"] is True and context["scheduled_functions_enabled"] is True
+        assert (context["http_total_tasks"], context["scheduled_functions_total_tasks"]) == (2, 1)
+    finally:
+        await harness.stop_all()
+    assert tomodachi.get_execution_context() == before

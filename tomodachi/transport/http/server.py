@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,6 @@ from tomodachi.transport.http.settings import HttpSettings
 from tomodachi.transport.http.static import resolve_file
 from tomodachi.transport.http.timeouts import RequestBodyTimeout, request_done, watch_body
 from tomodachi.transport.http.websocket_sessions import WebsocketSessions
-
-ContextCounter = Callable[[str, int], None]
-
-
-def _no_counter(key: str, value: int) -> None:
-    """Used when the execution-context module is unavailable."""
 
 
 @dataclass
@@ -63,7 +57,6 @@ class HttpApp:
         error_handlers: Mapping[int, BoundHandler],
         static_roots: Mapping[str, Path],
         access_log: AccessLog,
-        count: ContextCounter = _no_counter,
     ) -> None:
         self.service = service
         self.settings = settings
@@ -72,7 +65,8 @@ class HttpApp:
         self.error_handlers = dict(error_handlers)
         self.static_roots = dict(static_roots)
         self.access_log = access_log
-        self.count = count
+        # requests in flight and served, as the execution context reports them (kept on the Environment)
+        self.tasks = environment.execution.counter("http")
         self.state = ServerState()
         self.service_name = str(getattr(service, "name", "") or type(service).__name__)
         self._keepalive_limits = bool(settings.max_keepalive_requests or settings.max_keepalive_time)
@@ -97,8 +91,7 @@ class HttpApp:
         task = asyncio.current_task()
         if task is not None:
             self.state.in_flight.add(task)
-        self.count("http_current_tasks", 1)
-        self.count("http_total_tasks", 1)
+        self.tasks.started()
         body_watch = watch_body(request, self.settings.read_timeout)
         route: Route | None = None
         try:
@@ -144,7 +137,7 @@ class HttpApp:
             if body_watch is not None:
                 body_watch.cancel()
             request_done(request)
-            self.count("http_current_tasks", -1)
+            self.tasks.ended()
             if task is not None:
                 self.state.in_flight.discard(task)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,29 +18,13 @@ from tomodachi.transport.http.keys import SETTINGS
 from tomodachi.transport.http.resource import ServiceResource
 from tomodachi.transport.http.response import HttpException
 from tomodachi.transport.http.routing import RouteError, Router, build_routes
-from tomodachi.transport.http.server import ContextCounter, HttpApp, _no_counter
+from tomodachi.transport.http.server import HttpApp
 from tomodachi.transport.http.settings import HttpSettings
 from tomodachi.transport.http.static import static_root
 from tomodachi.transport.http.timeouts import GuardedAppRunner
 
 # after the grace period aiohttp gets this long to cancel what is still running before connections are dropped
 _FORCE_CLOSE_TIMEOUT = 0.1
-
-
-def _context_counter() -> ContextCounter:
-    try:
-        from tomodachi.runtime import context
-    except ImportError:
-        return _no_counter
-    return context.increase_execution_context_value
-
-
-def _set_context(values: Mapping[str, object]) -> None:
-    try:
-        from tomodachi.runtime import context
-    except ImportError:
-        return
-    context.set_execution_context(values)
 
 
 def _listen_url(host: str, port: int) -> str:
@@ -88,7 +71,6 @@ class HttpTransport:
             error_handlers=error_handlers,
             static_roots=static_roots,
             access_log=self._access_log,
-            count=_context_counter(),
         )
         application = web.Application(client_max_size=settings.client_max_size)
         application.router.register_resource(ServiceResource(router, self.app.dispatch))
@@ -130,14 +112,7 @@ class HttpTransport:
         context_of = getattr(context.service, "context", None)
         if isinstance(context_of, dict):
             context_of["_http_port"] = self.bound_address[1]
-        _set_context(
-            {
-                "http_enabled": True,
-                "http_current_tasks": 0,
-                "http_total_tasks": 0,
-                "aiohttp_version": aiohttp.__version__,
-            }
-        )
+        context.environment.execution.enable("http", {"aiohttp_version": aiohttp.__version__})
         get_logger("tomodachi.http").info(
             "accepting http requests",
             listen_url=_listen_url(host, self.bound_address[1]),

@@ -17,7 +17,6 @@ from tomodachi.handlers import handler_parameters
 from tomodachi.logging import bind_handler_context, get_logger
 from tomodachi.messaging.publish_scope import discard_scope, open_scope, settle_scope
 from tomodachi.middleware import execute_middlewares
-from tomodachi.runtime import context as execution_context
 from tomodachi.runtime.clock import Clock, RealClock
 from tomodachi.runtime.observe import call_handler
 from tomodachi.runtime.transport import BoundHandler, TransportContext
@@ -57,13 +56,14 @@ class ScheduleTransport:
         self._stopped = False
         self._log = get_logger("tomodachi.scheduler")
         self._handler_log = get_logger("tomodachi.schedule.handler")
+        self._tasks = context.environment.execution.counter("scheduled_functions")
 
     async def setup(self) -> None:
         """Parse every schedule; any invalid one raises (naming the function) before anything runs."""
         jobs = [self._job(handler) for handler in self.context.handlers]
         report_findings(self.context, schedule_findings(self.context.handlers, _INJECTABLE))
         self._jobs = jobs
-        self._count("scheduled_functions_enabled", enabled=True)
+        self.context.environment.execution.enable("scheduled_functions", {})
 
     def _job(self, handler: BoundHandler) -> _Job:
         args = handler.spec.args
@@ -130,8 +130,7 @@ class ScheduleTransport:
 
     async def _invoke(self, job: _Job, due: datetime) -> None:
         values = {"invocation_time": _iso(due), "interval": job.interval}
-        self._count("scheduled_functions_current_tasks", 1)
-        self._count("scheduled_functions_total_tasks", 1)
+        self._tasks.started()
         # the run's publishes: their confirms are awaited when it ends; one that fails fails the run
         scope = open_scope()
         try:
@@ -163,7 +162,7 @@ class ScheduleTransport:
             self.context.environment.report_error(exc, job.where)
         finally:
             discard_scope(scope)
-            self._count("scheduled_functions_current_tasks", -1)
+            self._tasks.ended()
 
     def _through_pre_middleware(self, job: _Job, values: Mapping[str, object]) -> Callable[..., object]:
         """The handler, behind the service's ``_schedule_pre_middleware`` when it has any (instrumentation such
@@ -224,21 +223,6 @@ class ScheduleTransport:
             for task in unfinished:
                 task.cancel()
             await asyncio.gather(*unfinished, return_exceptions=True)
-
-    def _count(self, key: str, value: int = 0, *, enabled: bool | None = None) -> None:
-        if enabled is not None:
-            current = execution_context.get_execution_context()
-            execution_context.set_execution_context(
-                {
-                    key: enabled,
-                    "scheduled_functions_current_tasks": current.get("scheduled_functions_current_tasks", 0),
-                    "scheduled_functions_total_tasks": current.get("scheduled_functions_total_tasks", 0),
-                }
-            )
-        elif value > 0:
-            execution_context.increase_execution_context_value(key, value)
-        elif value < 0:
-            execution_context.decrease_execution_context_value(key, -value)
 
 
 def _iso(moment: datetime) -> str:
