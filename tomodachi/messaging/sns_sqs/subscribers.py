@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tomodachi.messaging.broker import Broker, Delivery
 from tomodachi.messaging.pipeline import BusAdapter, ErrorPolicy, Unwrapped, resolve_error_policy
@@ -273,10 +273,11 @@ def _version(package: str) -> str:
         return ""
 
 
-def _error_policy(service: object, args: Mapping[str, Any]) -> ErrorPolicy:
+def _error_policy(service: object, args: Mapping[str, object]) -> ErrorPolicy:
     """The service's policy; where the decorator set a visibility timeout, a failed message stays invisible at
     least that long (what the user asked SQS for), whatever the back-off says."""
-    policy = resolve_error_policy(service, args.get("max_receive_count"))
+    max_receive_count = args.get("max_receive_count")  # an int or None: the decorator checked it
+    policy = resolve_error_policy(service, max_receive_count if isinstance(max_receive_count, int) else None)
     visibility_timeout = args.get("visibility_timeout", UNSET)
     if isinstance(visibility_timeout, int) and not isinstance(visibility_timeout, bool):
         policy = replace(policy, min_delay=float(visibility_timeout))
