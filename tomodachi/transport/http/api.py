@@ -16,6 +16,8 @@ from tomodachi.transport.http.routing import RouteError, compile_pattern
 if TYPE_CHECKING:  # decorators are imported at class definition: aiohttp is not
     from aiohttp import web
 
+    from tomodachi.transport.http.settings import HttpSettings
+
 __all__ = [
     "HttpException",
     "HttpResponse",
@@ -157,14 +159,26 @@ async def get_http_response_status(value: object, request: object = None, verify
     return get_http_response_status_sync(value, request=request, verify_transport=verify_transport)
 
 
+def _settings_key() -> web.AppKey[HttpSettings]:
+    """The application key of the HTTP settings, imported on the first request (aiohttp is loaded by then) rather
+    than when a service module imports the decorators."""
+    global _SETTINGS_KEY
+    if _SETTINGS_KEY is None:
+        from tomodachi.transport.http.keys import SETTINGS
+
+        _SETTINGS_KEY = SETTINGS
+    return _SETTINGS_KEY
+
+
+_SETTINGS_KEY: web.AppKey[HttpSettings] | None = None
+
+
 def get_forwarded_remote_ip(request: web.BaseRequest) -> str:
     """The client's address: the peer, or — when the peer is a trusted proxy (``real_ip_from``) — the rightmost
     ``real_ip_header`` entry that is not itself a trusted proxy."""
     remote: str = request.remote or ""
-    from tomodachi.transport.http.keys import SETTINGS  # aiohttp is loaded anyway once a request exists
-
     app = getattr(request, "app", None)
-    settings = app.get(SETTINGS) if app is not None else None
+    settings = app.get(_settings_key()) if app is not None else None
     if settings is None or not settings.real_ip_from or not remote:
         return remote
     try:
