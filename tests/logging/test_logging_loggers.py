@@ -7,24 +7,12 @@ import io
 import json
 import logging
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 import tomodachi
 import tomodachi.logging as tlog
-
-
-@pytest.fixture
-def stream() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    level = root.level
-    out = io.StringIO()
-    tlog.configure("debug", "json", stream=out)
-    yield out
-    tlog.remove_handlers()
-    root.setLevel(level)
 
 
 def _entries(stream: io.StringIO) -> list[dict[str, Any]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,17 +16,6 @@ import tomodachi.logging as tlog
 
 class LoggingService(tomodachi.Service):
     name = "service-log"
-
-
-@pytest.fixture
-def stream() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    level = root.level
-    out = io.StringIO()
-    tlog.configure("debug", "json", stream=out)
-    yield out
-    tlog.remove_handlers()
-    root.setLevel(level)
 
 
 def _log(stream: io.StringIO, *args: Any, **kwargs: Any) -> dict[str, Any]:
