@@ -43,8 +43,8 @@ def call_arguments(
     shape: tuple[Any, ...] = (
         owner,
         tuple(named),
-        tuple((key, value is None) for key, value in groups.items()) if groups else (),
-        tuple(tuple(key for key, given in named.items() if given is value) for value in positional),
+        tuple([(key, value is None) for key, value in groups.items()]) if groups else (),
+        _positional_shape(named, positional),
     )
     try:
         plan = _PLANS.get(shape)
@@ -69,6 +69,14 @@ def call_arguments(
         for key, value in named.items():
             kwargs.setdefault(key, value)
     return args, kwargs
+
+
+def _positional_shape(named: Mapping[str, object], positional: tuple[object, ...]) -> tuple[tuple[str, ...], ...]:
+    """For each positional value, the names it is also given under (the request is usually both)."""
+    if len(positional) == 1 and len(named) == 1:  # one request, named once: the shape of every plain request
+        (key, given), value = next(iter(named.items())), positional[0]
+        return ((key,),) if given is value else ((),)
+    return tuple([tuple([key for key, given in named.items() if given is value]) for value in positional])
 
 
 def _plan(
