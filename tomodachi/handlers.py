@@ -10,6 +10,8 @@ from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 HANDLER_SPECS_ATTRIBUTE = "_tomodachi_handler_specs"
 HANDLER_TARGET_ATTRIBUTE = "_tomodachi_handler_target"
+# the function an invoker decorator was applied to; ``functools.wraps`` copies it onto a user's wrapper above it
+HANDLER_DECLARED_ATTRIBUTE = "_tomodachi_handler_declared"
 
 F = TypeVar("F", bound=Callable[..., Any])
 R = TypeVar("R")
@@ -42,6 +44,7 @@ def attach_spec(func: F, spec: HandlerSpec) -> F:
     if specs_of(wrapped):
         setattr(func, HANDLER_TARGET_ATTRIBUTE, getattr(wrapped, HANDLER_TARGET_ATTRIBUTE, wrapped))
     setattr(func, HANDLER_SPECS_ATTRIBUTE, (*existing, spec))
+    setattr(func, HANDLER_DECLARED_ATTRIBUTE, func)
     return func
 
 
@@ -93,8 +96,13 @@ def invoker(
 
 
 def _signature(func: Callable[..., object]) -> inspect.Signature:
-    """The signature a call must fit: the function's own, not the one ``functools.wraps`` points at (a user's
-    wrapper may take other arguments than the function it wraps, and it is the wrapper that is called)."""
+    """The signature a call must fit: that of the function the invoker decorator was applied to, as upstream
+    injects. A user's wrapper the decorator was applied to keeps its own signature (it may take other arguments
+    than the function it wraps); a plain ``functools.wraps`` decorator added above the invoker decorators (often
+    ``*args, **kwargs``) is called with the arguments of the handler it wraps."""
+    declared = getattr(func, HANDLER_DECLARED_ATTRIBUTE, None)
+    if declared is not None and declared is not func and callable(declared):
+        return inspect.signature(declared, follow_wrapped=False)
     return inspect.signature(func, follow_wrapped=False)
 
 

@@ -208,3 +208,56 @@ async def test_a_handler_may_return_an_aiohttp_file_response(
             assert response.status == 200
             assert "class FileServing" in await response.text()  # the service file itself
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+CALLS: list[str] = []
+
+
+def logged(func: Any) -> Any:
+    @functools.wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        CALLS.append(func.__name__)
+        return await func(*args, **kwargs)
+
+    return wrapper
+
+
+def logged_with_signature(func: Any) -> Any:
+    @functools.wraps(func)
+    async def wrapper(self: Any, data: Any) -> Any:
+        CALLS.append(func.__name__)
+        return await func(self, data)
+
+    return wrapper
+
+
+class DecoratorPlacement(tomodachi.Service):
+    name = "decorator-placement"
+    message_envelope = JsonBase
+
+    @logged
+    @tomodachi.aws_sns_sqs("above.a", queue_name="placement-above-a")
+    @tomodachi.aws_sns_sqs("above.b", queue_name="placement-above-b")
+    async def above(self, data: Any) -> None: ...
+
+    @tomodachi.aws_sns_sqs("between.a", queue_name="placement-between-a")
+    @logged
+    @tomodachi.aws_sns_sqs("between.b", queue_name="placement-between-b")
+    async def between(self, data: Any) -> None: ...
+
+    @tomodachi.aws_sns_sqs("below.a", queue_name="placement-below-a")
+    @tomodachi.aws_sns_sqs("below.b", queue_name="placement-below-b")
+    @logged_with_signature
+    async def below(self, data: Any) -> None: ...
+
+
+async def test_a_plain_decorator_runs_above_or_below_the_handler_decorators_but_not_between_them(
+    tomodachi_service: ServiceFactory, fake_sns_sqs: FakeSnsSqs
+) -> None:
+    CALLS.clear()
+    await tomodachi_service(DecoratorPlacement)
+    for place in ("above", "between", "below"):
+        for topic in ("a", "b"):
+            await fake_sns_sqs.publish(f"{place}.{topic}", {"n": 1})
+    await fake_sns_sqs.settle()
+    assert sorted(CALLS) == ["above", "above", "below", "below"]  # as upstream: sandwiched, it is skipped
