@@ -4,6 +4,7 @@ declare, in-flight tracking, and the graceful stop (hand-back of deliveries raci
 from __future__ import annotations
 
 import asyncio
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -234,3 +235,14 @@ class Subscribers(ABC, Generic[SubscriptionT, PublicationT, DeclaredT]):
                 await delivery.retry(0)
             except Exception:
                 self.logger.exception(f"failed to hand an in-flight {self.bus} message back")
+
+
+@functools.cache  # reading package metadata costs more than starting a service in a test
+def package_version(package: str) -> str:
+    """The installed version of ``package`` (``""`` when it is not installed), as the execution context reports it."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return ""

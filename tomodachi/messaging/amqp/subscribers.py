@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -13,7 +12,7 @@ from tomodachi.messaging.amqp.naming import dead_letter_queue_name, decode_routi
 from tomodachi.messaging.amqp.settings import AmqpSettings, get_broker
 from tomodachi.messaging.broker import Delivery
 from tomodachi.messaging.pipeline import BusAdapter, Unwrapped, resolve_error_policy
-from tomodachi.messaging.subscribers import Subscriber, Subscribers
+from tomodachi.messaging.subscribers import Subscriber, Subscribers, package_version
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 
 if TYPE_CHECKING:
@@ -101,17 +100,7 @@ class AmqpSubscribers(Subscribers[AmqpSubscription, AmqpPublication, None]):
         return Subscriber(handler, build_subscription(handler, self.service, self.settings), pipeline)
 
     def facts(self) -> Mapping[str, object]:
-        return {"aioamqp_version": _aioamqp_version()}
-
-
-@functools.cache  # reading package metadata costs more than starting a service in a test
-def _aioamqp_version() -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version("aioamqp")
-    except metadata.PackageNotFoundError:
-        return ""
+        return {"aioamqp_version": package_version("aioamqp")}
 
 
 def create_transport(context: TransportContext) -> AmqpSubscribers:

@@ -3,12 +3,10 @@ consumed in ``start()``; every delivery runs through the shared message pipeline
 
 from __future__ import annotations
 
-import functools
 import inspect
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from importlib import metadata
 from typing import TYPE_CHECKING
 
 from tomodachi.messaging.broker import Broker, Delivery
@@ -21,7 +19,7 @@ from tomodachi.messaging.sns_sqs.consumer import DRAIN_MESSAGE_PAYLOAD
 from tomodachi.messaging.sns_sqs.descriptors import SnsPublication, SnsSqsSubscription, SqsPublication
 from tomodachi.messaging.sns_sqs.exceptions import INTERNAL_SERVICE_ERRORS
 from tomodachi.messaging.sns_sqs.setup import DeclaredQueue
-from tomodachi.messaging.subscribers import Subscriber, Subscribers
+from tomodachi.messaging.subscribers import Subscriber, Subscribers, package_version
 from tomodachi.messaging.unset import UNSET
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 
@@ -256,21 +254,13 @@ class SnsSqsSubscribers(Subscribers[SnsSqsSubscription, SnsPublication | SqsPubl
 
     def facts(self) -> Mapping[str, object]:
         return {
-            "aiobotocore_version": _version("aiobotocore"),
-            "aiohttp_version": _version("aiohttp"),
-            "botocore_version": _version("botocore"),
+            "aiobotocore_version": package_version("aiobotocore"),
+            "aiohttp_version": package_version("aiohttp"),
+            "botocore_version": package_version("botocore"),
         }
 
     def _sns_sqs_subscribers(self) -> list[SnsSqsSubscriber]:
         return [subscriber for subscriber in self.subscribers if isinstance(subscriber, SnsSqsSubscriber)]
-
-
-@functools.cache  # reading package metadata costs more than starting a service in a test
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return ""
 
 
 def _error_policy(service: object, args: Mapping[str, object]) -> ErrorPolicy:
