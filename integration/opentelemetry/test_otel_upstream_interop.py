@@ -148,12 +148,11 @@ class Inbox:
 
 
 async def finished_span(spans: SpanRecorder, name: str, timeout: float = WAIT) -> ReadableSpan:
-    """Our one span called ``name`` (or, for a message sent to a queue, ending in it: the span may name the queue
-    with its prefix), once it ended: a consumer's span ends just after its handler returned."""
+    """Our one span called ``name``, once it ended: a consumer's span ends when its message was settled."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
-        found = [span for span in spans if span.name == name or span.name.endswith(f"-{name}")]
+        found = [span for span in spans if span.name == name]
         if found:
             assert len(found) == 1, f"expected one span {name!r}, found {[span.name for span in found]}"
             return found[0]
