@@ -61,6 +61,31 @@ class bind_handler_context:  # noqa: N801 - used like the function it replaced: 
             pass
 
 
+class HandlerContext:
+    """A handler context built once (per route, per handler) and entered per call: ``enter()`` costs one context
+    variable write when no outer handler context is bound, which is the case for every request and delivery."""
+
+    __slots__ = ("_bound",)
+
+    def __init__(self, logger_name: str, /, **fields: object) -> None:
+        self._bound = _HandlerContext(logger_name, fields)
+
+    def enter(self) -> Token[_HandlerContext]:
+        current = _HANDLER_CONTEXT.get()
+        if current is _NO_HANDLER_CONTEXT:
+            return _HANDLER_CONTEXT.set(self._bound)
+        bound = self._bound
+        fields = {**current.fields, **bound.fields} if current.fields else bound.fields
+        return _HANDLER_CONTEXT.set(_HandlerContext(bound.logger_name or current.logger_name, fields))
+
+    @staticmethod
+    def exit(token: Token[_HandlerContext]) -> None:
+        try:
+            _HANDLER_CONTEXT.reset(token)
+        except ValueError:  # exited in another context; nothing to undo there
+            pass
+
+
 def get_handler_context() -> dict[str, Any]:
     """The fields currently bound by ``bind_handler_context`` (a copy)."""
     return dict(_HANDLER_CONTEXT.get().fields)

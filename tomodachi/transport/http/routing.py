@@ -63,11 +63,15 @@ class Match:
         self.allowed = allowed  # set when the path matched but the method did not (→ 405)
 
 
+_KNOWN_MATCHES = 1024
+
+
 class Router:
     """Routes in handler source order; the first whose regex fully matches the path and whose method fits wins."""
 
     def __init__(self, routes: Iterable[Route]) -> None:
         self.routes = sorted(routes, key=lambda r: r.order)
+        self._known: dict[tuple[str, str], Match] = {}
         seen: dict[tuple[str, str], Route] = {}
         for route in self.routes:
             key = (route.method, route.pattern.pattern)
@@ -80,6 +84,19 @@ class Router:
             seen[key] = route
 
     def match(self, method: str, path: str) -> Match:
+        # a path matched by a route without groups gives the same Match every time: kept, up to a bound, so a
+        # hot url costs a dict lookup (a Match is never changed once made)
+        known = self._known.get((method, path))
+        if known is not None:
+            return known
+        found = self._match(method, path)
+        if found.route is not None and not found.groups:
+            if len(self._known) >= _KNOWN_MATCHES:
+                self._known.clear()
+            self._known[(method, path)] = found
+        return found
+
+    def _match(self, method: str, path: str) -> Match:
         allowed: list[str] = []
         for route in self.routes:
             found = route.pattern.fullmatch(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 from collections.abc import Mapping
@@ -13,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from tomodachi.logging import framework_logger as get_logger  # no structlog import on the start path
+from tomodachi.logging.context import HandlerContext
 from tomodachi.messaging.publish_scope import discard_scope, open_scope, settle_scope
 from tomodachi.runtime.environment import Environment
 from tomodachi.runtime.transport import BoundHandler
@@ -20,7 +22,8 @@ from tomodachi.transport.http.access_log import AccessLog, should_log
 from tomodachi.transport.http.api import get_forwarded_remote_ip
 from tomodachi.transport.http.convert import to_response
 from tomodachi.transport.http.invoke import invoke_handler
-from tomodachi.transport.http.resource import routed_match
+from tomodachi.transport.http.plain_call import PlainCall, plain_call
+from tomodachi.transport.http.resource import RoutedMatchInfo
 from tomodachi.transport.http.routing import Route, Router
 from tomodachi.transport.http.settings import HttpSettings
 from tomodachi.transport.http.static import resolve_file
@@ -65,10 +68,18 @@ class HttpApp:
         self.error_handlers = dict(error_handlers)
         self.static_roots = dict(static_roots)
         self.access_log = access_log
+        self.plain_calls: dict[Route, PlainCall] = {}
+        for route in router.routes:
+            found = plain_call(route)
+            if found is not None:
+                self.plain_calls[route] = found
         # requests in flight and served, as the execution context reports them (kept on the Environment)
         self.tasks = environment.execution.counter("http")
         self.state = ServerState()
         self.service_name = str(getattr(service, "name", "") or type(service).__name__)
+        self._never_keep_alive = not settings.keepalive
+        self._charset = settings.charset
+        self._content_type = settings.default_content_type
         self._keepalive_limits = bool(settings.max_keepalive_requests or settings.max_keepalive_time)
         self._keep_alive_header = f"timeout={int(settings.keepalive_timeout)}" + (
             f", max={settings.max_keepalive_requests}" if settings.max_keepalive_requests else ""
@@ -86,23 +97,24 @@ class HttpApp:
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         """Entry point of every request: the service's one aiohttp resource resolved it with our router."""
-        clock = self.environment.clock
-        started = clock.monotonic()
+        timed = self.access_log.enabled  # times are taken for the access log only
+        started = self.environment.clock.monotonic() if timed else 0.0
         task = asyncio.current_task()
+        in_flight = self.state.in_flight
         if task is not None:
-            self.state.in_flight.add(task)
-        self.tasks.started()
-        body_watch = watch_body(request, self.settings.read_timeout)
+            in_flight.add(task)
+        counter = self.tasks
+        counter.current += 1
+        counter.total += 1
+        body_watch = watch_body(request, self.settings.read_timeout) if request.body_exists else None
         route: Route | None = None
         try:
-            ignore: bool | frozenset[int] = False
             handler_elapsed: float | None = None
             if self.state.stopping:
                 response: web.StreamResponse = web.Response(status=503, text="503: Service Unavailable")
             else:
-                response, route, handler_elapsed = await self._respond(request)
-                ignore = route.handler.spec.args.get("ignore_logging", False) if route is not None else False
-            if isinstance(response, web.WebSocketResponse):
+                response, route, handler_elapsed = await self._respond(request, timed)
+            if type(response) is not web.Response and isinstance(response, web.WebSocketResponse):
                 return response
             status = response.status
             replaced: int | None = None
@@ -121,33 +133,60 @@ class HttpApp:
             except Exception as exc:
                 replaced, status = status, 500
                 response = await self._send_failed(request, response, exc, route)
-            if self.access_log.enabled and should_log(ignore, status):
-                fields = self.access_log.record(
-                    request,
-                    status=status,
-                    replaced_status=replaced,
-                    remote_ip=get_forwarded_remote_ip(request),
-                    response_length=response.content_length,
-                    handler_elapsed=handler_elapsed,
-                    request_time=clock.monotonic() - started,
-                )
-                self.access_log.write(fields, logging.WARNING if status >= 500 else logging.INFO)
+            if timed:
+                ignore = route.handler.spec.args.get("ignore_logging", False) if route is not None else False
+                if should_log(ignore, status):
+                    self._log_access(request, response, status, replaced, handler_elapsed, started)
             return response
         finally:
             if body_watch is not None:
                 body_watch.cancel()
             request_done(request)
-            self.tasks.ended()
+            counter.current -= 1
             if task is not None:
-                self.state.in_flight.discard(task)
+                in_flight.discard(task)
 
-    async def on_response_prepare(self, request: web.Request, response: web.StreamResponse) -> None:
+    def _log_access(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        status: int,
+        replaced: int | None,
+        handler_elapsed: float | None,
+        started: float,
+    ) -> None:
+        fields = self.access_log.record(
+            request,
+            status=status,
+            replaced_status=replaced,
+            remote_ip=get_forwarded_remote_ip(request),
+            response_length=response.content_length,
+            handler_elapsed=handler_elapsed,
+            request_time=self.environment.clock.monotonic() - started,
+        )
+        self.access_log.write(fields, logging.WARNING if status >= 500 else logging.INFO)
+
+    def request_class(self, application: web.Application) -> type[web.Request]:
+        """The class of this service's requests: sets the response headers below as each response is prepared,
+        called directly rather than through aiohttp's ``on_response_prepare`` signal (two coroutines a request)."""
+        response_headers = self.response_headers
+
+        class ServiceRequest(web.Request):
+            async def _prepare_hook(self, response: web.StreamResponse) -> None:
+                response_headers(self, response)
+                if application.on_response_prepare:  # signals someone else added to the application
+                    await super()._prepare_hook(response)
+
+        return ServiceRequest
+
+    def response_headers(self, request: web.BaseRequest, response: web.StreamResponse) -> None:
         """``Server`` header on every response; keep-alive policy from the options."""
-        response.headers["Server"] = self.settings.server_header
-        if isinstance(response, web.WebSocketResponse) or response.status == 101:
-            return
         settings = self.settings
-        close = self.state.stopping or not settings.keepalive or response.keep_alive is False
+        headers = response.headers
+        headers["Server"] = settings.server_header
+        if response.status == 101 or isinstance(response, web.WebSocketResponse):
+            return
+        close = self._never_keep_alive or self.state.stopping or response.keep_alive is False
         if not close and self._keepalive_limits and request.protocol is not None:
             connection = self.state.connections.get(request.protocol)
             if connection is None:
@@ -163,11 +202,11 @@ class HttpApp:
                 close = True
         if close:
             response.force_close()
-            response.headers["Connection"] = "close"
-            response.headers.pop("Keep-Alive", None)
+            headers["Connection"] = "close"
+            headers.pop("Keep-Alive", None)
             return
-        response.headers["Connection"] = "keep-alive"
-        response.headers["Keep-Alive"] = self._keep_alive_header
+        headers["Connection"] = "keep-alive"
+        headers["Keep-Alive"] = self._keep_alive_header
 
     def _prune_connections(self) -> None:
         gone = [protocol for protocol in self.state.connections if getattr(protocol, "transport", None) is None]
@@ -176,8 +215,12 @@ class HttpApp:
 
     # -- routing and handlers --------------------------------------------------------------------------------
 
-    async def _respond(self, request: web.Request) -> tuple[web.StreamResponse, Route | None, float | None]:
-        match = routed_match(request) or self.router.match(request.method, request.path)
+    async def _respond(
+        self, request: web.Request, timed: bool
+    ) -> tuple[web.StreamResponse, Route | None, float | None]:
+        """The response, the route that made it and (when ``timed``) the handler's time."""
+        info = request.match_info
+        match = info.match if type(info) is RoutedMatchInfo else self.router.match(request.method, request.path)
         route = match.route
         if route is None:
             error: web.HTTPException = (
@@ -185,15 +228,25 @@ class HttpApp:
             )
             return await self._error_response(request, error, None), None, None
         handler = route.handler
-        if route.kind == "http_static":
-            return self._static_file(route, match.groups.get("filename")), route, None
-        content_length = request.content_length
-        if content_length is not None and content_length > self.settings.client_max_size:
-            too_large = web.HTTPRequestEntityTooLarge(self.settings.client_max_size, content_length)
-            return await self._error_response(request, too_large, handler), route, None
+        plain = self.plain_calls.get(route)
+        if plain is None:
+            kind = handler.spec.kind
+            if kind == "http_static":
+                return self._static_file(route, match.groups.get("filename")), route, None
+        elif (
+            self.environment.observers
+            or getattr(self.service, "_aiohttp_pre_middleware", None)
+            or getattr(self.service, "http_middleware", None)
+        ):
+            plain = None  # call records or a middleware chain: the general path does both
+        if request.body_exists:
+            content_length = request.content_length
+            if content_length is not None and content_length > self.settings.client_max_size:
+                too_large = web.HTTPRequestEntityTooLarge(self.settings.client_max_size, content_length)
+                return await self._error_response(request, too_large, handler), route, None
         clock = self.environment.clock
-        started = clock.monotonic()
-        if route.kind == "websocket":
+        started = clock.monotonic() if timed else 0.0
+        if plain is None and handler.spec.kind == "websocket":
             try:
                 return await self.websockets.serve(request, handler, match.groups), route, None
             except Exception as exc:
@@ -203,21 +256,35 @@ class HttpApp:
         scope = open_scope()
         try:
             try:
-                value = await invoke_handler(
-                    self.service,
-                    handler,
-                    request,
-                    groups=match.groups,
-                    middleware_kwargs={"request": request},
-                    positional=(request,),
-                    observers=self.environment.observers,
-                    clock=clock,
-                )
+                if plain is not None:
+                    context = plain.context.enter()
+                    try:
+                        value = plain.call(request)
+                        if plain.returns_awaitable or inspect.isawaitable(value):
+                            value = await value  # type: ignore[misc]
+                    finally:
+                        HandlerContext.exit(context)
+                else:
+                    value = await invoke_handler(
+                        self.service,
+                        handler,
+                        request,
+                        groups=match.groups,
+                        middleware_kwargs={"request": request},
+                        positional=(request,),
+                        observers=self.environment.observers,
+                        clock=clock,
+                    )
             except web.HTTPException:
                 await settle_scope(scope)  # an HTTP exception is the response the handler chose
                 raise
             await settle_scope(scope)
-            response = to_response(value, self.settings)
+            if type(value) is str:  # the most common return, made here as ``to_response`` would make it
+                response: web.StreamResponse = web.Response(
+                    body=value.encode(self._charset), headers={"Content-Type": self._content_type}
+                )
+            else:
+                response = to_response(value, self.settings)
         except web.HTTPException as exc:
             return await self._error_response(request, exc, handler), route, clock.monotonic() - started
         except RequestBodyTimeout:
@@ -232,7 +299,7 @@ class HttpApp:
             return await self._error_response(request, exc, handler), route, clock.monotonic() - started
         finally:
             discard_scope(scope)  # after a failure: nothing waits for its publishes (their broker still does)
-        return response, route, clock.monotonic() - started
+        return response, route, (clock.monotonic() - started) if timed else None
 
     def _static_file(self, route: Route, filename: str | None) -> web.StreamResponse:
         root = self.static_roots[route.handler.name]

@@ -6,6 +6,7 @@ clock that a test never advances would otherwise leave unbounded."""
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any, cast
 
 from aiohttp import web
@@ -99,16 +100,25 @@ class GuardedServer(web.Server):
 
 
 class GuardedAppRunner(web.AppRunner):
-    """An ``AppRunner`` whose connections carry the header deadline."""
+    """An ``AppRunner`` whose connections carry the header deadline and whose requests are ``request_class``."""
 
-    def __init__(self, app: web.Application, *, header_timeout: float | None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        header_timeout: float | None,
+        request_class: type[web.Request] = web.Request,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(app, **kwargs)
         self._header_timeout = header_timeout
+        self._request_class = request_class
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()
         server.__class__ = GuardedServer
         cast(GuardedServer, server).header_timeout = self._header_timeout
+        server.request_factory = functools.partial(self.app._make_request, _cls=self._request_class)
         return server
 
 

@@ -75,12 +75,15 @@ class HttpTransport:
         application = web.Application(client_max_size=settings.client_max_size)
         application.router.register_resource(ServiceResource(router, self.app.dispatch))
         application[SETTINGS] = settings
-        application.on_response_prepare.append(self.app.on_response_prepare)
         runner_options: dict[str, Any] = {"access_log": None, "shutdown_timeout": _FORCE_CLOSE_TIMEOUT}
         if settings.keepalive:
             runner_options["keepalive_timeout"] = settings.keepalive_timeout
         self._runner = GuardedAppRunner(
-            application, header_timeout=settings.header_timeout, handle_signals=False, **runner_options
+            application,
+            header_timeout=settings.header_timeout,
+            request_class=self.app.request_class(application),
+            handle_signals=False,
+            **runner_options,
         )
         await self._runner.setup()
 
