@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 import zlib
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
+from tomodachi.envelope._codec import dumps, loads, uuid4_text
 from tomodachi.envelope.base import MAX_DECOMPRESSED_BYTES, bounded_decompress
 
 PROTOCOL_VERSION = "tomodachi-json-base--1.0.0"
@@ -17,6 +18,20 @@ COMPATIBLE_PROTOCOL_VERSIONS = ["json_base-wip"]
 COMPRESSION_THRESHOLD = 60000
 RAW = "raw"
 COMPRESSED = "base64_gzip_json"
+_PROTOCOL_FIELDS = (
+    f'"protocol_version": {dumps(PROTOCOL_VERSION)}, '
+    f'"compatible_protocol_versions": {dumps(COMPATIBLE_PROTOCOL_VERSIONS)}'
+)
+
+
+def _json(value: object) -> str:
+    """``json.dumps(value)``; a str (the usual name, uuid and topic) straight through the C escaper."""
+    return encode_basestring_ascii(value) if isinstance(value, str) else dumps(value)
+
+
+def _json_number(value: object) -> str:
+    """``json.dumps(value)``; a finite float is its repr, as json writes it."""
+    return float.__repr__(value) if type(value) is float and value - value == 0.0 else dumps(value)
 
 
 class JsonBase:
@@ -28,30 +43,25 @@ class JsonBase:
 
     @classmethod
     async def build_message(cls, service: object, topic: str, data: Any, **kwargs: object) -> str:
-        data_json = json.dumps(data)
+        data_json = dumps(data)
         data_encoding = RAW
-        payload: Any = data
         if len(data_json) >= COMPRESSION_THRESHOLD:
-            payload = base64.b64encode(zlib.compress(data_json.encode("utf-8"))).decode("utf-8")
+            data_json = dumps(base64.b64encode(zlib.compress(data_json.encode("utf-8"))).decode("utf-8"))
             data_encoding = COMPRESSED
         service_uuid = getattr(service, "uuid", None)
-        message = {
-            "service": {"name": getattr(service, "name", None), "uuid": service_uuid},
-            "metadata": {
-                "message_uuid": f"{service_uuid if service_uuid is not None else ''}.{uuid.uuid4()}",
-                "protocol_version": PROTOCOL_VERSION,
-                "compatible_protocol_versions": list(COMPATIBLE_PROTOCOL_VERSIONS),
-                "timestamp": time.time(),
-                "topic": topic,
-                "data_encoding": data_encoding,
-            },
-            "data": payload,
-        }
-        return json.dumps(message)
+        message_uuid = f"{service_uuid if service_uuid is not None else ''}.{uuid4_text()}"
+        # the text json.dumps gives for {"service": …, "metadata": …, "data": data}, laid out directly: the data is
+        # serialised once (its size decides on compression) and the fixed parts are constants
+        return (
+            f'{{"service": {{"name": {_json(getattr(service, "name", None))}, "uuid": {_json(service_uuid)}}}, '
+            f'"metadata": {{"message_uuid": {_json(message_uuid)}, {_PROTOCOL_FIELDS}, '
+            f'"timestamp": {_json_number(time.time())}, "topic": {_json(topic)}, "data_encoding": "{data_encoding}"}}, '
+            f'"data": {data_json}}}'
+        )
 
     @classmethod
     async def parse_message(cls, payload: str, **kwargs: Any) -> tuple[dict[str, Any], Any, Any]:
-        message = json.loads(payload)
+        message = loads(payload)
         if not isinstance(message, dict):
             raise ValueError(f"JsonBase payload must be a JSON object, got {type(message).__name__}")
         if not isinstance(message.get("metadata"), dict):

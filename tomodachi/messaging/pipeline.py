@@ -16,8 +16,9 @@ import asyncio
 import inspect
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, replace
+from types import MappingProxyType
+from typing import TYPE_CHECKING, NamedTuple
 
 from tomodachi.handlers import handler_parameters
 from tomodachi.logging import framework_logger
@@ -92,13 +93,13 @@ def resolve_error_policy(service: object, max_receive_count: int | None = None) 
     return policy
 
 
-@dataclass(frozen=True)
-class Unwrapped:
-    """A delivery as the pipeline sees it: the envelope payload and the transport's injectable values."""
+class Unwrapped(NamedTuple):
+    """A delivery as the pipeline sees it: the envelope payload and the transport's injectable values (a named
+    tuple: one is made per message, and a tuple is the cheapest immutable record)."""
 
     payload: str | bytes
     values: Mapping[str, object]  # e.g. routing_key / exchange_name / properties, or topic / receipt_handle / …
-    parse_kwargs: Mapping[str, object] = field(default_factory=dict)  # extra kwargs for envelope.parse_message
+    parse_kwargs: Mapping[str, object] = MappingProxyType({})  # extra kwargs for envelope.parse_message
 
 
 @dataclass(frozen=True)
@@ -194,9 +195,11 @@ class MessagePipeline:
             payload = unwrapped.payload
             try:
                 text = payload if isinstance(payload, str) else payload.decode("utf-8")
-                message, message_uuid, _timestamp = await self.envelope.parse_message(
-                    text, **self.parser_kwargs, **unwrapped.parse_kwargs
-                )
+                if self.parser_kwargs or unwrapped.parse_kwargs:
+                    parsed = await self.envelope.parse_message(text, **self.parser_kwargs, **unwrapped.parse_kwargs)
+                else:  # the usual case: no keyword arguments to merge
+                    parsed = await self.envelope.parse_message(text)
+                message, message_uuid, _timestamp = parsed
             except Exception as exc:
                 await self._parse_failed(delivery, exc, message_uuid=None, incompatible=False)
                 return
@@ -217,7 +220,34 @@ class MessagePipeline:
             return
 
         values: dict[str, object] = {"message": message, "message_uuid": message_uuid, **unwrapped.values}
-        envelope_values = message if self.envelope is not None and isinstance(message, dict) else {}
+        envelope_values = message if self.envelope is not None and isinstance(message, dict) else _NO_VALUES
+        service = self.service
+        pre = getattr(service, self.adapter.pre_middleware_attribute, None)
+        user = getattr(service, "message_middleware", None)
+        if pre or user:
+            await self._through_middlewares(delivery, scope, message, message_uuid, values, envelope_values, pre, user)
+            return
+        # no middleware: the handler is called directly (a chain's closures would be a reference cycle per message)
+        try:
+            await self._call_handler(message, envelope_values, values, delivery.injected_fault)
+        except Exception as exc:
+            self._report(exc, delivery, message_uuid)
+            await self._handler_failed(delivery, exc)
+            return
+        if await self._publishes_confirmed(delivery, scope, message_uuid):
+            await delivery.ack()
+
+    async def _through_middlewares(
+        self,
+        delivery: Delivery,
+        scope: ScopeToken,
+        message: object,
+        message_uuid: object,
+        values: dict[str, object],
+        envelope_values: Mapping[str, object],
+        pre: Iterable[Callable[..., object]] | None,
+        user: Iterable[Callable[..., object]] | None,
+    ) -> None:
         handled = False
 
         async def innermost(**current: object) -> object:
@@ -226,14 +256,10 @@ class MessagePipeline:
             handled = True
             return result
 
-        middlewares = [*_as_list(getattr(self.service, self.adapter.pre_middleware_attribute, None))]
-        middlewares += _as_list(getattr(self.service, "message_middleware", None))
+        middlewares = [*_as_list(pre), *_as_list(user)]
         try:
-            if middlewares:
-                positional = (message, *(values.get(name) for name in self.adapter.positional), {})
-                await execute_middlewares(innermost, middlewares, self.service, positional, values)
-            else:  # the chain's recursive closure would be a reference cycle per message, left to the GC
-                await innermost(**values)
+            positional = (message, *(values.get(name) for name in self.adapter.positional), {})
+            await execute_middlewares(innermost, middlewares, self.service, positional, values)
         except Exception as exc:
             self._report(exc, delivery, message_uuid)
             if not handled:
@@ -270,7 +296,6 @@ class MessagePipeline:
             plan = self._plan = _CallPlan.of(
                 handler_parameters(self.handler), self.envelope is None, self.callback_kwargs
             )
-        available: Mapping[str, object] = {**envelope_values, **current} if envelope_values else current
         args: list[object] = []
         kwargs: dict[str, object] = {}
         if plan.raw_first is not None:
@@ -281,12 +306,15 @@ class MessagePipeline:
                 args.append(raw)
             else:
                 kwargs[name] = raw
+        # a name is looked up in the delivery's values, then in the envelope's (the delivery's win)
         for name, positional, mode in plan.params:
             if mode == _NONE:
                 kwargs[name] = None
                 continue
-            if name in available:
-                value = available[name]
+            if name in current:
+                value = current[name]
+            elif name in envelope_values:
+                value = envelope_values[name]
             elif mode == _OPTIONAL:
                 continue
             else:
@@ -297,6 +325,7 @@ class MessagePipeline:
                 kwargs[name] = value
         if plan.var_keyword:
             wanted = self.callback_kwargs
+            available = {**envelope_values, **current} if envelope_values else current
             for key, value in available.items():
                 if key not in kwargs and (wanted is None or key in wanted):
                     kwargs[key] = value
@@ -396,6 +425,7 @@ class MessagePipeline:
             self._seen.popitem(last=False)
 
 
+_NO_VALUES: Mapping[str, object] = {}  # a message that is no envelope dict offers no values (never written to)
 _REQUIRED, _OPTIONAL, _NONE = 0, 1, 2  # a parameter: None when not available / left out then / always None
 
 

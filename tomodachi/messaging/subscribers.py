@@ -59,7 +59,7 @@ class Subscribers(ABC, Generic[SubscriptionT, PublicationT, DeclaredT]):
         self.logger = framework_logger(self.logger_name)
         self.broker: Broker[SubscriptionT, PublicationT, DeclaredT] | None = None
         self.subscribers: list[Subscriber[SubscriptionT]] = []
-        self._in_flight: dict[asyncio.Task[None], Delivery] = {}
+        self._in_flight: dict[Delivery, asyncio.Task[None]] = {}  # each delivery being handled, and its task
         self._handing_back: set[asyncio.Task[None]] = set()  # referenced until done, so failures get logged
         self._accepting = False
         self._stopped = False
@@ -144,7 +144,7 @@ class Subscribers(ABC, Generic[SubscriptionT, PublicationT, DeclaredT]):
 
     def in_flight(self) -> list[Delivery]:
         """The deliveries being handled right now."""
-        return list(self._in_flight.values())
+        return list(self._in_flight)
 
     # -- building -----------------------------------------------------------------------------------------
 
@@ -193,36 +193,39 @@ class Subscribers(ABC, Generic[SubscriptionT, PublicationT, DeclaredT]):
                 self._handing_back.add(hand_back)
                 hand_back.add_done_callback(self._handed_back)
                 return
-            task = loop.create_task(pipeline.handle(delivery))
-            self._in_flight[task] = delivery
-            task.add_done_callback(self._finished)
+            self._in_flight[delivery] = loop.create_task(self._run(pipeline, delivery))
 
         return on_delivery
+
+    async def _run(self, pipeline: MessagePipeline, delivery: Delivery) -> None:
+        """One delivery's task. It leaves ``_in_flight`` in its own last step rather than through a done callback:
+        one event-loop callback less per message, and nothing can run between the two."""
+        try:
+            await pipeline.handle(delivery)
+        except Exception as exc:
+            # the pipeline raises only when settling failed (ack / retry / dead-letter): say so, the bus redelivers
+            self.logger.error("message pipeline failed", exc_info=exc)
+        finally:
+            self._in_flight.pop(delivery, None)
 
     def _handed_back(self, task: asyncio.Task[None]) -> None:
         self._handing_back.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self.logger.error("failed to hand a message back to the broker", exc_info=task.exception())
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(task, None)
-        # the pipeline raises only when settling failed (ack / retry / dead-letter): say so, the bus redelivers
-        if not task.cancelled() and task.exception() is not None:
-            self.logger.error("message pipeline failed", exc_info=task.exception())
-
     async def _finish_in_flight(self, grace_period: float) -> None:
         """Await handlers up to the grace period; cut the rest off and hand their messages back to the bus."""
         if not self._in_flight:
             return
         self.logger.info("awaiting running tasks", tasks=len(self._in_flight))
-        unfinished = await wait_tasks(self._in_flight, self.clock, grace_period)
+        unfinished = await wait_tasks(self._in_flight.values(), self.clock, grace_period)
         if not unfinished:
             return
         self.logger.warning(
             f"{self.bus} handlers did not finish within the grace period; their messages are handed back",
             count=len(unfinished),
         )
-        cut_off = [self._in_flight[task] for task in unfinished if task in self._in_flight]
+        cut_off = [delivery for delivery, task in list(self._in_flight.items()) if task in unfinished]
         stuck = await cancel_tasks(unfinished, self.clock)
         if stuck:
             # swallowed its CancelledError: hand the message back anyway; a later settle is ignored

@@ -167,6 +167,7 @@ class VirtualClock(Clock):
 
     def __init__(self, start: Instant | None = None, *, freeze_wall_clock: bool = True) -> None:
         self._now = _to_microseconds(parse_instant(DEFAULT_START if start is None else start))
+        self._now_datetime: tuple[int, datetime] | None = None
         self._origin = self._now
         self._heap: list[tuple[int, int, VirtualTimer]] = []
         self._sequence = itertools.count()
@@ -188,7 +189,11 @@ class VirtualClock(Clock):
         return (self._now - self._origin) / 1_000_000
 
     def now(self) -> datetime:
-        return _from_microseconds(self._now)
+        # read for every handler call record: the datetime of the current instant is kept until time moves
+        cached = self._now_datetime
+        if cached is None or cached[0] != self._now:
+            cached = self._now_datetime = (self._now, _from_microseconds(self._now))
+        return cached[1]
 
     async def sleep(self, seconds: float) -> None:
         await self._wait_until(self._now + max(0, round(seconds * 1_000_000)))
@@ -273,7 +278,9 @@ class VirtualClock(Clock):
         if self._freezer is None:
             from freezegun import freeze_time  # a test dependency: imported only when freezing
 
-            freezer = freeze_time(self._naive_utc(), real_asyncio=True, ignore=list(ignored_modules()))
+            # no real_asyncio: it builds and closes an event loop per freeze, and the loop reads the real monotonic
+            # clock anyway once _restore_real_duration_clocks() has put it back
+            freezer = freeze_time(self._naive_utc(), ignore=list(ignored_modules()))
             self._frozen_factory = freezer.start()
             self._freezer = freezer
             self._faked_duration_clocks = _restore_real_duration_clocks(freezer)

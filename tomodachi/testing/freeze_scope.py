@@ -14,9 +14,14 @@ import sys
 # through such a reference. Reads through the `time` / `datetime` modules themselves are virtual everywhere.
 INFRASTRUCTURE_PACKAGES = (
     "_pytest.",
+    "pytest.",
     "pytest_asyncio.",
     "pluggy.",
+    "iniconfig.",
+    "anyio.",  # loaded as a pytest plugin
     "hypothesis.",
+    "_hypothesis_globals.",
+    "_hypothesis_pytestplugin.",
     "botocore.",
     "boto3.",
     "s3transfer.",
@@ -28,6 +33,11 @@ INFRASTRUCTURE_PACKAGES = (
     "aiohttp.",
     "yarl.",
     "multidict.",
+    "frozenlist.",
+    "propcache.",
+    "aiosignal.",
+    "aiohappyeyeballs.",
+    "idna.",
     "pygments.",
     "yaml.",
     "attr.",
@@ -45,6 +55,8 @@ INFRASTRUCTURE_PACKAGES = (
     "croniter.",
     "aioamqp.",
     "dateutil.",
+    "six.",
+    "typing_extensions.",
     "google.protobuf.",
     "cryptography.",
     "jinja2.",
@@ -59,29 +71,40 @@ INFRASTRUCTURE_PACKAGES = (
 
 
 _STANDARD_LIBRARY = frozenset(sys.stdlib_module_names)
-_cached: tuple[int, tuple[str, ...]] = (-1, ())
+# infrastructure by top-level name (what the prefixes above name), for whole-package prefixes
+_INFRASTRUCTURE_TOPS = frozenset(prefix.rstrip(".") for prefix in INFRASTRUCTURE_PACKAGES if prefix.count(".") == 1)
+_cached: tuple[tuple[int, str], tuple[str, ...]] = ((-1, ""), ())
 
 
 def ignored_modules() -> tuple[str, ...]:
-    """Prefixes of the module names a freeze skips (freezegun matches by prefix).
+    """Prefixes of the module names a freeze skips (freezegun matches by prefix, in order).
 
     Standard-library modules time with ``monotonic`` / ``perf_counter`` (real anyway) or read wall time through
-    the ``time`` / ``datetime`` modules, which the freeze patches where they live. A top-level standard module is
-    skipped by its exact name only when no other loaded module's name starts with it (``json`` must not hide
-    ``jsonschema``); its submodules always by ``name.``.
+    the ``time`` / ``datetime`` modules, which the freeze patches where they live. A skipped top-level package
+    (standard or infrastructure) is skipped by its bare name — the package module and its submodules in one
+    prefix — only when no other loaded module's name starts with it (``json`` must not hide ``jsonschema``);
+    else by ``name.`` (its submodules) alone. The bare names come first, those covering most modules leading,
+    so that the prefix test of a skipped module ends early: a freeze tests every loaded module's name.
     """
     global _cached
     names = list(sys.modules)
-    if _cached[0] == len(names):
+    # modules are added at the end: one removed and another added since changes the last name
+    key = (len(names), names[-1] if names else "")
+    if _cached[0] == key:
         return _cached[1]
-    tops = {name.partition(".")[0] for name in names}
-    standard = sorted(top for top in tops if top in _STANDARD_LIBRARY)
-    others = sorted(name for name in names if name.partition(".")[0] not in _STANDARD_LIBRARY)
-    exact = []
-    for top in standard:
+    covered: dict[str, int] = {}
+    for name in names:
+        top = name.partition(".")[0]
+        if top in _STANDARD_LIBRARY or top in _INFRASTRUCTURE_TOPS:
+            covered[top] = covered.get(top, 0) + 1
+    others = sorted(name for name in names if name.partition(".")[0] not in covered)
+    bare = []
+    for top in covered:
         at = bisect.bisect_left(others, top)
         if at == len(others) or not others[at].startswith(top):
-            exact.append(top)
-    prefixes = (*INFRASTRUCTURE_PACKAGES, *(f"{top}." for top in standard), *exact)
-    _cached = (len(names), prefixes)
+            bare.append(top)
+    bare.sort(key=lambda top: -covered[top])
+    dotted = (*INFRASTRUCTURE_PACKAGES, *(f"{top}." for top in sorted(covered) if top in _STANDARD_LIBRARY))
+    prefixes = (*bare, *dotted)
+    _cached = (key, prefixes)
     return prefixes

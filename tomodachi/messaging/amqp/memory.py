@@ -16,7 +16,7 @@ from tomodachi.logging import framework_logger
 from tomodachi.messaging.amqp import naming
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication, AmqpSubscription
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpTooManyConsumersException
-from tomodachi.messaging.amqp.memory_records import DeadLetter, PublishedMessage, topic_matches
+from tomodachi.messaging.amqp.memory_records import DeadLetter, DelayedRetry, PublishedMessage, topic_matches
 from tomodachi.messaging.broker import Delivery, DeliveryCallback, trim_history
 from tomodachi.messaging.faults import FaultTable
 from tomodachi.runtime.clock import Clock, RealClock
@@ -79,7 +79,7 @@ class MemoryAmqpDelivery(Delivery):
     def __init__(self, broker: MemoryAmqpBroker, queue: _Queue, consumer: _Consumer, message: _Message) -> None:
         super().__init__(
             body=message.body,
-            attributes=dict(message.properties.headers),
+            attributes=message.properties.headers,
             receive_count=message.delivery_count,
             redelivered=message.redelivered,
             delivery_id=f"{queue.name}:{next(broker._ids)}",
@@ -125,16 +125,6 @@ class MemoryAmqpDelivery(Delivery):
         self._broker._dispatch(self._queue)
 
 
-@dataclass(frozen=True)
-class DelayedRetry:
-    """A message waiting on the clock before it is (re)queued: a retry back-off, or injected latency."""
-
-    queue_name: str
-    message_id: str
-    due: datetime
-    kind: str = "retry back-off"
-
-
 class MemoryAmqpBroker:
     """In-memory RabbitMQ stand-in with the same Broker interface as the real one.
 
@@ -164,6 +154,8 @@ class MemoryAmqpBroker:
         self._shuffle_due: set[str] = set()  # queues with a shuffled dispatch scheduled
         self._event = asyncio.Event()
         self.closed = False
+        # (exchange, routing key) → the queues a publish reaches; forgotten whenever exchanges, queues or bindings change
+        self._routes: dict[tuple[str, str], list[str]] = {}
 
     # ---- Broker interface -------------------------------------------------------------------------------
 
@@ -210,8 +202,13 @@ class MemoryAmqpBroker:
             publication.exchange_name, publication.routing_key, publication.body, properties, self.clock.time()
         )
         self.published.append(record)
-        trim_history(self.published, self.history)
-        for queue_name in self._route(exchange, publication.routing_key):
+        if self.history is not None:
+            trim_history(self.published, self.history)
+        key = (exchange.name, publication.routing_key)
+        routed = self._routes.get(key)
+        if routed is None:
+            routed = self._routes[key] = self._route(exchange, publication.routing_key)
+        for queue_name in routed:
             record.routed_to.append(queue_name)
             message = _Message(publication.body, publication.exchange_name, publication.routing_key, properties)
             self._enqueue(queue_name, message)
@@ -237,6 +234,7 @@ class MemoryAmqpBroker:
             if name.startswith("amq."):
                 raise AmqpChannelClosed(f"exchange name {name!r} uses the reserved 'amq.' prefix", code=403)
             self.exchanges[name] = _Exchange(name, type)
+            self._routes.clear()
         elif existing.type != type:
             raise AmqpChannelClosed(
                 f"exchange {name!r} exists with type {existing.type!r}, not {type!r} (PRECONDITION_FAILED)", code=406
@@ -246,6 +244,7 @@ class MemoryAmqpBroker:
         queue = self.queues.get(name)
         if queue is None:
             queue = self.queues[name] = _Queue(name, dict(arguments or {}), competing=competing)
+            self._routes.clear()
         return queue
 
     def bind(self, queue_name: str, exchange_name: str, binding_key: str) -> None:
@@ -255,6 +254,7 @@ class MemoryAmqpBroker:
             raise AmqpChannelClosed(f"no exchange {exchange_name!r} (NOT_FOUND)", code=404)
         if (binding_key, queue_name) not in exchange.bindings:
             exchange.bindings.append((binding_key, queue_name))
+            self._routes.clear()
 
     # ---- management view and fault injection -----------------------------------------------------------
 
@@ -324,15 +324,18 @@ class MemoryAmqpBroker:
 
     def _enqueue(self, queue_name: str, message: _Message) -> None:
         queue = self.queues[queue_name]
-        faults = self.faults.of(queue_name)
-        messages = [message]
-        if faults is not None:
-            messages += [replace(message) for _ in range(faults.take_copies() - 1)]
-            latency = faults.take_latency()
-            if latency > 0:
-                for held in messages:
-                    self._hold(queue_name, held, latency, "latency", head=False)
-                return
+        table = self.faults
+        faults = table.of(queue_name) if table.queues or table.planner is not None else None
+        if faults is None:
+            queue.messages.append(message)
+            self._dispatch(queue)
+            return
+        messages = [message, *(replace(message) for _ in range(faults.take_copies() - 1))]
+        latency = faults.take_latency()
+        if latency > 0:
+            for held in messages:
+                self._hold(queue_name, held, latency, "latency", head=False)
+            return
         queue.messages.extend(messages)
         self._dispatch(queue)
 
@@ -433,9 +436,10 @@ class MemoryAmqpBroker:
         self._changed()
 
     def _dispatch(self, queue: _Queue) -> None:
-        if self.faults.outage:
+        table = self.faults
+        if table.outage:
             return
-        faults = self.faults.of(queue.name)
+        faults = table.of(queue.name) if table.queues or table.planner is not None else None
         if faults is not None and faults.shuffle is not None and queue.name not in self._shuffling:
             # gather what arrives in this turn of the event loop, then hand it out in a seeded order
             if queue.messages and queue.name not in self._shuffle_due:
@@ -483,6 +487,9 @@ class MemoryAmqpBroker:
     def _next_consumer(self, queue: _Queue) -> _Consumer | None:
         # round-robin over consumers with spare prefetch, like RabbitMQ with basic.qos
         count = len(queue.consumers)
+        if count == 1:  # the usual case, asked on every enqueue and ack
+            consumer = queue.consumers[0]
+            return consumer if consumer.active and consumer.in_flight < consumer.prefetch else None
         for offset in range(count):
             index = (queue.next_consumer + offset) % count
             consumer = queue.consumers[index]

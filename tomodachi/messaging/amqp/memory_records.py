@@ -1,9 +1,11 @@
-"""The in-memory AMQP broker's routing (topic patterns) and its management-view records."""
+"""The in-memory AMQP broker's routing (topic patterns) and its management-view records (published, dead-lettered,
+waiting on the clock)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -67,3 +69,13 @@ class DeadLetter:
     @property
     def text(self) -> str:
         return self.body.decode("utf-8")
+
+
+@dataclass(frozen=True)
+class DelayedRetry:
+    """A message waiting on the clock before it is (re)queued: a retry back-off, or injected latency."""
+
+    queue_name: str
+    message_id: str
+    due: datetime
+    kind: str = "retry back-off"

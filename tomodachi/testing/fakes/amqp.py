@@ -28,7 +28,7 @@ from tomodachi.testing.fakes.base import (
 )
 from tomodachi.testing.fakes.faults import FaultInjection
 from tomodachi.testing.ledger import Ledger
-from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, QueuedMessage
+from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, QueuedMessage, published_message
 from tomodachi.testing.waiting import clock_wait
 
 if TYPE_CHECKING:
@@ -115,7 +115,7 @@ class InMemoryAmqp(FaultInjection, FakeBase):
         return [self._record(record) for record in self.broker.published]
 
     def _record(self, record: BrokerRecord) -> PublishedMessage:
-        return PublishedMessage(
+        return published_message(
             bus="amqp",
             kind="amqp",
             destination=decode_routing_key(record.routing_key),

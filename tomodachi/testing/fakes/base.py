@@ -4,6 +4,7 @@ the dead-letter / settle vocabulary over the test's ledger."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final
@@ -42,9 +43,12 @@ DEFAULT_ENVELOPE: Final = UNSET  # publish(envelope=...) not given: JsonBase
 
 def publish_envelope(envelope: object) -> object:
     """The envelope a test's publish uses: JsonBase unless it gave one (``None`` for a raw body)."""
-    if envelope is not DEFAULT_ENVELOPE:
-        return envelope
-    from tomodachi.envelope import JsonBase
+    return envelope if envelope is not DEFAULT_ENVELOPE else _json_base()
+
+
+@functools.cache
+def _json_base() -> type:
+    from tomodachi.envelope import JsonBase  # not at import: the plugin loads this module in every pytest run
 
     return JsonBase
 
@@ -152,6 +156,7 @@ class FakeBase:
         self.clock = clock
         self.ledger = ledger
         ledger.dead_letter_factories[self.bus] = self._dead_letter
+        self._last_time: tuple[float, datetime] | None = None
 
     # -- records ---------------------------------------------------------------------------------------------
 
@@ -222,4 +227,8 @@ class FakeBase:
         return not self.busy()
 
     def _time(self, epoch_seconds: float) -> datetime:
-        return datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+        # every record of a burst of publishes carries the same virtual instant: its datetime is made once
+        last = self._last_time
+        if last is None or last[0] != epoch_seconds:
+            last = self._last_time = (epoch_seconds, datetime.fromtimestamp(epoch_seconds, tz=timezone.utc))
+        return last[1]

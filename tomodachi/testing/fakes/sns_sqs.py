@@ -31,7 +31,7 @@ from tomodachi.testing.fakes.base import (
 )
 from tomodachi.testing.fakes.faults import FaultInjection
 from tomodachi.testing.ledger import Ledger
-from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, QueuedMessage
+from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, QueuedMessage, published_message
 from tomodachi.testing.waiting import clock_wait
 
 
@@ -172,7 +172,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
             kind, destination = "sns", naming.decode_topic(record.topic)
             if record.group_id and destination.endswith(naming.FIFO_SUFFIX):
                 destination = destination[: -len(naming.FIFO_SUFFIX)]
-        return PublishedMessage(
+        return published_message(
             bus="aws_sns_sqs",
             kind="sqs" if kind == "sqs" else "sns",
             destination=destination,
