@@ -78,14 +78,34 @@ class _ConsoleFormatter(_TomodachiFormatter):
         ]
         before, after = self._value_style
         keys = self._keys
-        for key, value in line_fields(entry.fields):
-            shown = value if type(value) is str and value and not _NEEDS_QUOTES.search(value) else _console_value(value)
-            if _CONTROL.search(shown):
-                shown = _printable(shown)
-            parts.append(f"{keys.get(key) or self._key(key)}{before}{shown}{after}")
+        append = parts.append
+        # one line per request in an access log: the pairs are written out here rather than through
+        # ``line_fields`` and ``_console_value``, which give the same text
+        for key, value in entry.fields.items():
+            kind = type(value)
+            if isinstance(value, str) and kind is str:
+                shown = value if value and not _NEEDS_QUOTES.search(value) else repr(value)
+                if _CONTROL.search(shown):
+                    shown = _printable(shown)
+            elif kind is int or value is None:
+                shown = str(value)
+            elif value is Ellipsis:
+                continue
+            elif key == "extra" and kind is dict:
+                for extra_key, extra_value in line_fields({"extra": value}):
+                    append(f"{keys.get(extra_key) or self._key(extra_key)}{before}{self._shown(extra_value)}{after}")
+                continue
+            else:
+                shown = self._shown(value)
+            append(f"{keys.get(key) or self._key(key)}{before}{shown}{after}")
         line = " ".join(parts).rstrip()
         if entry.stack_info:
             line += "\n" + entry.stack_info
         if entry.exc_info:
             line += "\n" + _format_exception(entry.exc_info)
         return line
+
+    @staticmethod
+    def _shown(value: object) -> str:
+        shown = _console_value(value)
+        return _printable(shown) if _CONTROL.search(shown) else shown

@@ -7,7 +7,14 @@ import sys
 from typing import TYPE_CHECKING
 
 from tomodachi.logging.context import _BOUND_BY_NAME
-from tomodachi.logging.records import _LEVELS, _capture_exc_info, _format_positional, _report_failure, _stdlib_call
+from tomodachi.logging.records import (
+    _LEVELS,
+    _capture_exc_info,
+    _format_positional,
+    _report_failure,
+    _stdlib_call,
+    _StructuredMessage,
+)
 
 if TYPE_CHECKING:
     from structlog.typing import EventDict
@@ -69,6 +76,40 @@ class FrameworkLogger:
             getattr(logger, method_name)(*call_args, **call_kwargs)
         except Exception:
             _report_failure(event)
+
+    def fields_line(self, level: int, fields: dict[str, object]) -> None:
+        """One line of ``fields`` with an empty message, the record ``info("", **fields)`` makes, for lines
+        written per request (the access log): the caller's place is taken from the frame that called this rather
+        than searched for, and ``fields`` is used as it is (the caller gives up the dict)."""
+        logger = self._logger
+        if not logger.isEnabledFor(level):
+            return
+        try:
+            bound = _BOUND_BY_NAME.get().get(logger.name)
+            event_dict: dict[str, object] = {**bound, **fields} if bound else fields
+            if event_dict.get("logger") == logger.name:
+                del event_dict["logger"]
+            event_dict.pop("exc_info", None)
+            event_dict.pop("stack_info", None)
+            event_dict["event"] = ""
+            contextvars_module = sys.modules.get("structlog.contextvars")
+            if contextvars_module is not None:
+                event_dict = dict(contextvars_module.merge_contextvars(logger, "info", event_dict))
+            caller = sys._getframe(1)
+            code = caller.f_code
+            record = logger.makeRecord(
+                logger.name,
+                level,
+                code.co_filename,
+                caller.f_lineno,
+                _StructuredMessage(event_dict),
+                (),
+                None,
+                code.co_name,
+            )
+            logger.handle(record)
+        except Exception:
+            _report_failure("")
 
 
 def framework_logger(name: str) -> FrameworkLogger:

@@ -8,7 +8,6 @@ import json
 import logging
 import os
 import re
-from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -79,6 +78,7 @@ class AccessLog:
 
     def __init__(self, target: bool | str, clock: Clock) -> None:
         self.enabled = bool(target)
+        self._logger = get_logger("tomodachi.http.response")
         self._clock = clock
         self._file_logger: logging.Logger | None = None
         self._file_handler: logging.Handler | None = None
@@ -120,14 +120,13 @@ class AccessLog:
             fields["replaced_status_code"] = replaced_status
         return fields
 
-    def write(self, fields: Mapping[str, object], level: int = logging.INFO) -> None:
+    def write(self, fields: dict[str, object], level: int = logging.INFO) -> None:
         if not self.enabled:
             return
-        logger = get_logger("tomodachi.http.response")
-        (logger.warning if level >= logging.WARNING else logger.info)("", **fields)
-        if self._file_logger is not None:
+        if self._file_logger is not None:  # before the line below, which takes the dict over
             entry = {"timestamp": self._clock.now().isoformat().replace("+00:00", "Z"), **fields}
             self._file_logger.info(entry)
+        self._logger.fields_line(logging.WARNING if level >= logging.WARNING else logging.INFO, fields)
 
     def close(self) -> None:
         if self._file_logger is not None and self._file_handler is not None:
