@@ -1,5 +1,6 @@
 """OpenTelemetry overhead in one run: HTTP keep-alive requests/s and server CPU per request (wrk), in-memory AMQP
-messages/s; off vs sampling off vs sampled. See README.md here; run `.venv/bin/python bench/opentelemetry/run.py`."""
+messages/s; off vs sampling off vs sampled (spans through a batch processor to an exporter that drops them). See
+README.md here; run `.venv/bin/python bench/opentelemetry/run.py`."""
 
 from __future__ import annotations
 
@@ -19,10 +20,14 @@ import tempfile
 import textwrap
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+import null_exporter
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 READY_TIMEOUT = 30.0
 MODES = ("off", "sampling-off", "metrics-only", "sampled", "sampled+metrics")
 # targets from the issue: overhead against "off"
@@ -49,10 +54,16 @@ class Hello(tomodachi.Service):
         return "hello"
 """
 
-# what each mode adds to a clean environment; the exporters stay "none" (the distro's default) unless --exporter
-SAMPLING_OFF = {"TOMODACHI_OPENTELEMETRY_INSTRUMENT": "1", "OTEL_TRACES_SAMPLER": "always_off"}
+# what each mode adds to a clean environment: spans go through the SDK's BatchSpanProcessor (what every exporter
+# runs behind) to an exporter that drops them, unless --exporter names another
+SAMPLING_OFF = {
+    "TOMODACHI_OPENTELEMETRY_INSTRUMENT": "1",
+    "OTEL_TRACES_SAMPLER": "always_off",
+    "OTEL_TRACES_EXPORTER": null_exporter.NAME,
+}
 SAMPLED = {
     "TOMODACHI_OPENTELEMETRY_INSTRUMENT": "1",
+    "OTEL_TRACES_EXPORTER": null_exporter.NAME,
     "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
     "OTEL_TRACES_SAMPLER_ARG": "1.0",
 }
@@ -71,9 +82,12 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _clean_env(extra: dict[str, str]) -> dict[str, str]:
+def _clean_env(extra: dict[str, str], folder: Path | None = None) -> dict[str, str]:
+    """The environment of a service process: ``extra`` on a clean one; with ``folder`` (where ``null_exporter``
+    was registered) the null exporter can be named."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TOMODACHI_", "OTEL_", "PYTHON"))}
-    return {**env, "PYTHONPATH": str(REPO), **extra}
+    path = [str(REPO), *((str(HERE), str(folder)) if folder is not None else ())]
+    return {**env, "PYTHONPATH": os.pathsep.join(path), **extra}
 
 
 def _wait_ready(url: str, process: subprocess.Popen[bytes], started: float) -> float:
@@ -127,7 +141,11 @@ def http_sample(mode: str, service_file: Path, args: argparse.Namespace) -> tupl
     command += ["--logger", "disabled"]
     started = time.monotonic()
     process = subprocess.Popen(
-        command, env=_clean_env(extra), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        command,
+        env=_clean_env(extra, service_file.parent),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}/hello"
     try:
@@ -165,26 +183,35 @@ def _amqp_service() -> type:
     return Consumer
 
 
-def _instrument(mode: str) -> Any:
-    """Instrumentation as a configured run has it (no exporter, no metric reader), sampling as ``mode`` says."""
+def _instrument(mode: str) -> Callable[[], None]:
+    """Instrumentation as a configured run has it (spans through a batch processor to the null exporter, a metric
+    reader where ``mode`` has one), sampling as ``mode`` says; returns what takes it off again."""
     if mode == "off":
-        return None
+        return lambda: None
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
     from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON
 
     from tomodachi.opentelemetry import TomodachiInstrumentor
 
     sampler = ALWAYS_ON if mode.startswith("sampled") else ALWAYS_OFF
     readers = [InMemoryMetricReader()] if mode.endswith("metrics") or mode == "metrics-only" else []
+    tracer_provider = TracerProvider(sampler=sampler, shutdown_on_exit=False)
+    tracer_provider.add_span_processor(BatchSpanProcessor(null_exporter.NullSpanExporter()))
     instrumentor = TomodachiInstrumentor()
     instrumentor.instrument(
-        tracer_provider=TracerProvider(sampler=sampler),
+        tracer_provider=tracer_provider,
         meter_provider=MeterProvider(metric_readers=readers, shutdown_on_exit=False),
         skip_dep_check=True,
     )
-    return instrumentor
+
+    def undo() -> None:
+        instrumentor.uninstrument()
+        tracer_provider.shutdown()  # its batch processor's thread
+
+    return undo
 
 
 async def _amqp_run(service: type, messages: int) -> float:
@@ -200,12 +227,11 @@ async def _amqp_run(service: type, messages: int) -> float:
 
 
 def amqp_sample(mode: str, messages: int) -> float:
-    instrumentor = _instrument(mode)
+    undo = _instrument(mode)
     try:
         return asyncio.run(_amqp_run(_amqp_service(), messages))
     finally:
-        if instrumentor is not None:
-            instrumentor.uninstrument()
+        undo()
 
 
 # -- start-up without the extra -------------------------------------------------------------------------------
@@ -283,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as folder:
             service_file = Path(folder) / "otel_bench_service.py"
             service_file.write_text(textwrap.dedent(HTTP_SERVICE))
+            null_exporter.register(Path(folder))
             for _ in range(args.rounds):
                 for mode in random.sample(modes, len(modes)):
                     seconds, rps, cpu_us = http_sample(mode, service_file, args)

@@ -227,3 +227,38 @@ async def test_with_sampling_off_a_metric_reader_still_gets_the_request_metrics(
     assert data is not None
     names = {metric.name for rm in data.resource_metrics for sm in rm.scope_metrics for metric in sm.metrics}
     assert {"http.server.duration", "http.server.active_requests"} <= names
+
+
+async def test_with_sampling_off_a_request_answered_by_its_error_handler_is_measured_once() -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    from tomodachi.opentelemetry import TomodachiInstrumentor
+    from tomodachi.testing import system
+
+    reader = InMemoryMetricReader()
+    instrumentor = TomodachiInstrumentor()
+    instrumentor.instrument(
+        tracer_provider=TracerProvider(sampler=ALWAYS_OFF),
+        meter_provider=MeterProvider(metric_readers=[reader], shutdown_on_exit=False),
+        skip_dep_check=True,
+    )
+    try:
+        async with system(Strict) as running:
+            assert (await running.service("strict").http.get("/locked")).status == 403
+    finally:
+        instrumentor.uninstrument()
+    data = reader.get_metrics_data()
+    assert data is not None
+    [durations] = [
+        metric
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for metric in sm.metrics
+        if metric.name == "http.server.duration"
+    ]
+    [point] = durations.data.data_points
+    assert point.count == 1  # type: ignore[union-attr]
+    assert point.attributes is not None and point.attributes["http.response.status_code"] == 403

@@ -144,3 +144,60 @@ def test_the_distro_and_configurator_can_be_reset_for_the_next_configure() -> No
     distro.reset()
     assert configurator._is_instrumented is False and OpenTelemetryConfigurator.configured is False
     assert distro._is_instrumented is False
+
+
+FAKE_AIOHTTP_SERVER = """
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+
+LOADED = []
+
+
+class FakeAiohttpServerInstrumentor(BaseInstrumentor):
+    def instrumentation_dependencies(self):
+        return ()
+
+    def _instrument(self, **kwargs):
+        LOADED.append("aiohttp-server")
+
+    def _uninstrument(self, **kwargs):
+        pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("disabled", "aiohttp_server_loaded", "tomodachi_loaded", "disabled_after"),
+    [
+        (None, False, True, "aiohttp-server"),
+        ("requests", False, True, "requests,aiohttp-server"),
+        ("tomodachi", True, False, "tomodachi"),
+    ],
+)
+def test_aiohttp_servers_instrumentor_is_left_out_while_tomodachis_makes_the_server_spans(
+    tmp_path: Path, disabled: str | None, aiohttp_server_loaded: bool, tomodachi_loaded: bool, disabled_after: str
+) -> None:
+    """With opentelemetry-instrumentation-aiohttp-server installed too, every request would get two SERVER spans
+    (an installed instrumentor is stood in for by one registered under its entry point name)."""
+    (tmp_path / "fake_aiohttp_server.py").write_text(FAKE_AIOHTTP_SERVER)
+    info = tmp_path / "fake_aiohttp_server-0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-aiohttp-server\nVersion: 0\n")
+    (info / "entry_points.txt").write_text(
+        "[opentelemetry_instrumentor]\naiohttp-server = fake_aiohttp_server:FakeAiohttpServerInstrumentor\n"
+    )
+    result = _python(
+        """
+        import os
+        import fake_aiohttp_server
+        from tomodachi.opentelemetry import TomodachiInstrumentor
+        from tomodachi.opentelemetry.auto_instrumentation import configure
+
+        configure()
+        print(fake_aiohttp_server.LOADED == ["aiohttp-server"])
+        print(TomodachiInstrumentor().is_instrumented_by_opentelemetry)
+        print(os.environ["OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"])
+        """,
+        {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": disabled} if disabled else {},
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:3] == [str(aiohttp_server_loaded), str(tomodachi_loaded), disabled_after]

@@ -61,8 +61,10 @@ def configure() -> None:
             os.environ[variable] = "tomodachi"
     from opentelemetry.instrumentation.auto_instrumentation import initialize as load_installed
 
+    from tomodachi.opentelemetry.distro import OpenTelemetryConfigurator, one_server_span_per_request
+
+    one_server_span_per_request()  # here too: another distro than tomodachi's may be the one loaded
     load_installed()
-    from tomodachi.opentelemetry.distro import OpenTelemetryConfigurator
     from tomodachi.opentelemetry.instrumentation import TomodachiInstrumentor
 
     configurator = os.environ[OTEL_PYTHON_CONFIGURATOR]

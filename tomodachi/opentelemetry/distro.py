@@ -18,10 +18,15 @@ from opentelemetry.environment_variables import (
     OTEL_TRACES_EXPORTER,
 )
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_CONFIGURATOR
+from opentelemetry.instrumentation.environment_variables import (
+    OTEL_PYTHON_CONFIGURATOR,
+    OTEL_PYTHON_DISABLED_INSTRUMENTATIONS,
+)
 from opentelemetry.sdk._configuration import _OTelSDKConfigurator
 
 OTEL_METRICS_EXEMPLAR_FILTER = "OTEL_METRICS_EXEMPLAR_FILTER"
+# opentelemetry-instrumentation-aiohttp-server's instrumentor: it would add a second SERVER span to every request
+AIOHTTP_SERVER = "aiohttp-server"
 
 # the loggers of the API's "a provider is set already" warnings
 _OVERRIDE_LOGGERS = ("opentelemetry.trace", "opentelemetry.metrics._internal")
@@ -47,15 +52,27 @@ def _without_override_warnings() -> Iterator[None]:
             logger.removeFilter(quiet)
 
 
+def one_server_span_per_request() -> None:
+    """Leave aiohttp's server instrumentor out of the instrumentors to load while tomodachi's is in: both would make
+    a SERVER span of every request (tomodachi's has the route and the service's clock). Disabling ``tomodachi``
+    keeps aiohttp's."""
+    disabled = [name.strip() for name in os.environ.get(OTEL_PYTHON_DISABLED_INSTRUMENTATIONS, "").split(",")]
+    disabled = [name for name in disabled if name]
+    if not {"tomodachi", "*", AIOHTTP_SERVER} & set(disabled):
+        os.environ[OTEL_PYTHON_DISABLED_INSTRUMENTATIONS] = ",".join([*disabled, AIOHTTP_SERVER])
+
+
 class OpenTelemetryDistro(BaseDistro):  # type: ignore[misc]
     """Chooses tomodachi's configurator and, unless set, no exporters (set ``OTEL_TRACES_EXPORTER=console``,
-    ``otlp``, … to export) and no exemplars (as upstream; each costs time per measurement of a sampled span)."""
+    ``otlp``, … to export) and no exemplars (as upstream; each costs time per measurement of a sampled span); and
+    one SERVER span per request (see ``one_server_span_per_request``)."""
 
     def _configure(self, **kwargs: Any) -> None:
         os.environ.setdefault(OTEL_PYTHON_CONFIGURATOR, "tomodachi")
         for variable in (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_LOGS_EXPORTER):
             os.environ.setdefault(variable, "none")
         os.environ.setdefault(OTEL_METRICS_EXEMPLAR_FILTER, "always_off")
+        one_server_span_per_request()
 
     def reset(self) -> None:
         """Let the next ``configure()`` run again (upstream's name; its test suites call it between tests)."""
@@ -83,4 +100,4 @@ class OpenTelemetryConfigurator(_OTelSDKConfigurator):
         OpenTelemetryConfigurator.configured = False
 
 
-__all__ = ["OpenTelemetryConfigurator", "OpenTelemetryDistro"]
+__all__ = ["AIOHTTP_SERVER", "OpenTelemetryConfigurator", "OpenTelemetryDistro", "one_server_span_per_request"]

@@ -62,12 +62,14 @@ def _excluded(excluded_urls: str | None) -> ExcludeList | None:
     return parse_excluded_urls(excluded_urls) if excluded_urls.strip() else None
 
 
-def _middleware(transport: str, telemetry: Telemetry, excluded_urls: str | None) -> Callable[..., Awaitable[object]]:
-    """The pre-middleware of ``transport`` for one service."""
+def _middleware(
+    transport: str, telemetry: Telemetry, excluded_urls: str | None, kinds: set[str]
+) -> Callable[..., Awaitable[object]]:
+    """The pre-middleware of ``transport`` for one service (whose handlers are of ``kinds``)."""
     if transport == "http":
         from tomodachi.opentelemetry.http import HttpServerMiddleware
 
-        return HttpServerMiddleware(telemetry, _excluded(excluded_urls))
+        return HttpServerMiddleware(telemetry, _excluded(excluded_urls), error_handlers="http_error" in kinds)
     from tomodachi.opentelemetry.handlers import AmqpConsumerMiddleware, ScheduleMiddleware, SqsConsumerMiddleware
 
     if transport == "amqp":
@@ -194,12 +196,13 @@ class TomodachiInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             metrics=measures(meter_provider),
         )
         urls = excluded_urls if excluded_urls is not None else settings.excluded_urls
-        transports = {spec.transport for _, spec in discover_handlers(type(service))}
+        specs = [spec for _, spec in discover_handlers(type(service))]
+        transports, kinds = {spec.transport for spec in specs}, {spec.kind for spec in specs}
         # nothing to record (no sampling, no metric reader): no middleware, so no cost per request or message
         for transport, attribute in PRE_MIDDLEWARE_ATTRIBUTES.items() if telemetry.enabled else ():
             if transport in transports:
                 existing = list(getattr(service, attribute, None) or ())
-                setattr(service, attribute, [_middleware(transport, telemetry, urls), *existing])
+                setattr(service, attribute, [_middleware(transport, telemetry, urls, kinds), *existing])
         for hook in LIFECYCLE_HOOKS if telemetry.tracing else ():
             original = getattr(service, hook, None)
             if callable(original) and hook not in vars(service):

@@ -10,8 +10,12 @@ from traceback import format_exception
 from typing import Any
 
 from opentelemetry import propagate, trace
+from opentelemetry.baggage.propagation import W3CBaggagePropagator
 from opentelemetry.context import Context
 from opentelemetry.metrics import CallbackOptions, Histogram, Meter, NoOpMeterProvider, Observation
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
 from tomodachi.messaging.broker import environment_of
@@ -80,6 +84,19 @@ def in_flight(meter: Meter, name: str, unit: str, description: str, keys: tuple[
 
 EMPTY = Context()
 
+# propagators that read no header their ``fields`` do not name (others, e.g. Jaeger's ``uberctx-*`` baggage, read
+# headers by prefix): only with these alone can a carrier without any of those names be left unparsed
+_FIELDS_COMPLETE = (TraceContextTextMapPropagator, W3CBaggagePropagator)
+
+
+def gating_fields(textmap: TextMapPropagator) -> frozenset[str] | None:
+    """The header names whose presence decides whether ``textmap`` can find anything in a carrier; None when
+    that cannot be known (any other propagator), and every carrier is parsed."""
+    parts = getattr(textmap, "_propagators", None) if isinstance(textmap, CompositePropagator) else [textmap]
+    if parts is None or not all(type(part) in _FIELDS_COMPLETE for part in parts):
+        return None
+    return frozenset(textmap.fields)
+
 
 def traces(tracer: trace.Tracer) -> bool:
     """Whether ``tracer`` can record a span at all: not when it is a no-op, nor when it samples nothing."""
@@ -113,16 +130,25 @@ class Telemetry:
         self.now_ns = clock_ns(service)
         self.service_name = str(getattr(service, "name", "") or type(service).__name__)
         self.wrapped_hooks: list[str] = []  # the lifecycle hooks wrapped on the instance (unwrapped at teardown)
-        # the headers the configured propagators read: a request or message with none of them is not parsed
-        self.propagation_fields = tuple(propagate.get_global_textmap().fields)
+        # the headers the configured propagators read: a request or message with none of them is not parsed (None:
+        # propagators that may read other headers too, so every one is)
+        self.propagation_fields = gating_fields(propagate.get_global_textmap())
 
     @property
     def enabled(self) -> bool:
         return self.tracing or self.metrics
 
     def carries_context(self, headers: Mapping[str, object] | None) -> bool:
-        """Whether ``headers`` hold any header the propagators read (only then are they parsed)."""
-        return bool(headers) and any(field in headers for field in self.propagation_fields)  # type: ignore[operator]
+        """Whether ``headers`` may hold a context for the propagators (only then are they parsed)."""
+        if not headers:
+            return False
+        fields = self.propagation_fields
+        if fields is None:
+            return True
+        for field in fields:
+            if field in headers:
+                return True
+        return False
 
     def extract(self, headers: Mapping[str, object]) -> Context:
         """The trace context request ``headers`` carry (an empty one when they carry none)."""
@@ -189,6 +215,7 @@ __all__ = [
     "SCOPE",
     "Telemetry",
     "clock_ns",
+    "gating_fields",
     "histogram",
     "measures",
     "record_error",
