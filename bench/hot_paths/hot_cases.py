@@ -15,6 +15,7 @@ from hot_harness import (
     Rabbit,
     clean_env,
     free_port,
+    http_cpus,
     log,
     read_json,
     wait_http_ready,
@@ -129,6 +130,7 @@ class Settings:
     warmup: int
     connections: int
     threads: int
+    pin: bool = True
 
 
 def rotated(items: list[T], turn: int) -> list[T]:
@@ -297,7 +299,8 @@ async def start_http(case: HttpCase, contender: Contender, settings: Settings) -
         command = contender.raw_command("raw_http.py")
     else:
         command = contender.tomodachi_command("http_service.py", case.loop)
-    proc = Proc(f"{contender.name}-http", command, http_env(case, port), settings.workdir)
+    server_cpus = http_cpus()[0] if settings.pin else frozenset()
+    proc = Proc(f"{contender.name}-http", command, http_env(case, port), settings.workdir, cpus=server_cpus)
     await proc.start()
     try:
         served = json.loads(await wait_http_ready(proc, port))
@@ -319,6 +322,7 @@ async def http_wrk(case: HttpCase, port: int, settings: Settings, seconds: int) 
         connections=settings.connections,
         threads=settings.threads,
         script=script,
+        cpus=http_cpus()[1] if settings.pin else frozenset(),
     )
     if found["non_2xx"]:
         raise RuntimeError(f"{found['non_2xx']} non-2xx responses from {case.path}")

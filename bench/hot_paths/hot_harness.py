@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -124,8 +125,11 @@ def read_json(path: Path) -> dict[str, Any] | None:
 class Proc:
     """A child process in its own session (so a signal reaches what it spawns), output to a log file."""
 
-    def __init__(self, label: str, command: list[str], env: dict[str, str], workdir: Path) -> None:
+    def __init__(
+        self, label: str, command: list[str], env: dict[str, str], workdir: Path, cpus: frozenset[int] = frozenset()
+    ) -> None:
         self.label = label
+        self.cpus = cpus
         self.command = command
         self.env = env
         self.workdir = workdir
@@ -145,6 +149,7 @@ class Proc:
             stdout=self._log,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=pinned_to(self.cpus),
         )
         return self
 
@@ -258,12 +263,32 @@ def parse_wrk(output: str) -> dict[str, Any]:
     }
 
 
-async def wrk(url: str, *, seconds: int, connections: int, threads: int, script: Path | None) -> dict[str, Any]:
+def http_cpus() -> tuple[frozenset[int], frozenset[int]]:
+    """(server CPUs, wrk CPUs) for pinned HTTP runs: the server alone on the last CPU this process may use, wrk
+    on the others; empty sets (nothing pinned) where affinity cannot be set or there is one CPU."""
+    if not hasattr(os, "sched_getaffinity"):
+        return frozenset(), frozenset()
+    allowed = sorted(os.sched_getaffinity(0))
+    if len(allowed) < 2:
+        return frozenset(), frozenset()
+    return frozenset(allowed[-1:]), frozenset(allowed[:-1])
+
+
+def pinned_to(cpus: frozenset[int]) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that pins the child to ``cpus`` (None when there is nothing to pin)."""
+    if not cpus:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+async def wrk(
+    url: str, *, seconds: int, connections: int, threads: int, script: Path | None, cpus: frozenset[int] = frozenset()
+) -> dict[str, Any]:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s"]
     if script is not None:
         command += ["-s", str(script)]
     process = await asyncio.create_subprocess_exec(
-        *command, url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *command, url, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, preexec_fn=pinned_to(cpus)
     )
     out, _ = await asyncio.wait_for(process.communicate(), seconds + 30)
     if process.returncode != 0:

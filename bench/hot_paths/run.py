@@ -23,7 +23,16 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from hot_cases import AMQP_CASES, HTTP_CASES, AmqpCase, HttpCase, Settings, run_amqp_case, run_http_case  # noqa: E402
-from hot_harness import REPO, Contender, Rabbit, ensure_upstream_venv, log, prepare_workdir, versions  # noqa: E402
+from hot_harness import (  # noqa: E402
+    REPO,
+    Contender,
+    Rabbit,
+    ensure_upstream_venv,
+    http_cpus,
+    log,
+    prepare_workdir,
+    versions,
+)
 from hot_report import CaseResult, markdown_report  # noqa: E402
 
 UPSTREAM_VERSION = "0.29.0"
@@ -49,6 +58,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=1, help="seconds of the wrk warm-up per server (default 1)")
     parser.add_argument("--connections", type=int, default=50, help="wrk -c (default 50)")
     parser.add_argument("--threads", type=int, default=1, help="wrk -t (default 1)")
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="HTTP: let servers and wrk share every CPU (default: each server alone on the last CPU, wrk on the rest)",
+    )
     parser.add_argument("--upstream-venv", type=Path, default=DEFAULT_UPSTREAM_VENV)
     parser.add_argument("--skip-upstream", action="store_true", help="ours and the raw libraries only")
     parser.add_argument("--amqp-host", default=os.environ.get("BENCH_AMQP_HOST", "127.0.0.1"))
@@ -126,6 +140,7 @@ async def run_cases(args: argparse.Namespace, cases: list[AmqpCase | HttpCase], 
         warmup=args.warmup,
         connections=args.connections,
         threads=args.threads,
+        pin=not args.no_pin,
     )
     results = []
     try:
@@ -172,7 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     contenders.append(Contender("raw", ours_python))
     environment["raw"] = f"aiohttp {ours_versions['aiohttp']}, aioamqp {ours_versions['aioamqp']} (our venv)"
     environment["wrk"] = f"{tool_version(['wrk', '-v'])}; -t{args.threads} -c{args.connections} -d{args.duration}s"
-    environment["machine"] = f"{platform.platform()}, {os.cpu_count()} CPUs, nothing pinned"
+    server_cpus, wrk_cpus = http_cpus()
+    pinning = (
+        f"HTTP servers pinned to CPU {','.join(map(str, sorted(server_cpus)))}, wrk to {','.join(map(str, sorted(wrk_cpus)))}"
+        if server_cpus and not args.no_pin
+        else "nothing pinned"
+    )
+    environment["machine"] = f"{platform.platform()}, {os.cpu_count()} CPUs, {pinning}"
     environment["runs"] = f"median of {args.repeat}; {args.messages:,} messages per AMQP run"
     environment["load average before"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 HOT_PATHS = Path(__file__).resolve().parents[2] / "bench" / "hot_paths"
 sys.path.insert(0, str(HOT_PATHS))
-from hot_harness import parse_wrk  # noqa: E402
+from hot_harness import http_cpus, parse_wrk, pinned_to  # noqa: E402
 from hot_report import CaseResult, Outcome, markdown_report, markdown_table  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_hot_paths_run", HOT_PATHS / "run.py")
@@ -87,3 +88,14 @@ def test_case_selection() -> None:
     assert (quick.repeat, quick.messages, quick.duration) == (1, 2000, 1)
     assert [c.key for c in runner.select_cases(quick)] == ["http-hello-defaults"]
     assert len(runner.select_cases(runner.parse_args([]))) == 13
+
+
+def test_http_pinning_gives_the_server_a_cpu_of_its_own() -> None:
+    server, client = http_cpus()
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        assert (server, client) == (frozenset(), frozenset())
+    else:
+        assert len(server) == 1 and client and not server & client
+        assert server | client <= os.sched_getaffinity(0)
+    assert pinned_to(frozenset()) is None
+    assert runner.parse_args(["--no-pin"]).no_pin and not runner.parse_args([]).no_pin
