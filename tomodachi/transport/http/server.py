@@ -283,6 +283,8 @@ class HttpApp:
                 response: web.StreamResponse = web.Response(
                     body=value.encode(self._charset), headers={"Content-Type": self._content_type}
                 )
+            elif type(value) is web.Response:  # an aiohttp response as it is (no ABC check: StreamResponse is one)
+                response = value
             else:
                 response = to_response(value, self.settings)
         except web.HTTPException as exc:
