@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import weakref
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from types import MethodType
 from typing import Any
 
 from tomodachi.handlers import handler_parameters
@@ -78,6 +79,37 @@ def _plan(middleware: Callable[..., object]) -> _Plan:
     return plan
 
 
+# plans of whole chains, by the ids of what decides each middleware's plan (see _chain_plans); a few per service
+_chains: dict[tuple[int, ...], tuple[tuple[_Plan, ...], tuple[weakref.ref[object], ...]]] = {}
+_CHAIN_LIMIT = 256
+
+
+def _chain_plans(middlewares: Sequence[Callable[..., object]]) -> tuple[_Plan, ...]:
+    """The plans of a chain; a chain seen before costs one lookup. The list is new per call and a bound method
+    may be new per attribute access, so a chain is known by the ids of each middleware's function (a bound
+    method's plan never depends on its instance) or else of the middleware itself. An entry holds those only weakly, and goes when
+    one of them does: so no service is kept alive, and no id in a key can have been reused by another object."""
+    key = tuple([id(m.__func__ if type(m) is MethodType else m) for m in middlewares])
+    found = _chains.get(key)
+    if found is not None:
+        return found[0]
+    plans = tuple([_plan(middleware) for middleware in middlewares])
+    chains = _chains  # bound here: the callbacks may run while the interpreter tears the module down
+
+    def forget(_: weakref.ref[object]) -> None:
+        chains.pop(key, None)
+
+    try:
+        anchors: list[object] = [m.__func__ if type(m) is MethodType else m for m in middlewares]
+        refs = tuple([weakref.ref(anchor, forget) for anchor in anchors])
+    except TypeError:  # no weak reference to it (a builtin, say): not kept, as its id could be reused unseen
+        return plans
+    if len(_chains) >= _CHAIN_LIMIT:
+        _chains.pop(next(iter(_chains)), None)
+    _chains[key] = (plans, refs)
+    return plans
+
+
 async def execute_middlewares(
     handler: Handler,
     middlewares: Sequence[Callable[..., object]],
@@ -92,7 +124,7 @@ async def execute_middlewares(
     them if it takes ``**kwargs``). ``await next(**overrides)`` continues the chain with updated kwargs and
     returns the handler's result.
     """
-    plans = [_plan(middleware) for middleware in middlewares]
+    plans = _chain_plans(middlewares)
     given = (service, *positional)
 
     async def call(index: int, current: Mapping[str, object]) -> object:

@@ -10,19 +10,19 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from tomodachi.messaging.broker import Delivery
     from tomodachi.runtime.clock import Clock
 
 
-@dataclass(frozen=True)
-class HandlerCallEvent:
+class HandlerCallEvent(NamedTuple):
     """One finished invocation of a handler (HTTP, websocket, messaging or scheduled).
 
     The call's ``args`` / ``kwargs`` are kept as given; :meth:`arguments` maps them to parameter names on demand
-    (binding a signature per call would cost more than many handlers do)."""
+    (binding a signature per call would cost more than many handlers do). A named tuple, not a frozen dataclass:
+    one is made per handler call while a test observes, and a tuple is built in a fraction of the time."""
 
     service: str
     handler: str
@@ -51,10 +51,10 @@ class MessageLostEvent:
     time: datetime
 
 
-@dataclass(frozen=True)
-class MessagePublishedEvent:
+class MessagePublishedEvent(NamedTuple):
     """A service's publish the broker accepted. ``kind``: ``amqp``, ``sns`` or ``sqs``; ``destination`` is the
-    routing key, topic or queue as on the wire (prefixes applied), encoding undone."""
+    routing key, topic or queue as on the wire (prefixes applied), encoding undone. One per publish while a test
+    observes, so a named tuple like :class:`HandlerCallEvent`."""
 
     bus: str
     kind: str

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from tomodachi.messaging.broker import Broker
 
+_NO_HEADERS: Mapping[str, Any] = MappingProxyType({})  # "not given": each instance then gets a fresh dict
+_set_attribute = object.__setattr__
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class AmqpProperties:
-    """Basic properties of a message; attribute names match aioamqp's ``Properties``."""
+    """Basic properties of a message; attribute names match aioamqp's ``Properties``.
+
+    A frozen dataclass (``dataclasses.replace`` copies one for our retry copies) with its own ``__init__``: the
+    generated one sets the 13 fields one ``object.__setattr__`` at a time, and one is made per publish."""
 
     content_type: str | None = None
     content_encoding: str | None = None
@@ -26,6 +33,43 @@ class AmqpProperties:
     message_type: str | None = None
     user_id: str | None = None
     app_id: str | None = None
+
+    def __init__(
+        self,
+        content_type: str | None = None,
+        content_encoding: str | None = None,
+        headers: Mapping[str, Any] = _NO_HEADERS,
+        delivery_mode: int | None = None,
+        priority: int | None = None,
+        correlation_id: str | None = None,
+        reply_to: str | None = None,
+        expiration: str | None = None,
+        message_id: str | None = None,
+        timestamp: int | None = None,
+        message_type: str | None = None,
+        user_id: str | None = None,
+        app_id: str | None = None,
+    ) -> None:
+        # the whole instance dict at once (frozen: the dataclass's __setattr__ refuses), in the fields' order
+        _set_attribute(
+            self,
+            "__dict__",
+            {
+                "content_type": content_type,
+                "content_encoding": content_encoding,
+                "headers": {} if headers is _NO_HEADERS else headers,
+                "delivery_mode": delivery_mode,
+                "priority": priority,
+                "correlation_id": correlation_id,
+                "reply_to": reply_to,
+                "expiration": expiration,
+                "message_id": message_id,
+                "timestamp": timestamp,
+                "message_type": message_type,
+                "user_id": user_id,
+                "app_id": app_id,
+            },
+        )
 
 
 @dataclass(frozen=True)
