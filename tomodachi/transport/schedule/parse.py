@@ -6,6 +6,7 @@ every-minute alias); phrases upstream rejected (``"every 5 seconds"``, ``"2m"``,
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -115,7 +116,14 @@ def parse_schedule(
     timezone: str | tzinfo | None = None,
 ) -> Schedule:
     """The Schedule for the decorator arguments; raises InvalidScheduleError with the reason."""
-    tz = parse_timezone(timezone)
+    tz = parse_timezone(timezone)  # not kept: the local zone follows TZ, which may change between starts
+    try:
+        return _parsed(interval, timestamp, tz)
+    except TypeError:  # an unhashable argument: parsed, and refused, without the cache
+        return _parse(interval, timestamp, tz)
+
+
+def _parse(interval: int | float | str | None, timestamp: str | None, tz: tzinfo) -> Schedule:
     if interval is not None and timestamp is not None:
         raise InvalidScheduleError("give either an interval or a timestamp, not both")
     if interval is not None:
@@ -123,6 +131,11 @@ def parse_schedule(
     if timestamp is not None:
         return parse_timestamp(timestamp, tz)
     raise InvalidScheduleError("an interval or a timestamp is required")
+
+
+# a Schedule is immutable and depends on its arguments only: a service started once per test parses its cron
+# expressions once per process (typed: ``True`` is refused as an interval, ``1`` is not)
+_parsed = functools.lru_cache(maxsize=512, typed=True)(_parse)
 
 
 def parse_interval(interval: int | float | str, tz: tzinfo) -> Schedule:

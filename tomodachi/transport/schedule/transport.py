@@ -14,7 +14,8 @@ from typing import Any
 
 from tomodachi.handler_check import report_findings, schedule_findings
 from tomodachi.handlers import handler_parameters
-from tomodachi.logging import bind_handler_context, get_logger
+from tomodachi.logging import bind_handler_context
+from tomodachi.logging import framework_logger as get_logger  # no structlog import on the start path
 from tomodachi.messaging.publish_scope import discard_scope, open_scope, settle_scope
 from tomodachi.middleware import execute_middlewares
 from tomodachi.runtime.clock import Clock, RealClock
