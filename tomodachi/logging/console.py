@@ -59,6 +59,7 @@ class _ConsoleFormatter(_TomodachiFormatter):
 
         # "key=" (painted) per field name: the same few names come back on every line
         self._keys: dict[str, str] = {}
+        self._heads: dict[tuple[str, str, str], str] = {}
         self._value_style = (_MAGENTA, _RESET) if colors else ("", "")
 
     def _paint(self, style: str, text: str) -> str:
@@ -72,14 +73,21 @@ class _ConsoleFormatter(_TomodachiFormatter):
                 self._keys[key] = painted
         return painted
 
+    def _head(self, level_name: str, message: str, logger: str) -> str:
+        """``[<level>] <message padded 30> [<logger>]``: the same few come back on every line of a logger."""
+        key = (level_name, message, logger)
+        head = self._heads.get(key)
+        if head is None:
+            level = self._paint(_LEVEL_STYLES.get(level_name, ""), f"{level_name:<9}")
+            shown = self._paint(_BRIGHT, f"{_printable(message):<30}")
+            head = f"[{level}] {shown} [{self._paint(_BLUE, logger)}]"
+            if len(self._heads) < 1024 and len(message) <= 80:
+                self._heads[key] = head
+        return head
+
     def render(self, entry: _Entry) -> str:
-        level = self._paint(_LEVEL_STYLES.get(entry.level, ""), f"{entry.level:<9}")
-        parts = [
-            self._paint(_DIM, entry.timestamp),
-            f"[{level}]",
-            self._paint(_BRIGHT, f"{_printable(entry.message):<30}"),
-            f"[{self._paint(_BLUE, entry.logger)}]",
-        ]
+        timestamp = f"{_DIM}{entry.timestamp}{_RESET}" if self.colors else entry.timestamp
+        parts = [timestamp, self._head(entry.level, entry.message, entry.logger)]
         before, after = self._value_style
         keys = self._keys
         append = parts.append

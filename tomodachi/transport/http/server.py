@@ -159,7 +159,8 @@ class HttpApp:
             request,
             status=status,
             replaced_status=replaced,
-            remote_ip=get_forwarded_remote_ip(request),
+            # without trusted proxies the peer is the client: no lookup of the settings through the app
+            remote_ip=get_forwarded_remote_ip(request) if self.settings.real_ip_from else (request.remote or ""),
             response_length=response.content_length,
             handler_elapsed=handler_elapsed,
             request_time=self.environment.clock.monotonic() - started,
