@@ -89,7 +89,8 @@ def _chain_plans(middlewares: Sequence[Callable[..., object]]) -> tuple[_Plan, .
     may be new per attribute access, so a chain is known by the ids of each middleware's function (a bound
     method's plan never depends on its instance) or else of the middleware itself. An entry holds those only weakly, and goes when
     one of them does: so no service is kept alive, and no id in a key can have been reused by another object."""
-    key = tuple([id(m.__func__ if type(m) is MethodType else m) for m in middlewares])
+    anchors: list[object] = [m.__func__ if type(m) is MethodType else m for m in middlewares]
+    key = tuple([id(anchor) for anchor in anchors])
     found = _chains.get(key)
     if found is not None:
         return found[0]
@@ -100,7 +101,6 @@ def _chain_plans(middlewares: Sequence[Callable[..., object]]) -> tuple[_Plan, .
         chains.pop(key, None)
 
     try:
-        anchors: list[object] = [m.__func__ if type(m) is MethodType else m for m in middlewares]
         refs = tuple([weakref.ref(anchor, forget) for anchor in anchors])
     except TypeError:  # no weak reference to it (a builtin, say): not kept, as its id could be reused unseen
         return plans

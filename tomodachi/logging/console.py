@@ -8,7 +8,7 @@ import sys
 from typing import IO
 
 from tomodachi.logging.entries import _Entry, _format_exception, _TomodachiFormatter
-from tomodachi.logging.text import _CONTROL, _NEEDS_QUOTES, _console_value, _printable, line_fields
+from tomodachi.logging.text import _CONTROL, _console_value, _printable, line_fields
 
 # ANSI styles; kept tiny on purpose (no colorama dependency).
 _RESET = "\x1b[0m"
@@ -91,17 +91,12 @@ class _ConsoleFormatter(_TomodachiFormatter):
         before, after = self._value_style
         keys = self._keys
         append = parts.append
-        # one line per request in an access log: the pairs are written out here rather than through
-        # ``line_fields`` and ``_console_value``, which give the same text
+        # one line per request in an access log: the common values (a plain str, an int, None) are shown here
+        # directly; everything else as ``line_fields`` and ``_console_value`` show it
         for key, value in entry.fields.items():
             kind = type(value)
-            if isinstance(value, str) and kind is str:
-                if _PLAIN.match(value):  # the common value: shown as it is, one regex call instead of two
-                    shown = value
-                else:
-                    shown = value if value and not _NEEDS_QUOTES.search(value) else repr(value)
-                    if _CONTROL.search(shown):
-                        shown = _printable(shown)
+            if type(value) is str and _PLAIN.match(value):  # the common value, shown as it is
+                shown = value
             elif kind is int or value is None:
                 shown = str(value)
             elif value is Ellipsis:

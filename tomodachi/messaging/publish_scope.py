@@ -95,12 +95,7 @@ async def settle_scope(token: ScopeToken) -> None:
     """End the scope: wait until its publishes are confirmed (no cost when none is pending). Raises
     UnconfirmedPublishError when one failed — the unit of work then counts as failed."""
     scope = token.scope
-    if not scope.closed:  # what ``_close`` does, without the call: this runs for every request and delivery
-        scope.closed = True
-        try:
-            _current.reset(token._token)
-        except ValueError:
-            pass
+    token._close()
     if scope.pending > 0 or scope.errors is not None:
         await scope.wait()
 
@@ -108,8 +103,7 @@ async def settle_scope(token: ScopeToken) -> None:
 def discard_scope(token: ScopeToken) -> None:
     """End the scope without waiting (the unit of work failed anyway); its publishes are still confirmed, and
     re-published or logged as lost by their broker. Does nothing after :func:`settle_scope`."""
-    if not token.scope.closed:
-        token._close()
+    token._close()
 
 
 class publish_scope:  # noqa: N801 - used like a function: ``async with publish_scope():``

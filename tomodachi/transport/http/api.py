@@ -173,12 +173,14 @@ def _settings_key() -> web.AppKey[HttpSettings]:
 _SETTINGS_KEY: web.AppKey[HttpSettings] | None = None
 
 
-def get_forwarded_remote_ip(request: web.BaseRequest) -> str:
+def get_forwarded_remote_ip(request: web.BaseRequest, settings: HttpSettings | None = None) -> str:
     """The client's address: the peer, or — when the peer is a trusted proxy (``real_ip_from``) — the rightmost
-    ``real_ip_header`` entry that is not itself a trusted proxy."""
+    ``real_ip_header`` entry that is not itself a trusted proxy. ``settings`` are the service's HTTP settings,
+    looked up through the request's application when not given."""
     remote: str = request.remote or ""
-    app = getattr(request, "app", None)
-    settings = app.get(_settings_key()) if app is not None else None
+    if settings is None:
+        app = getattr(request, "app", None)
+        settings = app.get(_settings_key()) if app is not None else None
     if settings is None or not settings.real_ip_from or not remote:
         return remote
     try:

@@ -86,7 +86,7 @@ def to_response(value: object, settings: HttpSettings, default_status: int = 200
         return web.Response(
             body=value.encode(settings.charset), headers={"Content-Type": settings.default_content_type}
         )
-    if isinstance(value, web.StreamResponse):
+    if type(value) is web.Response or isinstance(value, web.StreamResponse):  # exact type: no ABC check
         return value
     if isinstance(value, HttpResponse):
         return build(

@@ -78,8 +78,6 @@ class HttpApp:
         self.state = ServerState()
         self.service_name = str(getattr(service, "name", "") or type(service).__name__)
         self._never_keep_alive = not settings.keepalive
-        self._charset = settings.charset
-        self._content_type = settings.default_content_type
         self._keepalive_limits = bool(settings.max_keepalive_requests or settings.max_keepalive_time)
         self._keep_alive_header = f"timeout={int(settings.keepalive_timeout)}" + (
             f", max={settings.max_keepalive_requests}" if settings.max_keepalive_requests else ""
@@ -159,8 +157,7 @@ class HttpApp:
             request,
             status=status,
             replaced_status=replaced,
-            # without trusted proxies the peer is the client: no lookup of the settings through the app
-            remote_ip=get_forwarded_remote_ip(request) if self.settings.real_ip_from else (request.remote or ""),
+            remote_ip=get_forwarded_remote_ip(request, self.settings),
             response_length=response.content_length,
             handler_elapsed=handler_elapsed,
             request_time=self.environment.clock.monotonic() - started,
@@ -280,14 +277,7 @@ class HttpApp:
                 await settle_scope(scope)  # an HTTP exception is the response the handler chose
                 raise
             await settle_scope(scope)
-            if type(value) is str:  # the most common return, made here as ``to_response`` would make it
-                response: web.StreamResponse = web.Response(
-                    body=value.encode(self._charset), headers={"Content-Type": self._content_type}
-                )
-            elif type(value) is web.Response:  # an aiohttp response as it is (no ABC check: StreamResponse is one)
-                response = value
-            else:
-                response = to_response(value, self.settings)
+            response = to_response(value, self.settings)
         except web.HTTPException as exc:
             return await self._error_response(request, exc, handler), route, clock.monotonic() - started
         except RequestBodyTimeout:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import sys
@@ -76,7 +77,7 @@ class HttpSettings:
     header_timeout: float | None = 30.0
     read_timeout: float | None = 60.0
 
-    @property
+    @functools.cached_property  # read for every str a handler returns
     def default_content_type(self) -> str:
         """The ``Content-Type`` of a response that names none: the options' type and charset."""
         return f"{self.content_type}; charset={self.charset}"
