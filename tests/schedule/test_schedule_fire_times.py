@@ -107,6 +107,15 @@ def test_hourly_jobs_follow_elapsed_time_across_dst() -> None:
     assert all(b - a == timedelta(minutes=1) for a, b in zip(minutely, minutely[1:], strict=False))
 
 
+def test_asking_again_from_the_same_instant_gives_the_same_fire_times_in_the_repeated_hour() -> None:
+    # every start under a test's virtual clock asks from the same instant: the first answer is kept, the rest
+    # of the sequence is worked out from it and must not lose the repeated hour's second 02:30
+    start, end = datetime(2024, 10, 27, 0, 15, tzinfo=UTC), datetime(2024, 10, 27, 3, tzinfo=UTC)
+    expected = ["10-27 02:30 CEST", "10-27 02:30 CET", "10-27 03:30 CET"]
+    for _ in range(3):
+        assert local(between("30 * * * *", "Europe/Stockholm", start, end), STOCKHOLM) == expected
+
+
 def test_next_fire_time_from_inside_the_repeated_hour() -> None:
     schedule = parse_schedule("15 * * * *", timezone="Europe/Stockholm")
     # 02:20 CET, the second pass through 02:xx: the next run is 03:15 CET

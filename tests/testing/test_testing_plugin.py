@@ -172,3 +172,33 @@ def test_service_file_path_in_a_user_suite(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(service_under_test=FILE_SERVICE, test_inner_file=FILE_TESTS)
     result = pytester.runpytest(*INNER_ARGS, "-o", "asyncio_mode=auto")
     result.assert_outcomes(passed=1)
+
+
+RELEASE_TESTS = """
+import gc
+import weakref
+
+import tomodachi
+
+services = []
+
+
+class Kept(tomodachi.Service):
+    name = "kept"
+
+
+async def test_first(tomodachi_service):
+    svc = await tomodachi_service(Kept)
+    services.append(weakref.ref(svc.instance))
+
+
+def test_second():
+    gc.collect()
+    assert services[0]() is None, "the first test's stopped service is still alive"
+"""
+
+
+def test_a_finished_tests_services_are_let_go(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_inner_release=RELEASE_TESTS)
+    result = pytester.runpytest(*INNER_ARGS, "-o", "asyncio_mode=auto", "-p", "no:randomly")
+    result.assert_outcomes(passed=2)

@@ -272,12 +272,17 @@ def _marker_seed(item: pytest.Item) -> int | None:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, None, None]:
-    """The test's ``tomodachi_seed`` marker applies to every plan it applies, in fixtures and in ``system()``."""
+    """The test's ``tomodachi_seed`` marker applies to every plan it applies, in fixtures and in ``system()``; the
+    test's harness is let go once its reports are made."""
     before = set_test_seed(_marker_seed(item))
     try:
         yield
     finally:
         set_test_seed(before)
+        # pytest keeps every item for the whole session: a harness left in its stash would keep the test's stopped
+        # system alive, and every later garbage collection would walk it
+        if HARNESS_KEY in item.stash:
+            del item.stash[HARNESS_KEY]
 
 
 @pytest.hookimpl(hookwrapper=True)

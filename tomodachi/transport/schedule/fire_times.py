@@ -6,6 +6,7 @@ described on ``WallClockSchedule``.
 
 from __future__ import annotations
 
+import functools
 import heapq
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -61,6 +62,21 @@ def _interval_times(seconds: float, after: datetime, anchor: datetime) -> Iterat
 
 
 def _wall_clock_times(schedule: WallClockSchedule, after: datetime) -> Iterator[datetime]:
+    first = _first_wall_clock_time(schedule, after)
+    if first is None:
+        return
+    yield first
+    yield from _wall_clock_times_after(schedule, first)
+
+
+@functools.lru_cache(maxsize=256)
+def _first_wall_clock_time(schedule: WallClockSchedule, after: datetime) -> datetime | None:
+    # every start of a service asks this; under a test's virtual clock that is the same question each time (the
+    # same schedules, the same starting instant), and croniter's answer costs more than the rest of a start
+    return next(_wall_clock_times_after(schedule, after), None)
+
+
+def _wall_clock_times_after(schedule: WallClockSchedule, after: datetime) -> Iterator[datetime]:
     tz = schedule.tz
     after_naive = after.replace(tzinfo=None)
     offset_now = after.astimezone(tz).utcoffset() or timedelta(0)

@@ -369,15 +369,22 @@ def local_timezone() -> tzinfo:
     env = os.environ.get("TZ", "").lstrip(":")
     if env:
         candidates.append(env)
-    try:
-        target = os.path.realpath("/etc/localtime")
-        if "zoneinfo/" in target:
-            candidates.append(target.split("zoneinfo/", 1)[1])
-    except OSError:
-        pass
+    linked = _etc_localtime_zone()
+    if linked:
+        candidates.append(linked)
     for name in candidates:
         try:
             return ZoneInfo(name)
         except (ZoneInfoNotFoundError, ValueError, OSError):
             continue
     return datetime.now().astimezone().tzinfo or dt_timezone.utc
+
+
+@functools.cache  # the system's zone link is read once per process: every service start asks for the local zone
+def _etc_localtime_zone() -> str | None:
+    """The IANA name /etc/localtime links to, if it does."""
+    try:
+        target = os.path.realpath("/etc/localtime")
+    except OSError:
+        return None
+    return target.split("zoneinfo/", 1)[1] if "zoneinfo/" in target else None
