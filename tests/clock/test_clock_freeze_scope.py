@@ -35,3 +35,39 @@ def test_standard_library_modules_are_skipped_and_user_modules_are_not(lookalike
 def test_a_module_named_like_a_standard_one_still_reads_virtual_time(lookalike_module: types.ModuleType) -> None:
     with VirtualClock(start=datetime(2001, 2, 3, 4, 5, 6)):
         assert lookalike_module.now().year == 2001
+
+
+def test_a_module_imported_while_frozen_reads_real_time_again_after_the_freeze() -> None:
+    module = types.ModuleType("imported_while_frozen")
+    with VirtualClock(start=datetime(2001, 2, 3, 4, 5, 6)):
+        sys.modules[module.__name__] = module
+        exec("from datetime import datetime\nfrom time import time\n", module.__dict__)
+        assert module.datetime.now().year == 2001
+        assert module.time() < datetime(2002, 1, 1).timestamp()
+    try:
+        assert module.datetime is datetime
+        assert module.datetime.now().year >= 2024
+        assert module.time() > datetime(2024, 1, 1).timestamp()
+    finally:
+        del sys.modules[module.__name__]
+
+
+def test_a_virtual_clock_inside_a_users_own_freeze_leaves_that_freeze_in_place(
+    lookalike_module: types.ModuleType,
+) -> None:
+    from freezegun import freeze_time
+
+    with freeze_time("1999-12-31 23:59:59"):
+        with VirtualClock(start=datetime(2001, 2, 3, 4, 5, 6)):
+            assert lookalike_module.now().year == 2001
+        assert lookalike_module.now().year == 1999
+    assert lookalike_module.now().year >= 2024
+
+
+def test_a_reference_added_to_a_module_between_freezes_is_faked_too(lookalike_module: types.ModuleType) -> None:
+    with VirtualClock(start=datetime(2001, 2, 3, 4, 5, 6)):
+        assert lookalike_module.now().year == 2001
+    exec("from time import time as wall_time\n", lookalike_module.__dict__)
+    with VirtualClock(start=datetime(2001, 2, 3, 4, 5, 6)):
+        assert lookalike_module.wall_time() < datetime(2002, 1, 1).timestamp()
+    assert lookalike_module.wall_time() > datetime(2024, 1, 1).timestamp()

@@ -22,7 +22,7 @@ from types import TracebackType
 from typing import Any, TypeAlias
 
 from tomodachi.runtime.clock import Clock
-from tomodachi.testing.freeze_scope import ignored_modules
+from tomodachi.testing.freeze_scope import fake_wall_clock_references, restore_wall_clock_references
 from tomodachi.transport.schedule.parse import UNIT_SECONDS
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -179,6 +179,7 @@ class VirtualClock(Clock):
         self._freezer: Any = None
         self._frozen_factory: Any = None
         self._faked_duration_clocks: list[tuple[object, str, Any]] = []
+        self._patches_modules = False  # this freeze put the fakes into the modules (it is not nested in another)
 
     # -- Clock interface -------------------------------------------------------------------------------------
 
@@ -276,15 +277,20 @@ class VirtualClock(Clock):
         """Make wall-clock reads (``datetime.now()``, ``time.time()``…) return virtual time until ``unfreeze()``;
         ``time.monotonic()`` / ``time.perf_counter()`` keep running in real time."""
         if self._freezer is None:
-            from freezegun import freeze_time  # a test dependency: imported only when freezing
+            from freezegun import api, freeze_time  # a test dependency: imported only when freezing
 
+            # inside another freeze (a user's freeze_time), that one has patched the modules and undoes it
+            self._patches_modules = not api.freeze_factories
             # no real_asyncio: it builds and closes an event loop per freeze, and the loop reads the real monotonic
-            # clock anyway once _restore_real_duration_clocks() has put it back
-            freezer = freeze_time(self._naive_utc(), ignore=list(ignored_modules()))
+            # clock anyway once _restore_real_duration_clocks() has put it back. Every module is "ignored": its
+            # scan of all loaded modules is done by fake_wall_clock_references() over the few that need it.
+            freezer = freeze_time(self._naive_utc(), ignore=[""])
             self._frozen_factory = freezer.start()
             self._freezer = freezer
             self._faked_duration_clocks = _restore_real_duration_clocks(freezer)
             _read_wall_clock_without_stack_inspection()
+            if self._patches_modules:
+                fake_wall_clock_references()
         return self
 
     def unfreeze(self) -> None:
@@ -293,6 +299,8 @@ class VirtualClock(Clock):
             for owner, name, fake in reversed(self._faked_duration_clocks):
                 setattr(owner, name, fake)
             self._faked_duration_clocks = []
+            if self._patches_modules:
+                restore_wall_clock_references()
             freezer.stop()
 
     @property
@@ -379,7 +387,8 @@ class VirtualClock(Clock):
 def _read_wall_clock_without_stack_inspection() -> None:
     """freezegun walks the caller's stack on every ``time.time()`` / ``datetime.now()`` to let a list of modules
     see real time, costing more than building a message; those modules time with ``monotonic`` /
-    ``perf_counter``, which stay real here anyway, so the newest freeze ignores no module."""
+    ``perf_counter``, which stay real here anyway, so the newest freeze ignores no module (its list, ``[""]``,
+    only served to skip freezegun's own module scan)."""
     from freezegun import api
 
     if api.ignore_lists:

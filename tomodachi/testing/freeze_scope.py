@@ -1,13 +1,16 @@
-"""Which loaded modules a wall-clock freeze leaves alone: infrastructure packages and the standard library.
+"""Which loaded modules a wall-clock freeze leaves alone (infrastructure packages, the standard library), and the
+patching of the others' own references to the wall-clock functions (``from time import time``).
 
-freezegun scans every loaded module it does not ignore for ``from time import time``-style references on each
-freeze; skipping those that never read user-visible time through such a reference keeps a freeze cheap.
+freezegun would test every loaded module's name against the skipped prefixes on each freeze and each stop; the
+list of modules left to patch is worked out here once per change of ``sys.modules`` instead.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import sys
+from typing import Any
 
 # packages whose own references to the time functions a freeze leaves alone: these (test runners, AWS and HTTP clients,
 # the standard library's machinery) are most of a test process's modules while never reading user-visible time
@@ -74,6 +77,12 @@ _STANDARD_LIBRARY = frozenset(sys.stdlib_module_names)
 # infrastructure by top-level name (what the prefixes above name), for whole-package prefixes
 _INFRASTRUCTURE_TOPS = frozenset(prefix.rstrip(".") for prefix in INFRASTRUCTURE_PACKAGES if prefix.count(".") == 1)
 _cached: tuple[tuple[int, str], tuple[str, ...]] = ((-1, ""), ())
+_cached_patched: tuple[tuple[int, str], tuple[str, ...]] = ((-1, ""), ())
+
+
+def _modules_key() -> tuple[int, str]:
+    # modules are added at the end: one removed and another added since changes the last name
+    return len(sys.modules), next(reversed(sys.modules), "")
 
 
 def ignored_modules() -> tuple[str, ...]:
@@ -87,11 +96,10 @@ def ignored_modules() -> tuple[str, ...]:
     so that the prefix test of a skipped module ends early: a freeze tests every loaded module's name.
     """
     global _cached
-    names = list(sys.modules)
-    # modules are added at the end: one removed and another added since changes the last name
-    key = (len(names), names[-1] if names else "")
+    key = _modules_key()
     if _cached[0] == key:
         return _cached[1]
+    names = list(sys.modules)
     covered: dict[str, int] = {}
     for name in names:
         top = name.partition(".")[0]
@@ -108,3 +116,65 @@ def ignored_modules() -> tuple[str, ...]:
     prefixes = (*bare, *dotted)
     _cached = (key, prefixes)
     return prefixes
+
+
+def patched_modules() -> tuple[str, ...]:
+    """Names of the loaded modules whose own references to the wall-clock functions a freeze replaces."""
+    global _cached_patched
+    key = _modules_key()
+    if _cached_patched[0] != key:
+        prefixes = ignored_modules()
+        names = tuple(name for name in list(sys.modules) if not name.startswith(prefixes))
+        _cached_patched = (key, names)
+    return _cached_patched[1]
+
+
+def fake_wall_clock_references() -> None:
+    """In every patched module, point each reference to a real wall-clock function or class (``from time import
+    time``, ``from datetime import datetime``) at freezegun's fake; the duration clocks stay real."""
+    _replace_references(_wall_clock_pairs()[0])
+
+
+def restore_wall_clock_references() -> None:
+    """Undo ``fake_wall_clock_references``, in the modules imported while frozen too."""
+    _replace_references(_wall_clock_pairs()[1])
+
+
+@functools.cache
+def _wall_clock_pairs() -> tuple[dict[int, Any], dict[int, Any]]:
+    """(fake by id of real, real by id of fake) for the wall-clock reads freezegun fakes."""
+    from freezegun import api
+
+    pairs = [(api.real_date, api.FakeDate), (api.real_datetime, api.FakeDatetime)]
+    for name in ("time", "time_ns", "gmtime", "localtime", "strftime"):
+        real, fake = getattr(api, f"real_{name}", None), getattr(api, f"fake_{name}", None)
+        if real is not None and fake is not None:
+            pairs.append((real, fake))
+    return {id(real): fake for real, fake in pairs}, {id(fake): real for real, fake in pairs}
+
+
+# per module namespace (by id, with its size when scanned): the attributes that held a wall-clock function or class.
+# Every loaded test module is patched on every freeze and stop; most hold no such reference, and their names only
+# change when attributes are added (a new reference put under an existing name would be missed: rare enough).
+_references: dict[int, tuple[int, tuple[str, ...]]] = {}
+
+
+def _replace_references(replacements: dict[int, Any]) -> None:
+    fakes, reals = _wall_clock_pairs()
+    for name in patched_modules():
+        module = sys.modules.get(name)
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict) or name.endswith(".six.moves"):
+            continue
+        if namespace.get("__name__") in ("datetime", "time"):
+            continue
+        known = _references.get(id(namespace))
+        if known is None or known[0] != len(namespace):
+            attributes = tuple(
+                attribute for attribute, value in list(namespace.items()) if id(value) in fakes or id(value) in reals
+            )
+            _references[id(namespace)] = known = (len(namespace), attributes)
+        for attribute in known[1]:
+            replacement = replacements.get(id(namespace.get(attribute)))
+            if replacement is not None:
+                namespace[attribute] = replacement
