@@ -118,6 +118,8 @@ def discover_handlers(cls: type) -> list[tuple[str, HandlerSpec]]:
     """Every (method name, spec) on a service class, ordered by the method's source line."""
     found: dict[str, tuple[int, list[HandlerSpec]]] = {}
     for klass in reversed(cls.__mro__):
+        if klass is Service or klass is object:  # hold no handlers, and most of the attributes (asked on every start)
+            continue
         for attr_name, value in vars(klass).items():
             func = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
             specs = specs_of(func)
