@@ -71,3 +71,22 @@ def test_a_reference_added_to_a_module_between_freezes_is_faked_too(lookalike_mo
     with VirtualClock(start=datetime(2001, 2, 3, 4, 5, 6)):
         assert lookalike_module.wall_time() < datetime(2002, 1, 1).timestamp()
     assert lookalike_module.wall_time() > datetime(2024, 1, 1).timestamp()
+
+
+def test_a_module_replaced_by_another_of_the_same_name_and_size_is_patched_afresh() -> None:
+    name = "replaced_between_freezes"
+    first = types.ModuleType(name)
+    exec("stamp = None\n", first.__dict__)
+    sys.modules[name] = first
+    try:
+        with VirtualClock(start=datetime(2001, 2, 3, 4, 5, 6)):
+            pass
+        second = types.ModuleType(name)
+        exec("from datetime import datetime as stamp\n", second.__dict__)
+        assert len(second.__dict__) == len(first.__dict__)
+        sys.modules[name] = second
+        del first
+        with VirtualClock(start=datetime(2001, 2, 3, 4, 5, 6)):
+            assert second.stamp.now().year == 2001
+    finally:
+        del sys.modules[name]

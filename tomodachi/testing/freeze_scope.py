@@ -10,6 +10,8 @@ from __future__ import annotations
 import bisect
 import functools
 import sys
+import weakref
+from types import ModuleType
 from typing import Any
 
 # packages whose own references to the time functions a freeze leaves alone: these (test runners, AWS and HTTP clients,
@@ -153,10 +155,11 @@ def _wall_clock_pairs() -> tuple[dict[int, Any], dict[int, Any]]:
     return {id(real): fake for real, fake in pairs}, {id(fake): real for real, fake in pairs}
 
 
-# per module namespace (by id, with its size when scanned): the attributes that held a wall-clock function or class.
-# Every loaded test module is patched on every freeze and stop; most hold no such reference, and their names only
-# change when attributes are added (a new reference put under an existing name would be missed: rare enough).
-_references: dict[int, tuple[int, tuple[str, ...]]] = {}
+# per module (by id, checked against a weak reference: a new module may reuse an old one's id), with the size of its
+# namespace when scanned: the attributes that held a wall-clock function or class. Every loaded test module is
+# patched on every freeze and stop; most hold no such reference, and their names only change when attributes are
+# added (a new reference put under an existing name would be missed: rare enough).
+_references: dict[int, tuple[weakref.ref[ModuleType], int, tuple[str, ...]]] = {}
 
 
 def _replace_references(replacements: dict[int, Any]) -> None:
@@ -168,13 +171,18 @@ def _replace_references(replacements: dict[int, Any]) -> None:
             continue
         if namespace.get("__name__") in ("datetime", "time"):
             continue
-        known = _references.get(id(namespace))
-        if known is None or known[0] != len(namespace):
+        known = _references.get(id(module))
+        if known is None or known[0]() is not module or known[1] != len(namespace):
             attributes = tuple(
                 attribute for attribute, value in list(namespace.items()) if id(value) in fakes or id(value) in reals
             )
-            _references[id(namespace)] = known = (len(namespace), attributes)
-        for attribute in known[1]:
+            if isinstance(module, ModuleType):  # not every object in sys.modules is a module
+                key = id(module)
+                gone = weakref.ref(module, lambda _, key=key: _references.pop(key, None))  # type: ignore[misc]
+                _references[key] = (gone, len(namespace), attributes)
+        else:
+            attributes = known[2]
+        for attribute in attributes:
             replacement = replacements.get(id(namespace.get(attribute)))
             if replacement is not None:
                 namespace[attribute] = replacement
