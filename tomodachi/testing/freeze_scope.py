@@ -158,7 +158,7 @@ def _wall_clock_pairs() -> tuple[dict[int, Any], dict[int, Any]]:
 # per module (by id, checked against a weak reference: a new module may reuse an old one's id), with the size of its
 # namespace when scanned: the attributes that held a wall-clock function or class. Every loaded test module is
 # patched on every freeze and stop; most hold no such reference, and their names only change when attributes are
-# added (a new reference put under an existing name would be missed: rare enough).
+# added (a new reference put under an existing name is missed, as by freezegun's own cache of module attributes).
 _references: dict[int, tuple[weakref.ref[ModuleType], int, tuple[str, ...]]] = {}
 
 
