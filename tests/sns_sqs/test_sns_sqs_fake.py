@@ -276,3 +276,15 @@ async def test_message_middleware(tomodachi_service: Any, fake_sns_sqs: Any) -> 
     await fake_sns_sqs.settle()
     assert svc.instance.calls[0][:2] == ("mw", "mw-topic")
     assert svc.instance.calls[1] == ("handler", 5)
+
+
+@pytest.mark.parametrize("delay", [-5, 901])
+async def test_a_delay_outside_what_sqs_allows_is_refused_like_sqs(
+    tomodachi_service: Any, fake_sns_sqs: Any, delay: int
+) -> None:
+    svc = await tomodachi_service(Receiver)
+    with pytest.raises(Exception, match="DelaySeconds is invalid"):
+        await tomodachi.sqs_send_message(svc.instance, "late", "inbox", delay_seconds=delay)
+    with pytest.raises(Exception, match="DelaySeconds is invalid"):
+        await fake_sns_sqs.send("inbox", "late", delay_seconds=delay)
+    assert fake_sns_sqs.messages("inbox") == []

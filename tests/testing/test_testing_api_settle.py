@@ -176,6 +176,35 @@ async def test_settle_returns_promptly_when_an_sqs_message_is_delayed(
     assert pending.message_id == record.message_id
 
 
+class Keeper(tomodachi.Service):
+    name = "keeper"
+    message_envelope = JsonBase
+
+    def __init__(self) -> None:
+        self.kept: list[Any] = []
+
+    @tomodachi.aws_sns_sqs("kept", queue_name="keeper-kept")
+    async def keep(self, data: Any) -> None:
+        self.kept.append(data)
+
+
+async def test_a_message_held_back_for_hours_is_pending_until_the_clock_gets_there(
+    tomodachi_system: TestSystem, fake_sns_sqs: FakeSnsSqs, virtual_clock: VirtualClock
+) -> None:
+    svc = await tomodachi_system.start(Keeper)
+    start = virtual_clock.now()
+    fake_sns_sqs.latency("keeper-kept", "12 hours")
+
+    await fake_sns_sqs.publish("kept", "late")
+    await tomodachi_system.settle()
+
+    [pending] = fake_sns_sqs.pending()
+    assert (pending.kind, pending.queue, pending.due) == ("message delay", "keeper-kept", start + timedelta(hours=12))
+    await tomodachi_system.run_until_idle(limit=timedelta(days=1))
+    assert svc.instance.kept == ["late"]
+    assert virtual_clock.now() == start + timedelta(hours=12)
+
+
 async def test_settle_returns_promptly_when_receives_fail_and_the_consumer_backs_off(
     tomodachi_system: TestSystem, fake_sns_sqs: FakeSnsSqs, virtual_clock: VirtualClock
 ) -> None:

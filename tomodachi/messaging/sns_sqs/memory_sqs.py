@@ -28,6 +28,8 @@ from tomodachi.messaging.sns_sqs.memory_state import (
 )
 from tomodachi.runtime.clock import Clock, RealClock
 
+MAX_DELAY_SECONDS = 900  # SendMessage's DelaySeconds: 0 to 15 minutes
+
 # called when SQS itself moves a message to a dead-letter queue (receive count exhausted): queue, dlq, message
 RedriveListener = Callable[[str, str, _Message], None]
 
@@ -179,6 +181,12 @@ class MemorySqs:
         retry: bool = True,
     ) -> str:
         self.calls["send_message"] += 1
+        if delay_seconds is not None and not 0 <= delay_seconds <= MAX_DELAY_SECONDS:
+            raise AwsApiError(
+                INVALID_PARAMETER,
+                f"Value {delay_seconds} for parameter DelaySeconds is invalid. Reason: must be between 0 and "
+                f"{MAX_DELAY_SECONDS}, if provided.",
+            )
         marker = body == DRAIN_MESSAGE_PAYLOAD
         # the per-call faults stand for the next sends of services and tests, not for a stopping receiver's marker
         self._publish_fault(injected=not marker)

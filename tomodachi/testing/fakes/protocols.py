@@ -73,8 +73,9 @@ class FakeBus(Protocol):
         """``queue`` hands out its messages in a seeded shuffled order."""
         ...
 
-    def latency(self, queue: str, seconds: float) -> None:
-        """New messages on ``queue`` become deliverable ``seconds`` later on the clock."""
+    def latency(self, queue: str, seconds: Duration) -> None:
+        """New messages on ``queue`` become deliverable ``seconds`` later on the clock (seconds, a timedelta or a
+        spoken duration such as ``"2 minutes"``)."""
         ...
 
     def outage(self) -> AbstractAsyncContextManager[None]:

@@ -276,7 +276,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         now = self.clock.time()
         for queue in consumed:
             for visible_at, record in self._aws.hidden_messages(queue):
-                if visible_at - now >= PARKED_VISIBILITY_TIMEOUT - 1:
+                if record.receive_count and visible_at - now >= PARKED_VISIBILITY_TIMEOUT - 1:
                     continue  # parked after a failure with no dead-letter queue: a loss, not pending work
                 kind = "visibility timeout" if record.receive_count else "message delay"
                 items.append(Pending("aws_sns_sqs", kind, queue, self._time(visible_at), record.message_id))
