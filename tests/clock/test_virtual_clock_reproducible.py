@@ -237,6 +237,14 @@ async def test_advance_backwards_is_rejected_with_the_current_time(amount: float
     assert clock.now() == DEFAULT_START + timedelta(hours=1)
 
 
+@pytest.mark.parametrize(("amount", "said"), [(-1, "-1 s"), (timedelta(days=-1), "-1 day"), ("-5 minutes", "-5 min")])
+async def test_advance_backwards_names_the_amount_as_people_write_it(
+    amount: float | timedelta | str, said: str
+) -> None:
+    with pytest.raises(ValueError, match=f"is a negative amount \\({said}\\)"):
+        await VirtualClock().advance(amount)
+
+
 async def test_advance_to_the_past_is_rejected_with_the_current_time() -> None:
     clock = VirtualClock()
     await clock.advance("1 day")
@@ -299,3 +307,29 @@ async def test_pending_until_is_the_earliest_pending_timer() -> None:
     early.cancel()
     assert clock.pending_until() == DEFAULT_START + timedelta(hours=1)
     assert clock.next_due() == (DEFAULT_START + timedelta(hours=1)).timestamp() * 1_000_000
+
+
+@pytest.fixture
+def stockholm_machine(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The test process runs in Stockholm (UTC+2 in June), as on a developer's laptop there."""
+    monkeypatch.setenv("TZ", "Europe/Stockholm")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_local_reads_agree_with_virtual_time_in_utc_whatever_the_machines_zone(stockholm_machine: Any) -> None:
+    import os
+
+    from tomodachi.transport.schedule.parse import local_timezone
+
+    with VirtualClock(start=JUNE):  # 12:00 UTC
+        now = datetime.now()
+        assert now == datetime(2025, 6, 1, 12)
+        assert time.localtime()[:6] == (2025, 6, 1, 12, 0, 0)
+        assert datetime.fromtimestamp(time.time()) == now
+        assert datetime.now().astimezone() == JUNE
+        assert local_timezone().utcoffset(now) == timedelta(0)  # schedules without a zone run in UTC too
+    assert os.environ["TZ"] == "Europe/Stockholm"
+    assert time.localtime(JUNE.timestamp()).tm_hour == 14

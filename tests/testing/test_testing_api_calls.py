@@ -277,3 +277,45 @@ async def test_wait_for_call_of_an_unknown_handler_is_a_value_error(tomodachi_se
     svc = await tomodachi_service(Shop)
     with pytest.raises(ValueError, match="Did you mean 'on_refund'"):
         await svc.wait_for_call("on_refnd")
+
+
+class Slow(tomodachi.Service):
+    name = "slow"
+    message_envelope = JsonBase
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+
+    @tomodachi.amqp("slow.work", queue_name="slow-work")
+    async def work(self, data: Any) -> None:
+        await self.release.wait()  # real work the virtual clock knows nothing of
+
+    @tomodachi.amqp("slow.other", queue_name="slow-other")
+    async def other(self, data: Any) -> None:
+        pass
+
+
+async def test_wait_for_call_timeout_while_a_handler_is_busy_says_how_many_calls_happened_and_what_is_busy(
+    tomodachi_service: ServiceFactory, fake_amqp: FakeAmqp
+) -> None:
+    svc = await tomodachi_service(Slow)
+    await fake_amqp.publish("slow.work", 1)
+
+    with pytest.raises(TimeoutError) as info:
+        await svc.wait_for_call("other", timeout=0.1)
+
+    message = str(info.value)
+    assert message.startswith("slow.other was called 0 time(s) within 0.1 s of real time, not 1; still busy")
+    assert "slow-work" in message
+    assert "give wait_for_call() a longer timeout" in message
+    svc.instance.release.set()
+    await fake_amqp.settle()
+
+
+@pytest.mark.parametrize("timeout", [0, -1, "1 second", True])
+async def test_wait_for_call_timeout_must_be_a_positive_number_of_seconds(
+    tomodachi_service: ServiceFactory, timeout: Any
+) -> None:
+    svc = await tomodachi_service(Shop)
+    with pytest.raises(ValueError, match="timeout is a positive number of real seconds"):
+        await svc.wait_for_call("on_order", timeout=timeout)

@@ -166,6 +166,23 @@ async def test_service_is_found_by_name_or_by_class_name(tomodachi_system: TestS
     assert tomodachi_system.service("Account") is account
 
 
+async def test_service_is_found_by_class_with_the_handle_typed_by_it(tomodachi_system: TestSystem) -> None:
+    account = await tomodachi_system.start(Account)
+
+    found = tomodachi_system.service(Account)
+    assert found is account
+    assert found.instance.balance == 0  # typed ServiceHandle[Account]: mypy checks the attribute
+    with pytest.raises(KeyError, match="no service of class Auditor in this system \\(services: account\\)"):
+        tomodachi_system.service(Auditor)
+
+
+async def test_a_handle_shows_its_service_and_state(tomodachi_system: TestSystem) -> None:
+    account = await tomodachi_system.start(Account)
+    assert repr(account) == "<ServiceHandle 'account' (Account, running)>"
+    await account.stop()
+    assert repr(account) == "<ServiceHandle 'account' (Account, stopped)>"
+
+
 async def test_service_with_a_typo_is_a_key_error_suggesting_the_close_name(tomodachi_system: TestSystem) -> None:
     await tomodachi_system.start(Account)
     await tomodachi_system.start(Auditor)

@@ -108,6 +108,32 @@ async def test_expect_errors_accepts_declared_types(tomodachi_service: Any) -> N
     assert len(svc.errors) == 1  # still visible, but it will not fail the test
 
 
+async def test_expect_errors_without_a_type_is_refused_rather_than_expecting_nothing(tomodachi_service: Any) -> None:
+    svc = await tomodachi_service(Counter)
+    with pytest.raises(TypeError, match=r"expect_errors\(Exception\) expects any error"):
+        svc.expect_errors()
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        (dict, r"dict is not a service class \(subclass tomodachi.Service\)"),
+        (Counter(), "not Counter .*pass the class, not an instance"),
+        (42, "start a service class or a service file's path, not int 42"),
+    ],
+)
+async def test_starting_what_is_not_a_service_says_what_to_pass(tomodachi_service: Any, given: Any, said: str) -> None:
+    with pytest.raises(TypeError, match=said):
+        await tomodachi_service(given)
+
+
+async def test_a_relative_service_file_that_is_missing_names_the_working_directory(tomodachi_service: Any) -> None:
+    with pytest.raises(
+        Exception, match=r"no such service file: nowhere/service\.py \(relative to the working directory /"
+    ):
+        await tomodachi_service("nowhere/service.py")
+
+
 async def test_errors_are_kept_per_service(tomodachi_service: Any) -> None:
     class Other(Counter):
         name = "other"

@@ -26,7 +26,8 @@ def resolve_service_path(path: str | Path, cwd: Path | None = None) -> Path:
     if candidate.is_dir() and (candidate / "__init__.py").exists():
         candidate = candidate / "__init__.py"
     if not candidate.is_file():
-        raise ServiceFileError(f"no such service file: {path}")
+        where = "" if Path(path).is_absolute() else f" (relative to the working directory {cwd or Path.cwd()})"
+        raise ServiceFileError(f"no such service file: {path}{where}")
     return candidate.resolve()
 
 

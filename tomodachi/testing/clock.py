@@ -22,7 +22,12 @@ from types import TracebackType
 from typing import Any, TypeAlias
 
 from tomodachi.runtime.clock import Clock
-from tomodachi.testing.freeze_scope import fake_wall_clock_references, restore_wall_clock_references
+from tomodachi.testing.freeze_scope import (
+    fake_wall_clock_references,
+    make_local_zone_utc,
+    restore_local_zone,
+    restore_wall_clock_references,
+)
 from tomodachi.transport.schedule.parse import UNIT_SECONDS
 
 DEFAULT_START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -90,6 +95,15 @@ def _parse_spoken_duration(text: str) -> timedelta:
     if match is None or match.group(2) not in _UNIT_SECONDS:
         raise ValueError(f"cannot read {text!r} as a duration: expected {_DURATION_FORMS}")
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def readable_duration(delta: timedelta) -> str:
+    """``delta`` as people write it: ``-1 s``, ``90 s``, ``36 h``, ``1 day`` (for messages)."""
+    seconds = delta.total_seconds()
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if abs(seconds) >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
 
 
 def _to_microseconds(when: datetime) -> int:
@@ -180,6 +194,7 @@ class VirtualClock(Clock):
         self._frozen_factory: Any = None
         self._faked_duration_clocks: list[tuple[object, str, Any]] = []
         self._patches_modules = False  # this freeze put the fakes into the modules (it is not nested in another)
+        self._replaced_zone: str | None = None  # TZ before the freeze made the local zone UTC
 
     # -- Clock interface -------------------------------------------------------------------------------------
 
@@ -274,8 +289,8 @@ class VirtualClock(Clock):
     # -- wall-clock freezing ---------------------------------------------------------------------------------
 
     def freeze(self) -> VirtualClock:
-        """Make wall-clock reads (``datetime.now()``, ``time.time()``…) return virtual time until ``unfreeze()``;
-        ``time.monotonic()`` / ``time.perf_counter()`` keep running in real time."""
+        """Make wall-clock reads (``datetime.now()``, ``time.time()``…) return virtual time until ``unfreeze()``,
+        with UTC as the local zone; ``time.monotonic()`` / ``time.perf_counter()`` keep running in real time."""
         if self._freezer is None:
             from freezegun import api, freeze_time  # a test dependency: imported only when freezing
 
@@ -291,6 +306,7 @@ class VirtualClock(Clock):
             _read_wall_clock_without_stack_inspection()
             if self._patches_modules:
                 fake_wall_clock_references()
+            self._replaced_zone = make_local_zone_utc()
         return self
 
     def unfreeze(self) -> None:
@@ -301,6 +317,7 @@ class VirtualClock(Clock):
             self._faked_duration_clocks = []
             if self._patches_modules:
                 restore_wall_clock_references()
+            restore_local_zone(self._replaced_zone)
             freezer.stop()
 
     @property
@@ -332,7 +349,8 @@ class VirtualClock(Clock):
         delta = parse_duration(amount)
         if delta < timedelta(0):
             raise ValueError(
-                f"a VirtualClock cannot go backwards: {method}({amount!r}) is a negative amount ({delta}); "
+                f"a VirtualClock cannot go backwards: {method}({amount!r}) is a negative amount "
+                f"({readable_duration(delta)}); "
                 f"the current virtual time is {self.now().isoformat()}"
             )
         return delta // _MICROSECOND

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import bisect
 import functools
+import os
 import sys
+import time
 import weakref
 from types import ModuleType
 from typing import Any
@@ -186,3 +188,31 @@ def _replace_references(replacements: dict[int, Any]) -> None:
             replacement = replacements.get(id(namespace.get(attribute)))
             if replacement is not None:
                 namespace[attribute] = replacement
+
+
+def make_local_zone_utc() -> str | None:
+    """Make the process's local zone UTC while wall-clock reads are frozen: naive reads (``datetime.now()``,
+    ``date.today()``) give the frozen UTC wall time, so ``time.localtime()``, ``datetime.fromtimestamp()``,
+    ``.astimezone()`` and schedules without a zone must agree with them, on every machine. Returns the ``TZ``
+    variable it replaced (``None``: unset) for ``restore_local_zone``."""
+    previous = os.environ.get("TZ")
+    if previous != "UTC":
+        os.environ["TZ"] = "UTC"
+        _tzset()
+    return previous
+
+
+def restore_local_zone(previous: str | None) -> None:
+    if previous == "UTC":
+        return
+    if previous is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = previous
+    _tzset()
+
+
+def _tzset() -> None:
+    tzset = getattr(time, "tzset", None)  # not on Windows: there the zone stays the machine's
+    if tzset is not None:
+        tzset()

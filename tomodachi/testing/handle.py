@@ -11,6 +11,7 @@ from tomodachi.handlers import specs_of
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.container import ServiceContainer
 from tomodachi.testing.records import HandlerCall
+from tomodachi.testing.settle import SettleTimeout
 
 if TYPE_CHECKING:
     import aiohttp
@@ -20,6 +21,16 @@ if TYPE_CHECKING:
 S = TypeVar("S")
 
 DEFAULT_CALL_TIMEOUT = 10.0
+
+
+def expected_types(exception_types: tuple[type[BaseException], ...]) -> tuple[type[BaseException], ...]:
+    """``expect_errors()``'s arguments, refused when there are none: expecting nothing would silently do nothing."""
+    if not exception_types:
+        raise TypeError(
+            "expect_errors() takes the exception classes to expect, e.g. expect_errors(ValueError); "
+            "expect_errors(Exception) expects any error"
+        )
+    return exception_types
 
 
 class ServiceHandle(Generic[S]):
@@ -41,6 +52,11 @@ class ServiceHandle(Generic[S]):
     def name(self) -> str:
         return self.container.name
 
+    def __repr__(self) -> str:
+        container = self.container
+        state = "stopped" if container.stopped.is_set() else "running" if container.started.is_set() else "starting"
+        return f"<ServiceHandle {self.name!r} ({type(self.container.instance).__name__}, {state})>"
+
     @property
     def clock(self) -> Clock:
         return self.container.environment.clock
@@ -58,7 +74,7 @@ class ServiceHandle(Generic[S]):
 
     def expect_errors(self, *exception_types: type[BaseException]) -> None:
         """Exception types this service's handlers may raise in this test without failing it."""
-        self._harness.ledger.expect_errors(self.name, exception_types)
+        self._harness.ledger.expect_errors(self.name, expected_types(exception_types))
 
     # -- handler calls ---------------------------------------------------------------------------------------
 
@@ -76,13 +92,23 @@ class ServiceHandle(Generic[S]):
         calls happened and what still waits on the clock."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"count must be a positive int, not {count!r}")
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            raise ValueError(f"timeout is a positive number of real seconds, not {timeout!r}")
         deadline = time.monotonic() + timeout
         signal = self._harness.ledger.call_signal()
         while True:
             calls = self.calls(handler)
             if len(calls) >= count:
                 return calls
-            await self._harness.settle(timeout=max(0.0, deadline - time.monotonic()))
+            try:
+                await self._harness.settle(timeout=max(0.0, deadline - time.monotonic()))
+            except SettleTimeout as exc:
+                calls = self.calls(handler)
+                if len(calls) >= count:
+                    return calls
+                # settle()'s account of what kept it busy, told as this wait's
+                busy = str(exc).partition("; ")[2].replace("settle()", "wait_for_call()")
+                raise TimeoutError(f"{self._called(handler, count, len(calls), timeout)}; {busy}") from None
             calls = self.calls(handler)
             if len(calls) >= count:
                 return calls
@@ -95,9 +121,12 @@ class ServiceHandle(Generic[S]):
             except asyncio.TimeoutError:
                 pass
 
+    def _called(self, handler: str, count: int, seen: int, timeout: float) -> str:
+        return f"{self.name}.{handler} was called {seen} time(s) within {timeout:g} s of real time, not {count}"
+
     def _not_called(self, handler: str, count: int, seen: int, timeout: float) -> str:
         pending = self._harness.pending()
-        message = f"{self.name}.{handler} was called {seen} time(s) within {timeout:g} s of real time, not {count}"
+        message = self._called(handler, count, seen, timeout)
         if pending:
             lines = "\n".join(f"  {item}" for item in pending)
             message += (

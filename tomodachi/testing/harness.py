@@ -17,9 +17,10 @@ from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.container import ServiceContainer
 from tomodachi.runtime.environment import BrokerFactory, Environment
 from tomodachi.runtime.importer import load_services
+from tomodachi.service import TomodachiServiceMeta
 from tomodachi.testing.clock import Duration, VirtualClock, parse_duration
 from tomodachi.testing.fakes.base import FakeBase, TestSender
-from tomodachi.testing.handle import ServiceHandle
+from tomodachi.testing.handle import ServiceHandle, expected_types
 from tomodachi.testing.ledger import CapturedError, Ledger, LostMessages, UnnoticedErrors
 from tomodachi.testing.plans import FaultPlan, Planner, failure_report
 from tomodachi.testing.records import Pending
@@ -245,7 +246,7 @@ class ServiceHarness:
 
     def expect_errors(self, *exception_types: type[BaseException]) -> None:
         """Exception types any service of this test may raise without failing it."""
-        self.ledger.expect_errors(None, exception_types)
+        self.ledger.expect_errors(None, expected_types(exception_types))
 
     def unnoticed_errors(self) -> list[CapturedError]:
         return self.ledger.unnoticed_errors()
@@ -280,6 +281,13 @@ class ServiceHarness:
         ``options`` is merged key by key over the class options (dotted keys allowed), like a ``-c`` file.
         """
         file_path = None
+        if not isinstance(service, (str, Path, type)):
+            raise TypeError(
+                f"start a service class or a service file's path, not {type(service).__name__} {service!r}"
+                + (" (pass the class, not an instance)" if isinstance(type(service), TomodachiServiceMeta) else "")
+            )
+        if isinstance(service, type) and not isinstance(service, TomodachiServiceMeta):
+            raise TypeError(f"{service.__name__} is not a service class (subclass tomodachi.Service)")
         if isinstance(service, (str, Path)):
             path, classes = self._load_services(service)
             if len(classes) > 1:

@@ -85,12 +85,25 @@ class TestSystem:
         """The handles of the running services, in start order."""
         return [handle for handle in self.harness.handles if not handle.container.stopped.is_set()]
 
-    def service(self, name: str) -> ServiceHandle[Any]:
-        """The handle of the running service called ``name`` (its ``name`` attribute or its class name)."""
+    @overload
+    def service(self, name: str) -> ServiceHandle[Any]: ...
+
+    @overload
+    def service(self, name: type[S]) -> ServiceHandle[S]: ...
+
+    def service(self, name: str | type[object]) -> ServiceHandle[Any]:
+        """The handle of the running service ``name``: its ``name`` attribute, its class name, or its class (then
+        the handle is typed: ``system.service(Orders).instance`` is an ``Orders``)."""
         for handle in self.harness.handles:
-            if name in (handle.name, type(handle.container.instance).__name__):
+            if isinstance(name, type):
+                if handle.container.service_class is name:
+                    return handle
+            elif name in (handle.name, type(handle.container.instance).__name__):
                 return handle
         names = [handle.name for handle in self.harness.handles]
+        if isinstance(name, type):
+            started = ", ".join(names) or "none"
+            raise KeyError(f"no service of class {name.__name__} in this system (services: {started})")
         close = difflib.get_close_matches(name, names, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise KeyError(f"no service {name!r} in this system (services: {', '.join(names) or 'none'}).{hint}")
