@@ -117,6 +117,37 @@ def test_a_sync_test_using_the_async_fixtures_fails_with_a_clear_message(pyteste
     result.stdout.no_fnmatch_line("*test_async_service is a sync test*")
 
 
+STRICT_UNMARKED_TESTS = """
+import pytest
+import tomodachi
+
+
+class Quiet(tomodachi.Service):
+    name = "quiet"
+
+
+async def test_unmarked(tomodachi_service):
+    await tomodachi_service(Quiet)
+
+
+@pytest.mark.asyncio
+async def test_marked(tomodachi_service):
+    await tomodachi_service(Quiet)
+"""
+
+
+def test_an_async_test_that_strict_mode_leaves_unrun_fails_naming_the_setting(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n")
+    pytester.makepyfile(test_inner_strict_unmarked=STRICT_UNMARKED_TESTS)
+
+    result = pytester.runpytest(*INNER_ARGS)
+
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(
+        ['*test_unmarked is an async test that pytest-asyncio does not run*asyncio_mode = "auto"*']
+    )
+
+
 # -- a plain install -----------------------------------------------------------------------------------------------
 
 UNIMPORTABLE = 'raise ImportError("No module named {name!r} (made unimportable for this test)", name={name!r})\n'

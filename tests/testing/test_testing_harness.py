@@ -221,3 +221,20 @@ async def test_fake_brokers_are_shared_per_test(
     assert tomodachi_harness.fake("aws_sns_sqs") is fake_sns_sqs
     # a service's transport gets the fake's broker through the environment's broker factories
     assert tomodachi_harness.environment.broker("amqp", "any-connection", lambda: None) is fake_amqp.broker
+
+
+class Greeter(tomodachi.Service):
+    name = "greeter"
+
+    @tomodachi.http("GET", r"/hello")
+    async def hello(self) -> str:
+        return "hello"
+
+
+async def test_http_of_a_stopped_service_says_it_is_stopped(tomodachi_service: Any) -> None:
+    svc = await tomodachi_service(Greeter)
+    async with svc.http.get("/hello") as response:
+        assert await response.text() == "hello"
+    await svc.stop()
+    with pytest.raises(RuntimeError, match="service 'greeter' is stopped: its HTTP server is gone"):
+        svc.http.get("/hello")

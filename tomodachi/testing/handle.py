@@ -155,6 +155,8 @@ class ServiceHandle(Generic[S]):
         if self._http is None:
             import aiohttp
 
+            if self.container.stopped.is_set():
+                raise RuntimeError(f"service {self.name!r} is stopped: its HTTP server is gone")
             transport = self.container.transports.get("http")
             address: Any = getattr(transport, "bound_address", None)
             if address is None:

@@ -85,7 +85,15 @@ def _require_async_test(request: pytest.FixtureRequest) -> None:
         pytest.fail(
             f"{request.node.name} is a sync test but uses the tomodachi fixtures, which run services on the test's "
             "event loop: make it `async def` (with pytest-asyncio in auto mode, or marked "
-            "@pytest.mark.asyncio). In a sync context, run a system with `async with tomodachi.testing.system(...)`.",
+            "@pytest.mark.asyncio). Where a test must stay sync, asyncio.run() an async function that runs the "
+            "system in `async with tomodachi.testing.system(...)`.",
+            pytrace=False,
+        )
+    is_async_test = getattr(pytest_asyncio, "is_async_test", None)
+    if is_async_test is not None and not is_async_test(request.node):
+        pytest.fail(
+            f"{request.node.name} is an async test that pytest-asyncio does not run (its strict mode, and no "
+            '@pytest.mark.asyncio): set asyncio_mode = "auto" in the pytest configuration, or mark the test',
             pytrace=False,
         )
 
