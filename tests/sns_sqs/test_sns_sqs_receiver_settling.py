@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from tomodachi.messaging.broker import Delivery
 from tomodachi.messaging.sns_sqs.consumer import SqsReceiver
 from tomodachi.testing import VirtualClock
@@ -65,3 +67,23 @@ async def test_on_a_fifo_queue_the_next_receive_waits_until_the_batch_is_deleted
 async def test_on_a_standard_queue_the_next_receive_does_not_wait_for_the_delete_request() -> None:
     log = await receive_log("https://sqs/orders")
     assert log == ["receive", "delete started", "receive", "delete released", "delete done"]
+
+
+async def test_handing_back_a_message_whose_visibility_timeout_ended_succeeds_and_a_delayed_retry_does_not() -> None:
+    from tomodachi.messaging.sns_sqs.client import AwsApiError
+    from tomodachi.messaging.sns_sqs.consumer import SqsDelivery
+    from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsClient
+
+    clock = VirtualClock()
+    client = MemorySnsSqsClient(clock)
+    url = await client.create_queue("jobs", {"VisibilityTimeout": "30"})
+    await client.send_message(url, "job")
+    [message] = await client.receive_messages(url, 1, 0)
+    await clock.advance(31)  # the handler ran past the visibility timeout: the message is visible again
+
+    await SqsDelivery(client, url, message).retry(0)  # handing it back: already done, no error
+
+    again = await client.receive_messages(url, 1, 0)
+    assert [m["Body"] for m in again] == ["job"]
+    with pytest.raises(AwsApiError, match="ReceiptHandleIsInvalid"):
+        await SqsDelivery(client, url, message).retry(60)  # an old receipt handle cannot delay the new receive

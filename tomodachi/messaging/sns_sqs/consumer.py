@@ -25,6 +25,8 @@ RESTART_DELAY = 10.0  # after an unexpected error in the receive loop, as upstre
 # the body of the marker message that ends a stopping receiver's long poll (upstream's, so mixed fleets agree)
 DRAIN_MESSAGE_PAYLOAD = "__TOMODACHI_DRAIN__cdab4416-1727-4603-87c9-0ff8dddf1f22__"
 DRAIN_GROUP_ID = "__tomodachi_drain__"  # its message group on a FIFO queue
+# what SQS answers to ChangeMessageVisibility for a message no longer in flight (its visibility timeout ended)
+NOT_IN_FLIGHT = frozenset({"AWS.SimpleQueueService.MessageNotInflight", "MessageNotInflight", "ReceiptHandleIsInvalid"})
 
 
 class SqsDelivery(Delivery):
@@ -61,7 +63,13 @@ class SqsDelivery(Delivery):
 
     async def _retry(self, delay: float) -> None:
         timeout = min(MAX_VISIBILITY_TIMEOUT, max(0, int(round(delay))))
-        await self.client.change_message_visibility(self.queue_url, self.receipt_handle, timeout)
+        try:
+            await self.client.change_message_visibility(self.queue_url, self.receipt_handle, timeout)
+        except AwsApiError as exc:
+            if timeout > 0 or exc.code not in NOT_IN_FLIGHT:
+                raise
+            # handing the message back at once, after its visibility timeout ended: it is on the queue already
+            logger.info("message was visible again before it was handed back", sqs_message_id=self.delivery_id)
 
     async def _dead_letter(self, reason: str) -> None:
         attributes = await self.client.get_queue_attributes(self.queue_url)

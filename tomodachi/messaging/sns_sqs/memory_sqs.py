@@ -162,9 +162,11 @@ class MemorySqs:
     async def change_message_visibility(self, queue_url: str, receipt_handle: str, visibility_timeout: int) -> None:
         self.calls["change_message_visibility"] += 1
         queue = self._queue_by_url(queue_url)
-        message = next((m for m in queue.messages if m.receipt_handle == receipt_handle and not m.visible), None)
+        message = next((m for m in queue.messages if m.receipt_handle == receipt_handle), None)
         if message is None:
-            raise AwsApiError("ReceiptHandleIsInvalid", "the receipt handle has expired")
+            raise AwsApiError("ReceiptHandleIsInvalid", f"The receipt handle {receipt_handle!r} is not valid.")
+        if message.visible:
+            raise AwsApiError("AWS.SimpleQueueService.MessageNotInflight", "Message is not in flight.")
         self._settled(receipt_handle)
         self._hide(queue, message, float(visibility_timeout))
         self._changed()
