@@ -361,6 +361,8 @@ AREAS = [
     ("tomodachi/runtime/observe.py", "handler-call records (runtime/observe.py)"),
     ("stdlib:inspect.py", "inspect (stdlib)"),
     ("tomodachi/messaging/pipeline.py", "message pipeline + middleware"),
+    ("tomodachi/messaging/call_plan.py", "message pipeline + middleware"),
+    ("tomodachi/messaging/error_policy.py", "message pipeline + middleware"),
     ("tomodachi/middleware.py", "message pipeline + middleware"),
     ("tomodachi/messaging/", "broker + transport (in-memory AMQP)"),
     ("tomodachi/testing/settle.py", "settle()"),

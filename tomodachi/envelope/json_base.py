@@ -34,6 +34,38 @@ def _json_number(value: object) -> str:
     return float.__repr__(value) if type(value) is float and value - value == 0.0 else dumps(value)
 
 
+# the envelope's text before the random part of the message id, by (service name, service uuid); the JSON of topics
+_HEADS: dict[tuple[object, object], str] = {}
+_TOPICS: dict[str, str] = {}
+_CACHED = 1024  # a process publishes as a handful of services to a handful of topics; more are not kept
+
+
+def _head(name: object, service_uuid: object) -> str:
+    """``{"service": {"name": …, "uuid": …}, "metadata": {"message_uuid": "<service uuid>.`` — the message id is
+    the service uuid, a dot and a random uuid (whose characters JSON leaves as they are)."""
+    key = (name, service_uuid)
+    if type(name) is str and type(service_uuid) is str:
+        head = _HEADS.get(key)
+        if head is not None:
+            return head
+    prefix = _json(f"{service_uuid if service_uuid is not None else ''}.")[:-1]  # without the closing quote
+    head = (
+        f'{{"service": {{"name": {_json(name)}, "uuid": {_json(service_uuid)}}}, "metadata": {{"message_uuid": {prefix}'
+    )
+    if type(name) is str and type(service_uuid) is str and len(_HEADS) < _CACHED:
+        _HEADS[key] = head
+    return head
+
+
+def _topic(topic: str) -> str:
+    found = _TOPICS.get(topic) if type(topic) is str else None
+    if found is None:
+        found = _json(topic)
+        if type(topic) is str and len(_TOPICS) < _CACHED:
+            _TOPICS[topic] = found
+    return found
+
+
 class JsonBase:
     """Wraps ``data`` as ``{"service": …, "metadata": …, "data": …}``, key order preserved.
 
@@ -48,15 +80,12 @@ class JsonBase:
         if len(data_json) >= COMPRESSION_THRESHOLD:
             data_json = dumps(base64.b64encode(zlib.compress(data_json.encode("utf-8"))).decode("utf-8"))
             data_encoding = COMPRESSED
-        service_uuid = getattr(service, "uuid", None)
-        message_uuid = f"{service_uuid if service_uuid is not None else ''}.{uuid4_text()}"
         # the text json.dumps gives for {"service": …, "metadata": …, "data": data}, laid out directly: the data is
-        # serialised once (its size decides on compression) and the fixed parts are constants
+        # serialised once (its size decides on compression) and the fixed parts are constants or made once
         return (
-            f'{{"service": {{"name": {_json(getattr(service, "name", None))}, "uuid": {_json(service_uuid)}}}, '
-            f'"metadata": {{"message_uuid": {_json(message_uuid)}, {_PROTOCOL_FIELDS}, '
-            f'"timestamp": {_json_number(time.time())}, "topic": {_json(topic)}, "data_encoding": "{data_encoding}"}}, '
-            f'"data": {data_json}}}'
+            f'{_head(getattr(service, "name", None), getattr(service, "uuid", None))}{uuid4_text()}", '
+            f'{_PROTOCOL_FIELDS}, "timestamp": {_json_number(time.time())}, "topic": {_topic(topic)}, '
+            f'"data_encoding": "{data_encoding}"}}, "data": {data_json}}}'
         )
 
     @classmethod
@@ -64,10 +93,10 @@ class JsonBase:
         message = loads(payload)
         if not isinstance(message, dict):
             raise ValueError(f"JsonBase payload must be a JSON object, got {type(message).__name__}")
-        if not isinstance(message.get("metadata"), dict):
+        metadata = message.get("metadata")
+        if not isinstance(metadata, dict):
             raise ValueError("not a JsonBase envelope: the JSON object has no 'metadata' (sent without an envelope?)")
         service = message.get("service") or {}
-        metadata = message.get("metadata") or {}
         data_encoding = metadata.get("data_encoding")
         if data_encoding == RAW:
             data = message.get("data")

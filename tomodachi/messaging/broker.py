@@ -63,6 +63,17 @@ SettleCallback = Callable[[str], None]
 class Delivery(ABC):
     """One received message plus the means to settle it; settling is idempotent (first call wins)."""
 
+    # what every delivery starts with, as class attributes: one delivery is made per message, and most keep these
+    outcome: str | None = None  # "ack" | "retry" | "dead_letter" once settled
+    # the task running this delivery's pipeline (set by the transport): lets tests see what it waits on
+    handler_task: asyncio.Task[Any] | None = None
+    handler: str = ""  # "<service>.<handler>" running it (set by the pipeline)
+    # raised in place of the handler (a test's in-memory broker injecting a failed attempt)
+    injected_fault: BaseException | None = None
+    _settled: asyncio.Event | None = None
+    _completed: bool = False
+    _settle_callbacks: list[SettleCallback] | None = None
+
     def __init__(
         self,
         *,
@@ -79,15 +90,6 @@ class Delivery(ABC):
         self.redelivered = redelivered
         self.delivery_id = delivery_id
         self.metadata: dict[str, Any] = dict(metadata or {})
-        self.outcome: str | None = None  # "ack" | "retry" | "dead_letter" once settled
-        # the task running this delivery's pipeline (set by the pipeline): lets tests see what it waits on
-        self.handler_task: asyncio.Task[Any] | None = None
-        self.handler = ""  # "<service>.<handler>" running it (set by the pipeline)
-        # raised in place of the handler (a test's in-memory broker injecting a failed attempt)
-        self.injected_fault: BaseException | None = None
-        self._settled: asyncio.Event | None = None
-        self._completed = False
-        self._settle_callbacks: list[SettleCallback] | None = None
 
     @property
     def settled(self) -> bool:
@@ -102,7 +104,9 @@ class Delivery(ABC):
             try:
                 await self._ack()
             finally:
-                self._complete()
+                self._completed = True  # _complete(), inline: every message is acked once
+                if self._settled is not None:
+                    self._settled.set()
 
     async def retry(self, delay: float = 0.0) -> None:
         if self._claim("retry"):

@@ -13,22 +13,21 @@ delivery, see :mod:`tomodachi.messaging.publish_scope`); one that is not confirm
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tomodachi.handlers import handler_parameters
 from tomodachi.logging import framework_logger
 from tomodachi.messaging.broker import Delivery, current_delivery
+from tomodachi.messaging.call_plan import NO_VALUES, CallPlan
+from tomodachi.messaging.error_policy import ErrorPolicy, resolve_error_policy
 from tomodachi.messaging.publish_scope import (
     ScopeToken,
     UnconfirmedPublishError,
-    discard_scope,
     open_scope,
-    settle_scope,
 )
 from tomodachi.middleware import execute_middlewares
 from tomodachi.runtime.observe import MessageLostEvent, call_handler, report_lost
@@ -37,60 +36,13 @@ if TYPE_CHECKING:
     from tomodachi.envelope.base import MessageParser
     from tomodachi.runtime.environment import Environment
 
-DEFAULT_MAX_ATTEMPTS = 3
 DEDUP_CACHE_SIZE = 100_000
-UPSTREAM_POLICY_NAMES = frozenset({"upstream", "drop"})
+
+# the policy lives in its own module; it is part of this one's interface
+__all__ = ["NO_PARSE_KWARGS", "BusAdapter", "ErrorPolicy", "MessagePipeline", "Unwrapped", "resolve_error_policy"]
 
 
-RETRY_POLICY_NAMES = frozenset({"retry", "default"})
-
-
-@dataclass(frozen=True)
-class ErrorPolicy:
-    """What happens to a message whose handler raised.
-
-    ``mode="retry"``: retry after ``initial_delay * multiplier ** (attempt - 1)`` seconds (capped at
-    ``max_delay``) until ``max_attempts`` receives, then dead-letter. ``mode="upstream"``: acknowledge (drop)
-    the message, except for internal-service errors, which are retried with the same back-off.
-    """
-
-    mode: str = "retry"
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    initial_delay: float = 1.0
-    multiplier: float = 2.0
-    max_delay: float = 60.0
-    # no retry comes back sooner than this (an SQS queue's visibility timeout, where the user set one)
-    min_delay: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.mode not in ("retry", "upstream"):
-            raise ValueError(f"message error policy mode must be 'retry' or 'upstream', not {self.mode!r}")
-        if self.max_attempts < 1:
-            raise ValueError("message error policy max_attempts must be >= 1")
-
-    def delay_for(self, attempt: int) -> float:
-        """Back-off before the next attempt, after ``attempt`` (1-based) failed."""
-        backoff = min(self.max_delay, self.initial_delay * self.multiplier ** max(0, attempt - 1))
-        return float(max(self.min_delay, backoff))
-
-
-def resolve_error_policy(service: object, max_receive_count: int | None = None) -> ErrorPolicy:
-    """The policy for one handler: the service's ``message_error_policy`` (a name or an ErrorPolicy), with
-    ``max_attempts`` taken from the decorator's ``max_receive_count`` when it has one."""
-    value = getattr(service, "message_error_policy", None)
-    if value is None or (isinstance(value, str) and value.lower() in RETRY_POLICY_NAMES):
-        policy = ErrorPolicy()
-    elif isinstance(value, str) and value.lower() in UPSTREAM_POLICY_NAMES:
-        policy = ErrorPolicy(mode="upstream")
-    elif isinstance(value, ErrorPolicy):
-        policy = value
-    else:
-        raise ValueError(
-            f"invalid message_error_policy {value!r}: use 'retry' (default), 'upstream' or an ErrorPolicy instance"
-        )
-    if max_receive_count:
-        policy = replace(policy, max_attempts=int(max_receive_count))
-    return policy
+NO_PARSE_KWARGS: Mapping[str, object] = MappingProxyType({})
 
 
 class Unwrapped(NamedTuple):
@@ -99,7 +51,7 @@ class Unwrapped(NamedTuple):
 
     payload: str | bytes
     values: Mapping[str, object]  # e.g. routing_key / exchange_name / properties, or topic / receipt_handle / …
-    parse_kwargs: Mapping[str, object] = MappingProxyType({})  # extra kwargs for envelope.parse_message
+    parse_kwargs: Mapping[str, object] = NO_PARSE_KWARGS  # extra kwargs for envelope.parse_message
 
 
 @dataclass(frozen=True)
@@ -155,18 +107,82 @@ class MessagePipeline:
         self.service_name = str(getattr(service, "name", "service"))
         self.where = f"{self.service_name}.{handler_name}"
         self._tasks = environment.execution.counter(adapter.bus)
-        self._plan: _CallPlan | None = None  # how deliveries map onto the handler's parameters (made once)
+        self._plan: CallPlan | None = None  # how deliveries map onto the handler's parameters (made once)
 
     async def handle(self, delivery: Delivery) -> None:
         """Process one delivery to completion and settle it. Raises only on cancellation or when settling fails."""
-        self._tasks.started()
-        delivery.handler_task = asyncio.current_task()
+        tasks = self._tasks
+        tasks.current += 1  # TaskCounter.started(), inline: this runs for every message
+        tasks.total += 1
+        if delivery.handler_task is None:  # the transport's runner sets the task it runs the delivery in
+            delivery.handler_task = asyncio.current_task()
         delivery.handler = self.where
         # the publishes the handler makes: their confirms are awaited before the delivery is acked
         scope = open_scope()
         current = current_delivery.set(delivery)
-        try:
-            await self._handle(delivery, scope)
+        try:  # the whole of it in one coroutine: one per message is enough
+            try:
+                unwrapped = self.adapter.unwrap(delivery)
+            except Exception as exc:
+                await self._parse_failed(delivery, exc, message_uuid=None, incompatible=False)
+                return
+            if unwrapped is None:
+                await delivery.ack()
+                return
+
+            message: object
+            message_uuid: object = None
+            if self.envelope is not None:
+                payload = unwrapped.payload
+                try:
+                    text = payload if isinstance(payload, str) else payload.decode("utf-8")
+                    if self.parser_kwargs or unwrapped.parse_kwargs:
+                        parsed = await self.envelope.parse_message(text, **self.parser_kwargs, **unwrapped.parse_kwargs)
+                    else:  # the usual case: no keyword arguments to merge
+                        parsed = await self.envelope.parse_message(text)
+                    message, message_uuid, _timestamp = parsed
+                except Exception as exc:
+                    await self._parse_failed(delivery, exc, message_uuid=None, incompatible=False)
+                    return
+                if message is False:
+                    await self._parse_failed(delivery, None, message_uuid=message_uuid, incompatible=True)
+                    return
+            else:
+                message = _raw_body(unwrapped.payload)
+
+            if message_uuid and str(message_uuid) in self._seen:
+                self.logger.info(
+                    "duplicate message skipped",
+                    handler=self.handler_name,
+                    message_uuid=message_uuid,
+                    delivery_id=delivery.delivery_id,
+                )
+                await delivery.ack()
+                return
+
+            values: dict[str, object] = {"message": message, "message_uuid": message_uuid, **unwrapped.values}
+            envelope_values = message if self.envelope is not None and isinstance(message, dict) else NO_VALUES
+            service = self.service
+            pre = getattr(service, self.adapter.pre_middleware_attribute, None)
+            user = getattr(service, "message_middleware", None)
+            if pre or user:
+                await self._through_middlewares(
+                    delivery, scope, message, message_uuid, values, envelope_values, pre, user
+                )
+                return
+            # no middleware: the handler is called directly (a chain's closures would be a reference cycle per message)
+            try:
+                await self._call_handler(message, envelope_values, values, delivery.injected_fault)
+            except Exception as exc:
+                self._report(exc, delivery, message_uuid)
+                await self._handler_failed(delivery, exc)
+                return
+            # _ack_once_confirmed() inlined: a coroutine less per message
+            if scope._close() and not await self._confirms_arrived(delivery, scope, message_uuid):
+                return
+            if message_uuid:
+                self._remember(str(message_uuid))
+            await delivery.ack()
         except Exception as exc:
             if delivery.settled:
                 raise  # settling itself failed: the transport logs it and the bus redelivers
@@ -175,67 +191,9 @@ class MessagePipeline:
             await self._give_up(delivery, f"message pipeline failed: {type(exc).__name__}: {exc}", kept=True)
         finally:
             current_delivery.reset(current)
-            discard_scope(scope)
-            self._tasks.ended()
+            scope._close()  # discard_scope(): a no-op once the delivery was acked
+            tasks.current -= 1
             delivery.handler_task = None  # the task holds the delivery: no reference cycle once it is done
-
-    async def _handle(self, delivery: Delivery, scope: ScopeToken) -> None:
-        try:
-            unwrapped = self.adapter.unwrap(delivery)
-        except Exception as exc:
-            await self._parse_failed(delivery, exc, message_uuid=None, incompatible=False)
-            return
-        if unwrapped is None:
-            await delivery.ack()
-            return
-
-        message: object
-        message_uuid: object = None
-        if self.envelope is not None:
-            payload = unwrapped.payload
-            try:
-                text = payload if isinstance(payload, str) else payload.decode("utf-8")
-                if self.parser_kwargs or unwrapped.parse_kwargs:
-                    parsed = await self.envelope.parse_message(text, **self.parser_kwargs, **unwrapped.parse_kwargs)
-                else:  # the usual case: no keyword arguments to merge
-                    parsed = await self.envelope.parse_message(text)
-                message, message_uuid, _timestamp = parsed
-            except Exception as exc:
-                await self._parse_failed(delivery, exc, message_uuid=None, incompatible=False)
-                return
-            if message is False:
-                await self._parse_failed(delivery, None, message_uuid=message_uuid, incompatible=True)
-                return
-        else:
-            message = _raw_body(unwrapped.payload)
-
-        if message_uuid and str(message_uuid) in self._seen:
-            self.logger.info(
-                "duplicate message skipped",
-                handler=self.handler_name,
-                message_uuid=message_uuid,
-                delivery_id=delivery.delivery_id,
-            )
-            await delivery.ack()
-            return
-
-        values: dict[str, object] = {"message": message, "message_uuid": message_uuid, **unwrapped.values}
-        envelope_values = message if self.envelope is not None and isinstance(message, dict) else _NO_VALUES
-        service = self.service
-        pre = getattr(service, self.adapter.pre_middleware_attribute, None)
-        user = getattr(service, "message_middleware", None)
-        if pre or user:
-            await self._through_middlewares(delivery, scope, message, message_uuid, values, envelope_values, pre, user)
-            return
-        # no middleware: the handler is called directly (a chain's closures would be a reference cycle per message)
-        try:
-            await self._call_handler(message, envelope_values, values, delivery.injected_fault)
-        except Exception as exc:
-            self._report(exc, delivery, message_uuid)
-            await self._handler_failed(delivery, exc)
-            return
-        if await self._publishes_confirmed(delivery, scope, message_uuid):
-            await delivery.ack()
 
     async def _through_middlewares(
         self,
@@ -264,81 +222,56 @@ class MessagePipeline:
             self._report(exc, delivery, message_uuid)
             if not handled:
                 await self._handler_failed(delivery, exc)
-            elif await self._publishes_confirmed(delivery, scope, message_uuid):
+            else:
                 # the handler itself completed; only a middleware failed on the way out — don't run it again
-                await delivery.ack()
+                await self._ack_once_confirmed(delivery, scope, message_uuid)
             return
-        if await self._publishes_confirmed(delivery, scope, message_uuid):
-            await delivery.ack()
+        await self._ack_once_confirmed(delivery, scope, message_uuid)
 
-    async def _publishes_confirmed(self, delivery: Delivery, scope: ScopeToken, message_uuid: object) -> bool:
-        """Wait for the confirms of the handler's publishes; one that failed fails the handler (its policy then
-        retries or dead-letters the delivery, which is not acked: nothing is lost)."""
+    async def _ack_once_confirmed(self, delivery: Delivery, scope: ScopeToken, message_uuid: object) -> None:
+        """Ack once the handler's publishes are confirmed (see :meth:`_confirms_arrived`)."""
+        if scope._close() and not await self._confirms_arrived(delivery, scope, message_uuid):
+            return
+        if message_uuid:
+            self._remember(str(message_uuid))  # only now: a retried delivery must not be skipped as a duplicate
+        await delivery.ack()
+
+    async def _confirms_arrived(self, delivery: Delivery, scope: ScopeToken, message_uuid: object) -> bool:
+        """Wait for the confirms of the handler's publishes (the scope is closed); one that failed fails the
+        handler (its policy then retries or dead-letters the delivery, which is not acked: nothing is lost)."""
         try:
-            await settle_scope(scope)
+            await scope.wait()
         except UnconfirmedPublishError as exc:
             self._report(exc, delivery, message_uuid)
             await self._handler_failed(delivery, exc)
             return False
-        if message_uuid:
-            self._remember(str(message_uuid))  # only now: a retried delivery must not be skipped as a duplicate
         return True
 
-    async def _call_handler(
+    def _call_handler(
         self,
         message: object,
         envelope_values: Mapping[str, object],
         current: Mapping[str, object],
         fault: BaseException | None = None,
-    ) -> object:
+    ) -> Coroutine[Any, Any, object]:
+        """The handler's call, to await (a coroutine less per message than awaiting it here)."""
         plan = self._plan
         if plan is None:
-            plan = self._plan = _CallPlan.of(
+            plan = self._plan = CallPlan.of(
                 handler_parameters(self.handler), self.envelope is None, self.callback_kwargs
             )
-        args: list[object] = []
-        kwargs: dict[str, object] = {}
-        if plan.raw_first is not None:
-            # raw mode: the first parameter always gets the body, whatever its name
-            name, positional = plan.raw_first
-            raw = current.get("message", message)
-            if positional:
-                args.append(raw)
-            else:
-                kwargs[name] = raw
-        # a name is looked up in the delivery's values, then in the envelope's (the delivery's win)
-        for name, positional, mode in plan.params:
-            if mode == _NONE:
-                kwargs[name] = None
-                continue
-            if name in current:
-                value = current[name]
-            elif name in envelope_values:
-                value = envelope_values[name]
-            elif mode == _OPTIONAL:
-                continue
-            else:
-                value = None
-            if positional:
-                args.append(value)
-            else:
-                kwargs[name] = value
-        if plan.var_keyword:
-            wanted = self.callback_kwargs
-            available = {**envelope_values, **current} if envelope_values else current
-            for key, value in available.items():
-                if key not in kwargs and (wanted is None or key in wanted):
-                    kwargs[key] = value
-        return await call_handler(
+        args, kwargs = plan.arguments(message, envelope_values, current, self.callback_kwargs)
+        environment = self.environment
+        return call_handler(  # by position: one call per message
             self.handler,
             args,
             kwargs,
-            observers=self.environment.observers,
-            clock=self.environment.clock,
-            service=self.service_name,
-            handler=self.handler_name,
-            transport=self.adapter.bus,
-            fault=fault,
+            environment.observers,
+            environment.clock,
+            self.service_name,
+            self.handler_name,
+            self.adapter.bus,
+            fault,
         )
 
     async def _handler_failed(self, delivery: Delivery, exc: Exception) -> None:
@@ -423,37 +356,6 @@ class MessagePipeline:
         self._seen[key] = None
         if len(self._seen) > DEDUP_CACHE_SIZE:
             self._seen.popitem(last=False)
-
-
-_NO_VALUES: Mapping[str, object] = {}  # a message that is no envelope dict offers no values (never written to)
-_REQUIRED, _OPTIONAL, _NONE = 0, 1, 2  # a parameter: None when not available / left out then / always None
-
-
-@dataclass(frozen=True)
-class _CallPlan:
-    """How a handler's parameters are filled from a delivery's values, worked out once per handler."""
-
-    raw_first: tuple[str, bool] | None  # raw mode: the parameter that gets the body (name, positional-only)
-    params: tuple[tuple[str, bool, int], ...]  # (name, positional-only, _REQUIRED / _OPTIONAL / _NONE)
-    var_keyword: bool  # **kwargs: every further available value
-
-    @classmethod
-    def of(cls, params: Sequence[inspect.Parameter], raw: bool, wanted: Sequence[str] | None) -> _CallPlan:
-        named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        raw_first = None
-        if raw and named:
-            first = named[0]
-            raw_first = (first.name, first.kind is first.POSITIONAL_ONLY)
-            named = named[1:]
-        plan: list[tuple[str, bool, int]] = []
-        for param in named:
-            if wanted is not None and param.name not in wanted:
-                if param.default is param.empty:
-                    plan.append((param.name, False, _NONE))
-                continue
-            mode = _OPTIONAL if param.default is not param.empty else _REQUIRED
-            plan.append((param.name, param.kind is param.POSITIONAL_ONLY, mode))
-        return cls(raw_first, tuple(plan), any(p.kind is p.VAR_KEYWORD for p in params))
 
 
 def _raw_body(payload: str | bytes) -> str | bytes:

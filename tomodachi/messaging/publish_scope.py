@@ -24,13 +24,12 @@ class PublishScope:
     Brokers call :meth:`track` when a publish starts waiting for its confirm and :meth:`resolve` once it is
     settled; every tracked publish is resolved eventually (brokers give up after their publish timeout)."""
 
-    __slots__ = ("pending", "errors", "closed", "_waiter")
-
-    def __init__(self) -> None:
-        self.pending = 0
-        self.errors: list[BaseException] | None = None
-        self.closed = False
-        self._waiter: asyncio.Future[None] | None = None
+    # a fresh scope's state, as class attributes: a scope is opened per delivery, and most see no publish at all
+    pending: int = 0
+    errors: list[BaseException] | None = None
+    closed: bool = False
+    _waiter: asyncio.Future[None] | None = None
+    _token: Token[PublishScope | None] | None = None  # set by open_scope(): what closing resets
 
     def track(self) -> None:
         self.pending += 1
@@ -56,6 +55,23 @@ class PublishScope:
         if self.errors is not None:
             raise UnconfirmedPublishError(list(self.errors))
 
+    @property
+    def scope(self) -> PublishScope:
+        """The scope itself: :func:`open_scope` hands out the scope as its own token (one object per unit of work)."""
+        return self
+
+    def _close(self) -> bool:
+        """Stop collecting; True when publishes are still unconfirmed or one failed (then :meth:`wait`)."""
+        if not self.closed:
+            self.closed = True
+            token = self._token
+            if token is not None:
+                try:
+                    _current.reset(token)
+                except ValueError:  # closed from another context than it was opened in: leave that context alone
+                    pass
+        return self.pending > 0 or self.errors is not None
+
 
 _current: ContextVar[PublishScope | None] = ContextVar("tomodachi.publish_scope", default=None)
 
@@ -66,38 +82,22 @@ def current_scope() -> PublishScope | None:
     return scope if scope is not None and not scope.closed else None
 
 
-class ScopeToken:
-    """What :func:`open_scope` returns: pass it to :func:`settle_scope` or :func:`discard_scope`."""
-
-    __slots__ = ("scope", "_token")
-
-    def __init__(self, scope: PublishScope, token: Token[PublishScope | None]) -> None:
-        self.scope = scope
-        self._token = token
-
-    def _close(self) -> None:
-        if self.scope.closed:
-            return
-        self.scope.closed = True
-        try:
-            _current.reset(self._token)
-        except ValueError:  # closed from another context than it was opened in: leave that context alone
-            pass
+# what :func:`open_scope` returns, for :func:`settle_scope` or :func:`discard_scope`: the scope itself
+ScopeToken = PublishScope
 
 
 def open_scope() -> ScopeToken:
     """Start collecting the unconfirmed publishes of the current context (a task and the tasks it creates)."""
     scope = PublishScope()
-    return ScopeToken(scope, _current.set(scope))
+    scope._token = _current.set(scope)
+    return scope
 
 
 async def settle_scope(token: ScopeToken) -> None:
     """End the scope: wait until its publishes are confirmed (no cost when none is pending). Raises
     UnconfirmedPublishError when one failed — the unit of work then counts as failed."""
-    scope = token.scope
-    token._close()
-    if scope.pending > 0 or scope.errors is not None:
-        await scope.wait()
+    if token._close():
+        await token.wait()
 
 
 def discard_scope(token: ScopeToken) -> None:

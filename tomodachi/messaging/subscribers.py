@@ -8,13 +8,14 @@ import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from tomodachi.handler_check import SignatureFinding, message_findings, report_findings
 from tomodachi.logging import framework_logger
 from tomodachi.messaging.broker import Broker, Consumer, Delivery, DeliveryCallback, remember_environment
 from tomodachi.messaging.envelope_choice import resolve_envelope
 from tomodachi.messaging.pipeline import BusAdapter, ErrorPolicy, MessagePipeline
+from tomodachi.messaging.runner import DeliveryRunner
 from tomodachi.messaging.shutdown import CANCEL_TIMEOUT, cancel_tasks, wait_tasks
 from tomodachi.messaging.unset import UNSET
 from tomodachi.runtime.transport import BoundHandler, TransportContext
@@ -59,7 +60,9 @@ class Subscribers(ABC, Generic[SubscriptionT, PublicationT, DeclaredT]):
         self.logger = framework_logger(self.logger_name)
         self.broker: Broker[SubscriptionT, PublicationT, DeclaredT] | None = None
         self.subscribers: list[Subscriber[SubscriptionT]] = []
-        self._in_flight: dict[Delivery, asyncio.Task[None]] = {}  # each delivery being handled, and its task
+        # each delivery being handled, and its task (``None`` until it starts: the runner's drain task runs it)
+        self._in_flight: dict[Delivery, asyncio.Task[Any] | None] = {}
+        self._runner = DeliveryRunner(self._in_flight, self.logger)
         self._handing_back: set[asyncio.Task[None]] = set()  # referenced until done, so failures get logged
         self._accepting = False
         self._stopped = False
@@ -184,29 +187,18 @@ class Subscribers(ABC, Generic[SubscriptionT, PublicationT, DeclaredT]):
 
     def _on_delivery(self, subscriber: Subscriber[SubscriptionT]) -> DeliveryCallback:
         pipeline = subscriber.pipeline
+        submit = self._runner.submit
 
         def on_delivery(delivery: Delivery) -> None:
-            loop = asyncio.get_running_loop()
             if not self._accepting:
                 # a delivery racing our consumer cancel: hand it straight back (stop awaits these)
-                hand_back = loop.create_task(delivery.retry(0))
+                hand_back = asyncio.get_running_loop().create_task(delivery.retry(0))
                 self._handing_back.add(hand_back)
                 hand_back.add_done_callback(self._handed_back)
                 return
-            self._in_flight[delivery] = loop.create_task(self._run(pipeline, delivery))
+            submit(pipeline, delivery)
 
         return on_delivery
-
-    async def _run(self, pipeline: MessagePipeline, delivery: Delivery) -> None:
-        """One delivery's task. It leaves ``_in_flight`` in its own last step rather than through a done callback:
-        one event-loop callback less per message, and nothing can run between the two."""
-        try:
-            await pipeline.handle(delivery)
-        except Exception as exc:
-            # the pipeline raises only when settling failed (ack / retry / dead-letter): say so, the bus redelivers
-            self.logger.error("message pipeline failed", exc_info=exc)
-        finally:
-            self._in_flight.pop(delivery, None)
 
     def _handed_back(self, task: asyncio.Task[None]) -> None:
         self._handing_back.discard(task)
@@ -218,15 +210,23 @@ class Subscribers(ABC, Generic[SubscriptionT, PublicationT, DeclaredT]):
         if not self._in_flight:
             return
         self.logger.info("awaiting running tasks", tasks=len(self._in_flight))
-        unfinished = await wait_tasks(self._in_flight.values(), self.clock, grace_period)
-        if not unfinished:
-            return
+        deadline = self.clock.monotonic() + grace_period
+        while True:
+            # again after each wait: deliveries not started yet move to a new drain task when the one that was to
+            # run them becomes the task of a handler that waits
+            tasks = {task for task in self._runner.tasks().values() if not task.done()}
+            if not tasks:
+                return
+            unfinished = await wait_tasks(tasks, self.clock, deadline - self.clock.monotonic())
+            if unfinished:
+                break
         self.logger.warning(
             f"{self.bus} handlers did not finish within the grace period; their messages are handed back",
             count=len(unfinished),
         )
-        cut_off = [delivery for delivery, task in list(self._in_flight.items()) if task in unfinished]
+        cut_off = [delivery for delivery, task in self._runner.tasks().items() if task in unfinished]
         stuck = await cancel_tasks(unfinished, self.clock)
+        self._runner.drop(cut_off)  # those that never started must not start later
         if stuck:
             # swallowed its CancelledError: hand the message back anyway; a later settle is ignored
             self.logger.error(f"{self.bus} handlers did not end after being cancelled; moving on", count=len(stuck))

@@ -10,6 +10,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
@@ -62,6 +63,9 @@ class MessagePublishedEvent(NamedTuple):
     destination: str
 
 
+_new_tuple = tuple.__new__
+
+
 class Observer(Protocol):
     def handler_called(self, event: HandlerCallEvent) -> None: ...
 
@@ -74,7 +78,6 @@ async def call_handler(
     func: Callable[..., object],
     args: Sequence[object],
     kwargs: Mapping[str, object],
-    *,
     observers: Sequence[Observer],
     clock: Clock,
     service: str,
@@ -86,19 +89,22 @@ async def call_handler(
     test's injected failure) is raised in place of the call, and recorded like the handler had raised it."""
     if not observers and fault is None:
         result = func(*args, **kwargs)
-        return await result if inspect.isawaitable(result) else result
+        return await result if type(result) is CoroutineType or inspect.isawaitable(result) else result
     started = clock.now()
     try:
         if fault is not None:
             raise fault
         result = func(*args, **kwargs)
-        if inspect.isawaitable(result):
+        if type(result) is CoroutineType or inspect.isawaitable(result):  # an async def's result: asked first
             result = await result
     except BaseException as exc:
         event = HandlerCallEvent(service, handler, transport, func, args, kwargs, None, exc, started)
         _notify_call(observers, event)
         raise
-    _notify_call(observers, HandlerCallEvent(service, handler, transport, func, args, kwargs, result, None, started))
+    # tuple.__new__ straight away: a named tuple's own __new__ is a Python function, and this runs per call
+    event = _new_tuple(HandlerCallEvent, (service, handler, transport, func, args, kwargs, result, None, started))
+    for observer in observers:
+        observer.handler_called(event)
     return result
 
 
@@ -114,7 +120,7 @@ def report_published(
     the readable one, and is only paid for when somebody observes."""
     if observers:
         name = str(getattr(service, "name", None) or type(service).__name__)
-        event = MessagePublishedEvent(bus, kind, name, decode(destination) if decode else destination)
+        event = _new_tuple(MessagePublishedEvent, (bus, kind, name, decode(destination) if decode else destination))
         for observer in observers:
             observer.message_published(event)
 

@@ -51,10 +51,7 @@ class Ledger:
     # -- Observer --------------------------------------------------------------------------------------------
 
     def handler_called(self, event: HandlerCallEvent) -> None:
-        # arguments are bound to names only when a test reads them
-        call = HandlerCall(
-            event.service, event.handler, event.transport, event.arguments, event.result, event.exception, event.time
-        )
+        call = HandlerCall.of(event)  # arguments are bound to names only when a test reads them
         self.calls.append(call)
         self.timeline.append(call)
         if self._call_signal is not None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import base64
 import json
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from tomodachi.runtime.observe import HandlerCallEvent
 
 Bus = Literal["amqp", "aws_sns_sqs"]
 
@@ -177,7 +180,19 @@ class DeadLetter(_Decoded):
 class HandlerCall:
     """One call of a handler: the arguments it was given by name, and its result or exception."""
 
-    __slots__ = ("service", "handler", "transport", "result", "exception", "time", "_bind", "_arguments")
+    __slots__ = (
+        "service",
+        "handler",
+        "transport",
+        "result",
+        "exception",
+        "time",
+        "_bind",
+        "_arguments",
+        "_func",
+        "_args",
+        "_kwargs",
+    )
 
     def __init__(
         self,
@@ -197,13 +212,40 @@ class HandlerCall:
         self.time = time
         self._bind = arguments if callable(arguments) else None
         self._arguments: Mapping[str, Any] | None = None if callable(arguments) else arguments
+        self._func: Callable[..., object] | None = None
+        self._args: Sequence[Any] = ()
+        self._kwargs: Mapping[str, Any] = {}
+
+    @classmethod
+    def of(cls, event: HandlerCallEvent) -> HandlerCall:
+        """The record of an observed call; its arguments are bound to names when a test first reads them. It
+        keeps what binding needs, not the event or a bound method of it: a test system keeps one record per
+        message, and every object kept is one more for each run of the cyclic garbage collector to visit."""
+        call = cls.__new__(cls)
+        call.service = event.service
+        call.handler = event.handler
+        call.transport = event.transport
+        call.result = event.result
+        call.exception = event.exception
+        call.time = event.time
+        call._bind = None
+        call._arguments = None
+        call._func = event.func
+        call._args = event.args
+        call._kwargs = event.kwargs
+        return call
 
     @property
     def arguments(self) -> Mapping[str, Any]:
         """The handler's arguments by parameter name (``data``, ``request``, route groups …), ``self`` excluded."""
         if self._arguments is None:
-            assert self._bind is not None
-            self._arguments = self._bind()
+            if self._func is not None:
+                from tomodachi.runtime.observe import arguments_by_name
+
+                self._arguments = arguments_by_name(self._func, self._args, self._kwargs)
+            else:
+                assert self._bind is not None
+                self._arguments = self._bind()
         return self._arguments
 
     @property

@@ -16,8 +16,9 @@ from tomodachi.logging import framework_logger
 from tomodachi.messaging.amqp import naming
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication, AmqpSubscription
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpTooManyConsumersException
+from tomodachi.messaging.amqp.memory_delivery import MemoryAmqpDelivery as MemoryAmqpDelivery  # part of this API
 from tomodachi.messaging.amqp.memory_records import DeadLetter, DelayedRetry, PublishedMessage, topic_matches
-from tomodachi.messaging.broker import Delivery, DeliveryCallback, trim_history
+from tomodachi.messaging.broker import DeliveryCallback, trim_history
 from tomodachi.messaging.faults import FaultTable
 from tomodachi.runtime.clock import Clock, RealClock
 
@@ -26,7 +27,7 @@ logger = framework_logger("tomodachi.amqp")
 PREDECLARED_EXCHANGES = {"": "direct", "amq.topic": "topic", "amq.direct": "direct", "amq.fanout": "fanout"}
 
 
-@dataclass
+@dataclass(slots=True)
 class _Message:
     body: bytes
     exchange_name: str
@@ -73,58 +74,6 @@ class _Queue:
     dead_letter_queue: str | None = None
 
 
-class MemoryAmqpDelivery(Delivery):
-    """A delivery from the memory broker; settling updates the queue like RabbitMQ would."""
-
-    def __init__(self, broker: MemoryAmqpBroker, queue: _Queue, consumer: _Consumer, message: _Message) -> None:
-        super().__init__(
-            body=message.body,
-            attributes=message.properties.headers,
-            receive_count=message.delivery_count,
-            redelivered=message.redelivered,
-            delivery_id=f"{queue.name}:{next(broker._ids)}",
-            metadata={
-                "routing_key": naming.decode_routing_key(message.routing_key),
-                "exchange_name": message.exchange_name,
-                "properties": message.properties,
-                "queue_name": queue.name,
-                "consumer_tag": consumer.tag,
-            },
-        )
-        self._broker = broker
-        self._queue = queue
-        self._consumer = consumer
-        self._message = message
-        self.orphaned = False  # its channel closed under it: the message was requeued, settling does nothing
-
-    async def _ack(self) -> None:
-        if self.orphaned:
-            return
-        self._broker.unsettled.discard(self)
-        self._broker._release(self._queue, self._consumer)
-
-    async def _retry(self, delay: float) -> None:
-        if self.orphaned:
-            return
-        message = self._message
-        message.redelivered = True
-        self._broker.unsettled.discard(self)
-        self._broker._release(self._queue, self._consumer, dispatch=False)
-        if delay <= 0:
-            self._broker._requeue(self._queue.name, message)
-        else:
-            self._broker._hold(self._queue.name, message, delay, "retry back-off")
-        self._broker._dispatch(self._queue)
-
-    async def _dead_letter(self, reason: str) -> None:
-        if self.orphaned:
-            return
-        self._broker.unsettled.discard(self)
-        self._broker._release(self._queue, self._consumer, dispatch=False)
-        self._broker._dead_letter(self._queue, self._message, reason)
-        self._broker._dispatch(self._queue)
-
-
 class MemoryAmqpBroker:
     """In-memory RabbitMQ stand-in with the same Broker interface as the real one.
 
@@ -155,7 +104,7 @@ class MemoryAmqpBroker:
         self._event = asyncio.Event()
         self.closed = False
         # (exchange, routing key) → the queues a publish reaches; forgotten whenever exchanges, queues or bindings change
-        self._routes: dict[tuple[str, str], list[str]] = {}
+        self._routes: dict[tuple[str, str], tuple[str, ...]] = {}
 
     # ---- Broker interface -------------------------------------------------------------------------------
 
@@ -188,6 +137,10 @@ class MemoryAmqpBroker:
         return consumer
 
     async def publish(self, publication: AmqpPublication) -> str | None:
+        return self.publish_now(publication)
+
+    def publish_now(self, publication: AmqpPublication) -> str | None:
+        """:meth:`publish` without a coroutine: nothing here waits (the test fake publishes through this)."""
         if self._publish_faults:
             raise self._publish_faults.popleft()
         if self.closed:
@@ -198,21 +151,20 @@ class MemoryAmqpBroker:
         if exchange is None:
             raise AmqpChannelClosed(f"no exchange {publication.exchange_name!r} (NOT_FOUND)", code=404)
         properties = publication.properties
-        record = PublishedMessage(
-            publication.exchange_name, publication.routing_key, publication.body, properties, self.clock.time()
-        )
-        self.published.append(record)
-        if self.history is not None:
-            trim_history(self.published, self.history)
-        key = (exchange.name, publication.routing_key)
+        routing_key = publication.routing_key
+        key = (exchange.name, routing_key)
         routed = self._routes.get(key)
         if routed is None:
-            routed = self._routes[key] = self._route(exchange, publication.routing_key)
+            routed = self._routes[key] = tuple(self._route(exchange, routing_key))
+        body = publication.body
+        self.published.append(
+            PublishedMessage(publication.exchange_name, routing_key, body, properties, self.clock.time(), routed)
+        )
+        if self.history is not None:
+            trim_history(self.published, self.history)
         for queue_name in routed:
-            record.routed_to.append(queue_name)
-            message = _Message(publication.body, publication.exchange_name, publication.routing_key, properties)
-            self._enqueue(queue_name, message)
-        self._changed()
+            self._enqueue(queue_name, _Message(body, publication.exchange_name, routing_key, properties))
+        self._event.set()
         return properties.message_id
 
     async def close(self) -> None:
@@ -328,6 +280,9 @@ class MemoryAmqpBroker:
         faults = table.of(queue_name) if table.queues or table.planner is not None else None
         if faults is None:
             queue.messages.append(message)
+            consumers = queue.consumers
+            if len(consumers) == 1 and consumers[0].in_flight >= consumers[0].prefetch:
+                return  # its one consumer has no room: nothing to hand out now (the usual case under load)
             self._dispatch(queue)
             return
         messages = [message, *(replace(message) for _ in range(faults.take_copies() - 1))]
@@ -402,7 +357,7 @@ class MemoryAmqpBroker:
         consumer.in_flight -= 1
         if dispatch:
             self._dispatch(queue)
-        self._changed()
+        self._event.set()
 
     def _dead_letter(self, queue: _Queue, message: _Message, reason: str) -> None:
         headers = naming.dead_letter_headers(
@@ -446,11 +401,18 @@ class MemoryAmqpBroker:
                 self._shuffle_due.add(queue.name)
                 asyncio.get_running_loop().call_soon(self._dispatch_shuffled, queue)
             return
-        while queue.messages:
-            consumer = self._next_consumer(queue)
-            if consumer is None:
-                return
-            message = queue.messages.popleft()
+        messages, consumers = queue.messages, queue.consumers
+        while messages:
+            if len(consumers) == 1:  # the usual case, asked on every enqueue and ack: no round-robin to keep
+                consumer = consumers[0]
+                if not consumer.active or consumer.in_flight >= consumer.prefetch:
+                    return
+            else:
+                found = self._next_consumer(queue)
+                if found is None:
+                    return
+                consumer = found
+            message = messages.popleft()
             message.delivery_count += 1
             queue.unacked += 1
             consumer.in_flight += 1
@@ -466,9 +428,9 @@ class MemoryAmqpBroker:
                 queue.unacked -= 1
                 consumer.in_flight -= 1
                 message.redelivered = True
-                queue.messages.appendleft(message)
+                messages.appendleft(message)
                 return
-        self._changed()
+        self._event.set()
 
     def _dispatch_shuffled(self, queue: _Queue) -> None:
         self._shuffle_due.discard(queue.name)
@@ -487,9 +449,6 @@ class MemoryAmqpBroker:
     def _next_consumer(self, queue: _Queue) -> _Consumer | None:
         # round-robin over consumers with spare prefetch, like RabbitMQ with basic.qos
         count = len(queue.consumers)
-        if count == 1:  # the usual case, asked on every enqueue and ack
-            consumer = queue.consumers[0]
-            return consumer if consumer.active and consumer.in_flight < consumer.prefetch else None
         for offset in range(count):
             index = (queue.next_consumer + offset) % count
             consumer = queue.consumers[index]

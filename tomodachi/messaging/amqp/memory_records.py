@@ -4,7 +4,7 @@ waiting on the clock)."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -39,7 +39,14 @@ class PublishedMessage:
     body: bytes
     properties: AmqpProperties
     timestamp: float
-    routed_to: list[str] = field(default_factory=list)  # queue names; empty = unroutable (dropped, as RabbitMQ)
+    # the queues it reached (empty = unroutable, dropped as RabbitMQ does): a tuple the broker shares between the
+    # records of one route, so a record adds no object of its own for the garbage collector to visit
+    queues: tuple[str, ...] = ()
+
+    @property
+    def routed_to(self) -> list[str]:
+        """Names of the queues it reached; empty = unroutable (dropped, as RabbitMQ does)."""
+        return list(self.queues)
 
     @property
     def text(self) -> str:

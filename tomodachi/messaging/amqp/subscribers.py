@@ -11,12 +11,14 @@ from tomodachi.messaging.amqp.exceptions import INTERNAL_SERVICE_ERRORS
 from tomodachi.messaging.amqp.naming import dead_letter_queue_name, decode_routing_key, prefixed_routing_key, queue_name
 from tomodachi.messaging.amqp.settings import AmqpSettings, get_broker
 from tomodachi.messaging.broker import Delivery
-from tomodachi.messaging.pipeline import BusAdapter, Unwrapped, resolve_error_policy
+from tomodachi.messaging.pipeline import NO_PARSE_KWARGS, BusAdapter, Unwrapped, resolve_error_policy
 from tomodachi.messaging.subscribers import Subscriber, Subscribers, package_version
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 
 if TYPE_CHECKING:
     from tomodachi.envelope.base import MessageParser
+
+_new_unwrapped = tuple.__new__
 
 # the transport values ``amqp_adapter`` hands to handlers by name (next to the envelope's and ``message``)
 INJECTED_VALUES: tuple[str, ...] = ("routing_key", "exchange_name", "properties")
@@ -26,17 +28,17 @@ def amqp_adapter(routing_key_prefix: str = "") -> BusAdapter:
     """How AMQP deliveries map onto the pipeline; ``routing_key`` is the delivered key minus the prefix."""
 
     def unwrap(delivery: Delivery) -> Unwrapped:
-        key = decode_routing_key(str(delivery.metadata.get("routing_key", "")))
+        metadata = delivery.metadata
+        key = decode_routing_key(str(metadata.get("routing_key", "")))
         if routing_key_prefix and key.startswith(routing_key_prefix):
             key = key[len(routing_key_prefix) :]
-        return Unwrapped(
-            payload=delivery.body,
-            values={
-                "routing_key": key,
-                "exchange_name": delivery.metadata.get("exchange_name", ""),
-                "properties": delivery.metadata.get("properties"),
-            },
-        )
+        values = {
+            "routing_key": key,
+            "exchange_name": metadata.get("exchange_name", ""),
+            "properties": metadata.get("properties"),
+        }
+        # tuple.__new__ straight away: the named tuple's own __new__ is a Python function, and this runs per message
+        return _new_unwrapped(Unwrapped, (delivery.body, values, NO_PARSE_KWARGS))
 
     return BusAdapter(
         bus="amqp",
