@@ -90,3 +90,18 @@ def test_a_module_replaced_by_another_of_the_same_name_and_size_is_patched_afres
             assert second.stamp.now().year == 2001
     finally:
         del sys.modules[name]
+
+
+async def test_time_time_reads_the_virtual_clock_and_a_users_nested_freeze_inside_it() -> None:
+    import time
+
+    from freezegun import freeze_time
+
+    clock = VirtualClock(start=datetime(2001, 2, 3, 4, 5, 6))
+    with clock:
+        await clock.advance(0.25)
+        assert time.time() == clock.time() == datetime(2001, 2, 3, 4, 5, 6, 250000).timestamp()
+        with freeze_time("1999-12-31 23:59:59"):
+            assert time.time() == 946684799.0
+        assert time.time() == clock.time()
+    assert time.time() > datetime(2024, 1, 1).timestamp()

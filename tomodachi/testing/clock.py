@@ -192,7 +192,9 @@ class VirtualClock(Clock):
         self.freeze_wall_clock = freeze_wall_clock
         self._freezer: Any = None
         self._frozen_factory: Any = None
-        self._faked_duration_clocks: list[tuple[object, str, Any]] = []
+        # freezegun's fakes this freeze replaced (duration clocks made real again, a faster time.time), as
+        # (owner, attribute, fake): put back before freezegun's stop(), which then undoes exactly what it did
+        self._replaced_fakes: list[tuple[object, str, Any]] = []
         self._patches_modules = False  # this freeze put the fakes into the modules (it is not nested in another)
         self._replaced_zone: str | None = None  # TZ before the freeze made the local zone UTC
 
@@ -302,19 +304,39 @@ class VirtualClock(Clock):
             freezer = freeze_time(self._naive_utc(), ignore=[""])
             self._frozen_factory = freezer.start()
             self._freezer = freezer
-            self._faked_duration_clocks = _restore_real_duration_clocks(freezer)
+            self._replaced_fakes = _restore_real_duration_clocks(freezer)
+            self._replaced_fakes += self._read_time_directly()
             _read_wall_clock_without_stack_inspection()
             if self._patches_modules:
                 fake_wall_clock_references()
             self._replaced_zone = make_local_zone_utc()
         return self
 
+    def _read_time_directly(self) -> list[tuple[object, str, Any]]:
+        """``time.time()`` answered from this clock while its freeze is the newest: freezegun's fake works the
+        seconds out of a datetime (more than a message's envelope costs otherwise); in a user's freeze nested
+        inside this one, freezegun's answers."""
+        from freezegun import api
+
+        fake = time.time
+        if fake is not api.fake_time:
+            return []
+        factories, factory = api.freeze_factories, self._frozen_factory
+
+        def virtual_time() -> float:
+            if factories and factories[-1] is factory:
+                return self._now / 1_000_000
+            return fake()
+
+        time.time = virtual_time
+        return [(time, "time", fake)]
+
     def unfreeze(self) -> None:
         if self._freezer is not None:
             freezer, self._freezer, self._frozen_factory = self._freezer, None, None
-            for owner, name, fake in reversed(self._faked_duration_clocks):
+            for owner, name, fake in reversed(self._replaced_fakes):
                 setattr(owner, name, fake)
-            self._faked_duration_clocks = []
+            self._replaced_fakes = []
             if self._patches_modules:
                 restore_wall_clock_references()
             restore_local_zone(self._replaced_zone)
