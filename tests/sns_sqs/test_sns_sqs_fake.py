@@ -288,3 +288,12 @@ async def test_a_delay_outside_what_sqs_allows_is_refused_like_sqs(
     with pytest.raises(Exception, match="DelaySeconds is invalid"):
         await fake_sns_sqs.send("inbox", "late", delay_seconds=delay)
     assert fake_sns_sqs.messages("inbox") == []
+
+
+@pytest.mark.parametrize("view", ["messages", "queue_attributes", "dead_letter_queue_of"])
+async def test_a_queue_view_of_an_unknown_queue_is_a_key_error_listing_the_queues(
+    tomodachi_service: Any, fake_sns_sqs: Any, view: str
+) -> None:
+    await tomodachi_service(Receiver)
+    with pytest.raises(KeyError, match="no queue 'inbx'; declared queues: inbox"):
+        getattr(fake_sns_sqs, view)("inbx")

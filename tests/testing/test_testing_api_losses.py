@@ -15,6 +15,7 @@ from tomodachi.testing import FakeAmqp, FakeSnsSqs, LostMessages, TestSystem, Un
 
 BUSES = ["amqp", "aws_sns_sqs"]
 QUEUES = {"amqp": "retrying-amqp", "aws_sns_sqs": "retrying-sns"}
+DEAD_LETTER_QUEUES = {"amqp": "retrying-amqp.dlq", "aws_sns_sqs": "retrying-sns-dlq"}
 
 
 class Refused(Exception):
@@ -144,6 +145,28 @@ async def test_a_taken_dead_letter_does_not_fail_the_system(bus: str) -> None:
     await run_system(body, Retrying)
 
     assert taken == [{"fail": "always"}]
+
+
+@pytest.mark.parametrize("bus", BUSES)
+async def test_dead_letters_are_found_by_the_dead_letter_queue_that_kept_them_too(bus: str) -> None:
+    async def body(s: TestSystem) -> None:
+        await lose_one(s, bus)
+        fake = fake_of(s, bus)
+        [lost] = fake.dead_letters(QUEUES[bus])
+        assert lost.dead_letter_queue == DEAD_LETTER_QUEUES[bus]
+        assert fake.dead_letters(DEAD_LETTER_QUEUES[bus]) == [lost]
+        assert fake.take_dead_letters(DEAD_LETTER_QUEUES[bus]) == [lost]
+
+    await run_system(body, Retrying)
+
+
+@pytest.mark.parametrize("bus", BUSES)
+async def test_expected_dead_letters_on_the_dead_letter_queue_do_not_fail_the_system(bus: str) -> None:
+    async def body(s: TestSystem) -> None:
+        fake_of(s, bus).expect_dead_letters(DEAD_LETTER_QUEUES[bus])
+        await lose_one(s, bus)
+
+    await run_system(body, Retrying)
 
 
 @pytest.mark.parametrize("bus", BUSES)

@@ -318,6 +318,7 @@ async def test_run_until_idle_raises_idle_timeout_naming_what_is_still_pending(
 
     assert isinstance(info.value, TimeoutError)
     message = str(info.value)
+    assert "run_until_idle(limit=1 h) stopped" in message
     assert "always-fails" in message
     assert "retry back-off" in message
     assert "virtual clock" in message
@@ -392,3 +393,9 @@ async def test_settle_times_out_on_a_handler_busy_with_real_work(
     svc.instance.release.set()
     await tomodachi_system.settle()
     assert svc.instance.finished == ["work"]
+
+
+@pytest.mark.parametrize("timeout", [-1, "1 second", True, None])
+async def test_settle_timeout_must_be_real_seconds(tomodachi_system: TestSystem, timeout: Any) -> None:
+    with pytest.raises(ValueError, match=r"settle\(timeout=...\) takes real seconds, a number >= 0"):
+        await tomodachi_system.fake_amqp.settle(timeout=timeout)

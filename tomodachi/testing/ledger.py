@@ -125,7 +125,7 @@ class Ledger:
     # -- losses ----------------------------------------------------------------------------------------------
 
     def take_losses(self, bus: str, queue: str | None = None) -> list[DeadLetter]:
-        taken = [d for d in self.losses if d.bus == bus and (queue is None or d.queue == queue)]
+        taken = [d for d in self.losses if d.bus == bus and d.concerns(queue)]
         self.losses = [d for d in self.losses if d not in taken]
         return taken
 
@@ -134,9 +134,7 @@ class Ledger:
 
     def unnoticed_losses(self) -> list[DeadLetter]:
         return [
-            d
-            for d in self.losses
-            if not any(bus == d.bus and (queue is None or queue == d.queue) for bus, queue in self.expected_losses)
+            d for d in self.losses if not any(bus == d.bus and d.concerns(queue) for bus, queue in self.expected_losses)
         ]
 
     def raise_unnoticed(self) -> None:

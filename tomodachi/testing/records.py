@@ -166,6 +166,11 @@ class DeadLetter(_Decoded):
     message_id: str = ""
     dead_letter_queue: str | None = None
 
+    def concerns(self, queue: str | None) -> bool:
+        """Whether a test naming ``queue`` means this one: the queue it failed on, or the dead-letter queue that
+        kept it (``None``: any queue)."""
+        return queue is None or queue == self.queue or queue == self.dead_letter_queue
+
     def describe(self) -> str:
         where = f"{self.handler} on {self.queue}" if self.handler else self.queue
         if not self.kept:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tomodachi.runtime.clock import Clock
+from tomodachi.testing.clock import readable_duration
 from tomodachi.testing.records import Pending
 
 # consecutive zero-time rounds without busy work before settle() trusts that nothing is on its way
@@ -47,6 +48,8 @@ class Settleable(Protocol):
 
 async def settle(parts: Sequence[Settleable], clock: Clock, timeout: float = DEFAULT_SETTLE_TIMEOUT) -> None:
     """Return once no part is busy (steadily, so follow-up publishes are caught); never moves the clock."""
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0:
+        raise ValueError(f"settle(timeout=...) takes real seconds, a number >= 0, not {timeout!r}")
     deadline = time.monotonic() + timeout
     stable = spins = 0
     while True:
@@ -73,8 +76,9 @@ async def run_until_idle(
 
     Raises :class:`IdleTimeout` if work is still pending once ``limit`` of virtual time has passed."""
     if limit < timedelta(0):
-        seconds = f"{limit.total_seconds():g} s"
-        raise ValueError(f"run_until_idle(limit={seconds}): the limit must not be negative (time only moves forward)")
+        raise ValueError(
+            f"run_until_idle(limit={readable_duration(limit)}): the limit must not be negative (time only moves forward)"
+        )
     horizon = clock.now() + limit
     while True:
         await settle(parts, clock, timeout)
@@ -85,7 +89,7 @@ async def run_until_idle(
         if due > horizon:
             lines = "\n".join(f"  {item}" for item in sorted(pending, key=lambda item: item.due))
             raise IdleTimeout(
-                f"run_until_idle(limit={limit}) stopped at virtual time {clock.now().isoformat()} "
+                f"run_until_idle(limit={readable_duration(limit)}) stopped at virtual time {clock.now().isoformat()} "
                 f"(the virtual clock) with {len(pending)} item(s) still pending:\n{lines}"
             )
         await clock.advance_to(max(due, clock.now()))

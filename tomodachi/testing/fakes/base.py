@@ -171,9 +171,10 @@ class FakeBase:
 
     def dead_letters(self, queue: str | None = None) -> list[DeadLetter]:
         """Messages given up on while the test ran (dead-lettered or dropped), oldest first; only those that
-        failed on ``queue`` when given. Reading them does not count as noticing them: see take_dead_letters()."""
+        failed on ``queue``, or went to the dead-letter queue ``queue``, when given. Reading them does not count
+        as noticing them: see take_dead_letters()."""
         self._check_known(queue)
-        return [d for d in self.ledger.losses if d.bus == self.bus and (queue is None or d.queue == queue)]
+        return [d for d in self.ledger.losses if d.bus == self.bus and d.concerns(queue)]
 
     def take_dead_letters(self, queue: str | None = None) -> list[DeadLetter]:
         """Like dead_letters(), and marks them noticed so they do not fail the test at teardown: they are
@@ -190,7 +191,7 @@ class FakeBase:
 
     def _check_known(self, queue: str | None) -> None:
         """A queue name must name a queue that lost a message or a declared one: a typo is an error, not ``[]``."""
-        if queue is not None and not any(d.queue == queue for d in self.ledger.losses):
+        if queue is not None and not any(d.concerns(queue) for d in self.ledger.losses):
             self._check_queue(queue)
 
     def _check_queue(self, queue: str | None) -> None:

@@ -195,16 +195,22 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         return self._aws.subscriptions(topic)
 
     def queue_attributes(self, queue: str) -> dict[str, str]:
+        self._declared(queue)
         return self._aws.queue_attributes(queue)
 
     def dead_letter_queue_of(self, queue: str) -> str | None:
+        self._declared(queue)
         return self._aws.dead_letter_queue_of(queue)
 
     def messages(self, queue: str) -> list[QueuedMessage]:
         """Every message on ``queue``: visible, in flight, or delayed (``in_flight`` says which are hidden)."""
-        if queue not in self.queues():  # the same error as fake_amqp.messages(), not the SQS API's
-            raise KeyError(f"no queue {queue!r}; declared queues: {', '.join(self.queues()) or 'none'}")
+        self._declared(queue)
         return [_queued(record) for record in self._aws.messages(queue)]
+
+    def _declared(self, queue: str) -> None:
+        """A queue the test names must exist: the same error as fake_amqp's, not the SQS API's."""
+        if queue not in self.queues():
+            raise KeyError(f"no queue {queue!r}; declared queues: {', '.join(self.queues()) or 'none'}")
 
     def _check_queue(self, queue: str | None) -> None:
         queues = self._aws.queues()
