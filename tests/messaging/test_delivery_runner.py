@@ -234,3 +234,41 @@ async def test_a_handler_cancelling_its_own_task_touches_no_other_delivery(rig: 
     await rig.fake.settle()
     assert sorted(service.done) == [1, 2, 3, 4] and service.interrupted == []
     assert transport.in_flight() == [] and rig.broker.unacked_count() == 0
+
+
+class TimesOut(PlainService):
+    """Message 1 waits under ``asyncio.timeout`` for what never comes; the others return at once."""
+
+    name = "times-out"
+    message_envelope = JsonBase
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done: list[int] = []
+        self.timed_out = asyncio.Event()
+
+    @amqp("runner.timeout")
+    async def handler(self, data: Any) -> None:
+        if data["n"] == 1:
+            try:
+                async with asyncio.timeout(0.01):
+                    await asyncio.Event().wait()
+            except TimeoutError:
+                self.timed_out.set()
+                raise
+        self.done.append(data["n"])
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout is Python 3.11+")
+async def test_a_handler_timing_out_under_asyncio_timeout_fails_alone_and_is_retried(rig: Rig) -> None:
+    service = TimesOut()
+    await rig.start(service)
+    for n in (1, 2, 3):
+        await rig.publish("runner.timeout", {"n": n}, envelope=JsonBase)
+
+    await asyncio.wait_for(service.timed_out.wait(), 5)
+    await rig.fake.settle()
+
+    assert service.done == [2, 3]  # the deliveries it shared a drain task with ran, untouched by its timeout
+    assert [type(exc) for exc, _ in rig.errors] == [TimeoutError]
+    assert rig.broker.delayed_count == 1  # message 1 waits for its retry on the clock: not lost
