@@ -218,6 +218,24 @@ async def test_publish_rejects_an_empty_destination(tomodachi_system: TestSystem
         await bus.fake(tomodachi_system).publish("", {})
 
 
+@pytest.mark.parametrize("attributes", [[1], "region=eu", {1: "one"}])
+async def test_publish_rejects_attributes_that_are_no_mapping_of_names(
+    tomodachi_system: TestSystem, bus: Bus, attributes: Any
+) -> None:
+    with pytest.raises(TypeError, match="attributes must be a mapping of names"):
+        await bus.fake(tomodachi_system).publish("with.attributes", {}, attributes=attributes)
+
+
+async def test_amqp_publish_attributes_join_the_headers_of_given_properties(
+    tomodachi_system: TestSystem, fake_amqp: FakeAmqp
+) -> None:
+    from tomodachi.messaging.amqp.descriptors import AmqpProperties
+
+    properties = AmqpProperties(content_type="application/json", headers={"trace": "t-1"})
+    record = await fake_amqp.publish("with.attributes", {}, attributes={"region": "eu"}, properties=properties)
+    assert dict(record.attributes) == {"trace": "t-1", "region": "eu"}
+
+
 # -- published / queues / messages ---------------------------------------------------------------------------------
 
 

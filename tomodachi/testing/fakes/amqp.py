@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
@@ -21,6 +22,7 @@ from tomodachi.testing.fakes.base import (
     FakeBase,
     TestSender,
     build_body,
+    check_attributes,
     check_exception,
     check_times,
     dead_letter_from_event,
@@ -70,6 +72,7 @@ class InMemoryAmqp(FaultInjection, FakeBase):
         if not isinstance(destination, str) or not destination:
             raise TypeError(f"destination must be a non-empty routing key, not {destination!r}")
         envelope = publish_envelope(envelope)
+        check_attributes(attributes)
         sender = service or self.sender
         if envelope is not None and hasattr(envelope, "build_message"):
             # build_body()'s envelope case inline: a coroutine less per message
@@ -88,6 +91,8 @@ class InMemoryAmqp(FaultInjection, FakeBase):
                 message_id=f"test-{next(self._ids)}",
                 headers=dict(attributes or {}),
             )
+        elif attributes:  # given both: the attributes join the properties' headers
+            properties = replace(properties, headers={**(properties.headers or {}), **attributes})
         broker = self.broker
         broker.publish_now(AmqpPublication(exchange_name, encode_routing_key(destination), raw, properties))
         observers = self._environment().observers

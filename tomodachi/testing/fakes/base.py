@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Final
 
@@ -61,6 +62,14 @@ async def build_body(envelope: object, sender: object, destination: str, data: A
         raise TypeError(f"envelope must have a build_message() method (e.g. JsonBase) or be None, not {envelope!r}")
     built = await envelope.build_message(sender, destination, data, **kwargs)
     return built if isinstance(built, (str, bytes)) else str(built)
+
+
+def check_attributes(attributes: object) -> None:
+    """A publish's ``attributes``: ``None`` or a mapping of names to values."""
+    if attributes is not None and not (
+        isinstance(attributes, Mapping) and all(isinstance(name, str) for name in attributes)
+    ):
+        raise TypeError(f"attributes must be a mapping of names (str) to values, or None, not {attributes!r}")
 
 
 def check_times(times: object) -> int:

@@ -24,6 +24,7 @@ from tomodachi.testing.fakes.base import (
     DEFAULT_ENVELOPE,
     FakeBase,
     TestSender,
+    check_attributes,
     dead_letter_from_event,
     publish_envelope,
 )
@@ -136,6 +137,7 @@ class RealWireFake(FakeBase):
     ) -> PublishedMessage:
         """Publish like a service would: AMQP routing key or SNS topic (unprefixed), through the real broker."""
         envelope = publish_envelope(envelope)
+        check_attributes(attributes)
         before = len(self._records)
         if self.bus == "amqp":
             from tomodachi.messaging.amqp.api import amqp_publish
@@ -166,6 +168,7 @@ class RealWireFake(FakeBase):
         from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_send_message
 
         envelope = publish_envelope(envelope)
+        check_attributes(attributes)
         if envelope is None:
             kwargs.setdefault("message_body_formatter", None)
         before = len(self._records)

@@ -22,6 +22,7 @@ from tomodachi.testing.fakes.base import (
     FakeBase,
     TestSender,
     build_body,
+    check_attributes,
     check_exception,
     check_times,
     dead_letter_from_event,
@@ -71,6 +72,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         if not isinstance(destination, str) or not destination:
             raise TypeError(f"destination must be a non-empty topic name, not {destination!r}")
         envelope = publish_envelope(envelope)
+        check_attributes(attributes)
         message = await build_body(envelope, service or self.sender, destination, data, message_attributes={})
         publication = SnsPublication(
             topic=naming.sns_topic_name(destination, topic_prefix, fifo=bool(group_id)),
@@ -103,6 +105,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
     ) -> PublishedMessage:
         """SQS SendMessage straight to ``queue`` (JsonBase envelope unless ``envelope`` says otherwise)."""
         envelope = publish_envelope(envelope)
+        check_attributes(attributes)
         body = await build_body(envelope, self.sender, "", data, message_attributes={})
         publication = SqsPublication(
             queue=queue,
