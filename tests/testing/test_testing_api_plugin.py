@@ -148,6 +148,43 @@ def test_an_async_test_that_strict_mode_leaves_unrun_fails_naming_the_setting(py
     )
 
 
+MARKED_TESTS = """
+import pytest
+import tomodachi
+
+
+class Quiet(tomodachi.Service):
+    name = "quiet"
+
+
+@pytest.mark.virtual_clock(start="2025-01-01T00:00:00Z")
+async def test_marked_without_a_clock():
+    pass
+
+
+@pytest.mark.virtual_clock(start="2025-01-01T00:00:00Z")
+async def test_marked_with_a_service(tomodachi_service):
+    await tomodachi_service(Quiet)
+
+
+@pytest.mark.virtual_clock(start="2025-01-01T00:00:00Z")
+def test_marked_with_the_clock(virtual_clock):
+    assert virtual_clock.now().year == 2025
+"""
+
+
+def test_a_virtual_clock_marker_on_a_test_that_runs_no_clock_is_a_warning(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INNER_INI)
+    pytester.makepyfile(test_inner_marked=MARKED_TESTS)
+
+    result = pytester.runpytest(*INNER_ARGS, "-W", "always::pytest.PytestWarning")
+
+    result.assert_outcomes(passed=3, warnings=1)
+    result.stdout.fnmatch_lines(["*test_marked_without_a_clock is marked virtual_clock but uses no fixture*"])
+    result.stdout.no_fnmatch_line("*test_marked_with_a_service is marked*")
+    result.stdout.no_fnmatch_line("*test_marked_with_the_clock is marked*")
+
+
 # -- a plain install -----------------------------------------------------------------------------------------------
 
 UNIMPORTABLE = 'raise ImportError("No module named {name!r} (made unimportable for this test)", name={name!r})\n'

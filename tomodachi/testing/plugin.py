@@ -176,6 +176,23 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test marked ``virtual_clock`` that asks for no fixture running the clock would run on the real clock:
+    say so (for the test's own marker; a class's or module's also covers tests that do not use the clock)."""
+    for item in items:
+        marked = any(marker.name == "virtual_clock" for marker in getattr(item, "own_markers", ()))
+        fixtures = getattr(item, "fixturenames", ())
+        # the harness (behind every fixture that starts services) asks for virtual_clock when it runs
+        if marked and "virtual_clock" not in fixtures and "tomodachi_harness" not in fixtures:
+            item.warn(
+                pytest.PytestWarning(
+                    f"{item.name} is marked virtual_clock but uses no fixture that runs the virtual clock "
+                    "(virtual_clock, tomodachi_service, tomodachi_system, fake_amqp, fake_sns_sqs): the marker "
+                    "changes nothing and the test runs on the real clock"
+                )
+            )
+
+
 @pytest.fixture
 def virtual_clock_start() -> Instant:
     """Where ``virtual_clock`` starts when the test has no ``virtual_clock`` marker: ``DEFAULT_START``
