@@ -67,5 +67,6 @@ _BATCH = 128  # ids made from one read of randomness
 _ready: list[str] = []  # ids made and not handed out yet
 # RFC 4122 variant: the two top bits of the clock-seq byte are 10 (its other bits are the random digit's)
 _VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
-# a forked child must not hand out the ids its parent has left
-os.register_at_fork(after_in_child=_ready.clear)
+# a forked child must not hand out the ids its parent has left (no fork, and no register_at_fork, on Windows)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_ready.clear)
