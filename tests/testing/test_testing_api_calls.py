@@ -307,7 +307,7 @@ async def test_wait_for_call_timeout_while_a_handler_is_busy_says_how_many_calls
     message = str(info.value)
     assert message.startswith("slow.other was called 0 time(s) within 0.1 s of real time, not 1; still busy")
     assert "slow-work" in message
-    assert "give wait_for_call() a longer timeout" in message
+    assert "give it a longer timeout" in message
     svc.instance.release.set()
     await fake_amqp.settle()
 

@@ -55,7 +55,7 @@ class ServiceHandle(Generic[S]):
     def __repr__(self) -> str:
         container = self.container
         state = "stopped" if container.stopped.is_set() else "running" if container.started.is_set() else "starting"
-        return f"<ServiceHandle {self.name!r} ({type(self.container.instance).__name__}, {state})>"
+        return f"<ServiceHandle {self.name!r} ({container.service_class.__name__}, {state})>"
 
     @property
     def clock(self) -> Clock:
@@ -106,9 +106,7 @@ class ServiceHandle(Generic[S]):
                 calls = self.calls(handler)
                 if len(calls) >= count:
                     return calls
-                # settle()'s account of what kept it busy, told as this wait's
-                busy = str(exc).partition("; ")[2].replace("settle()", "wait_for_call()")
-                raise TimeoutError(f"{self._called(handler, count, len(calls), timeout)}; {busy}") from None
+                raise TimeoutError(f"{self._called(handler, count, len(calls), timeout)}; {exc.busy}") from None
             calls = self.calls(handler)
             if len(calls) >= count:
                 return calls

@@ -26,7 +26,12 @@ DEFAULT_SETTLE_TIMEOUT = 10.0
 
 
 class SettleTimeout(TimeoutError):
-    """``settle()`` gave up: message work was still busy (not waiting on the virtual clock) after its timeout."""
+    """``settle()`` gave up: message work was still busy (not waiting on the virtual clock) after its timeout.
+    ``busy`` says what (the message without its first clause, for callers that waited for something else)."""
+
+    def __init__(self, timeout: float, busy: str) -> None:
+        super().__init__(f"settle() timed out after {timeout:g} s of real time; {busy}")
+        self.busy = busy
 
 
 class IdleTimeout(TimeoutError):
@@ -65,7 +70,7 @@ async def settle(parts: Sequence[Settleable], clock: Clock, timeout: float = DEF
         if spins < SPIN_ROUNDS:
             continue
         if time.monotonic() > deadline:
-            raise SettleTimeout(_timeout_message(parts, clock, timeout))
+            raise SettleTimeout(timeout, _still_busy(parts, clock))
         await _wait_for_change(parts)
 
 
@@ -111,19 +116,15 @@ async def _wait_for_change(parts: Sequence[Settleable]) -> None:
             waiter.cancel()
 
 
-def _timeout_message(parts: Sequence[Settleable], clock: Clock, timeout: float) -> str:
+def _still_busy(parts: Sequence[Settleable], clock: Clock) -> str:
     busy = [f"  {line}" for part in parts for line in part.busy(detail=True)]
     pending = [f"  {item}" for item in pending_of(parts)]
-    now = clock.now()
-    message = (
-        f"settle() timed out after {timeout:g} s of real time; still busy (not waiting on the virtual clock, "
-        f"which stands at {_iso(now)}):\n" + "\n".join(busy)
-    )
+    message = f"still busy (not waiting on the virtual clock, which stands at {_iso(clock.now())}):\n" + "\n".join(busy)
     if pending:
         message += "\npending on the virtual clock:\n" + "\n".join(pending)
     return message + (
-        "\na handler that waits in real time (asyncio.sleep, a slow network call) keeps settle() waiting: "
-        "give settle() a longer timeout"
+        "\na handler that waits in real time (asyncio.sleep, a slow network call) keeps the wait going: give it a "
+        "longer timeout"
     )
 
 
