@@ -117,6 +117,7 @@ class MessagePipeline:
         if delivery.handler_task is None:  # the transport's runner sets the task it runs the delivery in
             delivery.handler_task = asyncio.current_task()
         delivery.handler = self.where
+        delivery.clock = self.environment.clock  # what asyncio.sleep in the handler waits on in a test
         # the publishes the handler makes: their confirms are awaited before the delivery is acked
         scope = open_scope()
         current = current_delivery.set(delivery)

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, TypeAlias
 
 from tomodachi.runtime.clock import Clock
+from tomodachi.testing import virtual_sleep
 from tomodachi.testing.freeze_scope import (
     fake_wall_clock_references,
     make_local_zone_utc,
@@ -175,8 +176,9 @@ class VirtualClock(Clock):
     With ``freeze_wall_clock`` (default), ``freeze()`` / ``with clock:`` / ``async with clock:`` make the wall
     clock of user code read virtual time (freezegun): ``datetime.now()``, ``datetime.utcnow()``, ``date.today()``,
     ``time.time()``, ``time.gmtime()``, ``time.localtime()``, ``time.strftime()``. What measures durations stays
-    real — ``time.monotonic()``, ``time.perf_counter()`` (and ``_ns``) and the event loop's clock — so
-    ``asyncio.sleep``, network timeouts and a test timing itself keep working.
+    real — ``time.monotonic()``, ``time.perf_counter()`` (and ``_ns``) and the event loop's clock — so network
+    timeouts and a test timing itself keep working; ``asyncio.sleep`` stays real except in message handlers,
+    where it waits on the clock of the handler's service.
     """
 
     def __init__(self, start: Instant | None = None, *, freeze_wall_clock: bool = True) -> None:
@@ -292,7 +294,8 @@ class VirtualClock(Clock):
 
     def freeze(self) -> VirtualClock:
         """Make wall-clock reads (``datetime.now()``, ``time.time()``…) return virtual time until ``unfreeze()``,
-        with UTC as the local zone; ``time.monotonic()`` / ``time.perf_counter()`` keep running in real time."""
+        with UTC as the local zone, and ``asyncio.sleep`` in message handlers wait on their service's clock;
+        ``time.monotonic()`` / ``time.perf_counter()`` keep running in real time."""
         if self._freezer is None:
             from freezegun import api, freeze_time  # a test dependency: imported only when freezing
 
@@ -310,6 +313,7 @@ class VirtualClock(Clock):
             if self._patches_modules:
                 fake_wall_clock_references()
             self._replaced_zone = make_local_zone_utc()
+            virtual_sleep.install()
         return self
 
     def _read_time_directly(self) -> list[tuple[object, str, Any]]:
@@ -337,6 +341,7 @@ class VirtualClock(Clock):
             for owner, name, fake in reversed(self._replaced_fakes):
                 setattr(owner, name, fake)
             self._replaced_fakes = []
+            virtual_sleep.uninstall()
             if self._patches_modules:
                 restore_wall_clock_references()
             restore_local_zone(self._replaced_zone)

@@ -149,7 +149,11 @@ def _wall_clock_pairs() -> tuple[dict[int, Any], dict[int, Any]]:
     """(fake by id of real, real by id of fake) for the wall-clock reads freezegun fakes."""
     from freezegun import api
 
-    pairs = [(api.real_date, api.FakeDate), (api.real_datetime, api.FakeDatetime)]
+    from tomodachi.testing import virtual_sleep
+
+    # asyncio.sleep too: a service module's own "from asyncio import sleep" waits on the clock in a handler
+    pairs: list[tuple[object, object]] = [(api.real_date, api.FakeDate), (api.real_datetime, api.FakeDatetime)]
+    pairs.append((virtual_sleep.real_sleep, virtual_sleep.sleep))
     for name in ("time", "time_ns", "gmtime", "localtime", "strftime"):
         real, fake = getattr(api, f"real_{name}", None), getattr(api, f"fake_{name}", None)
         if real is not None and fake is not None:

@@ -123,7 +123,7 @@ def _still_busy(parts: Sequence[Settleable], clock: Clock) -> str:
     if pending:
         message += "\npending on the virtual clock:\n" + "\n".join(pending)
     return message + (
-        "\na handler that waits in real time (asyncio.sleep, a slow network call) keeps the wait going: give it a "
+        "\na handler that waits in real time (a slow network call, an event) keeps the wait going: give it a "
         "longer timeout"
     )
 
