@@ -8,7 +8,7 @@ import asyncio
 import sys
 import time
 import types
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import tomodachi
@@ -90,3 +90,31 @@ async def test_asyncio_sleep_is_the_real_one_again_once_the_clock_unfreezes() ->
             pass
         assert asyncio.sleep is not real
     assert asyncio.sleep is real and asyncio.tasks.sleep is real and OWN_SLEEP.sleep is real
+
+
+class Sweeper(tomodachi.Service):
+    """An hourly sweep that pauses ten minutes between its two passes."""
+
+    name = "sweeper"
+
+    def __init__(self) -> None:
+        self.passes: list[str] = []
+
+    @tomodachi.schedule(interval="hourly")
+    async def sweep(self) -> None:
+        self.passes.append(datetime.now(timezone.utc).strftime("%H:%M"))
+        await asyncio.sleep(600)
+        self.passes.append(datetime.now(timezone.utc).strftime("%H:%M"))
+
+
+async def test_a_scheduled_functions_sleep_waits_on_the_virtual_clock(
+    tomodachi_service: ServiceFactory, virtual_clock: VirtualClock
+) -> None:
+    svc = await tomodachi_service(Sweeper)
+    began = time.perf_counter()
+
+    await virtual_clock.advance("65 minutes")
+    assert svc.instance.passes == ["01:00"]  # the second pass waits for 01:10 on the virtual clock
+    await virtual_clock.advance("5 minutes")
+    assert svc.instance.passes == ["01:00", "01:10"]
+    assert time.perf_counter() - began < 5

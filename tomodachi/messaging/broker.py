@@ -48,7 +48,6 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    from tomodachi.runtime.clock import Clock
     from tomodachi.runtime.environment import Environment
 
 SubscriptionT = TypeVar("SubscriptionT", contravariant=True)
@@ -69,7 +68,6 @@ class Delivery(ABC):
     # the task running this delivery's pipeline (set by the transport): lets tests see what it waits on
     handler_task: asyncio.Task[Any] | None = None
     handler: str = ""  # "<service>.<handler>" running it (set by the pipeline)
-    clock: Clock | None = None  # the clock of the handler's service (set by the pipeline)
     # raised in place of the handler (a test's in-memory broker injecting a failed attempt)
     injected_fault: BaseException | None = None
     _settled: asyncio.Event | None = None

@@ -30,6 +30,7 @@ from tomodachi.messaging.publish_scope import (
     open_scope,
 )
 from tomodachi.middleware import execute_middlewares
+from tomodachi.runtime.clock import handler_clock
 from tomodachi.runtime.observe import MessageLostEvent, call_handler, report_lost
 
 if TYPE_CHECKING:
@@ -117,10 +118,10 @@ class MessagePipeline:
         if delivery.handler_task is None:  # the transport's runner sets the task it runs the delivery in
             delivery.handler_task = asyncio.current_task()
         delivery.handler = self.where
-        delivery.clock = self.environment.clock  # what asyncio.sleep in the handler waits on in a test
         # the publishes the handler makes: their confirms are awaited before the delivery is acked
         scope = open_scope()
         current = current_delivery.set(delivery)
+        clock = handler_clock.set(self.environment.clock)
         try:  # the whole of it in one coroutine: one per message is enough
             try:
                 unwrapped = self.adapter.unwrap(delivery)
@@ -192,6 +193,7 @@ class MessagePipeline:
             await self._give_up(delivery, f"message pipeline failed: {type(exc).__name__}: {exc}", kept=True)
         finally:
             current_delivery.reset(current)
+            handler_clock.reset(clock)
             scope._close()  # discard_scope(): a no-op once the delivery was acked
             tasks.current -= 1
             delivery.handler_task = None  # the task holds the delivery: no reference cycle once it is done

@@ -6,6 +6,7 @@ import asyncio
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Protocol
 
@@ -59,3 +60,8 @@ class RealClock(Clock):
 
     def call_later(self, delay: float, callback: Callable[..., object], *args: object) -> TimerHandle:
         return asyncio.get_running_loop().call_later(max(0.0, delay), callback, *args)
+
+
+# the clock of the service whose message handler or scheduled function runs here (set for the handler's run): what
+# asyncio.sleep waits on while a test's VirtualClock is frozen
+handler_clock: ContextVar[Clock | None] = ContextVar("tomodachi_handler_clock", default=None)

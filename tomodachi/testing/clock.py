@@ -177,8 +177,8 @@ class VirtualClock(Clock):
     clock of user code read virtual time (freezegun): ``datetime.now()``, ``datetime.utcnow()``, ``date.today()``,
     ``time.time()``, ``time.gmtime()``, ``time.localtime()``, ``time.strftime()``. What measures durations stays
     real — ``time.monotonic()``, ``time.perf_counter()`` (and ``_ns``) and the event loop's clock — so network
-    timeouts and a test timing itself keep working; ``asyncio.sleep`` stays real except in message handlers,
-    where it waits on the clock of the handler's service.
+    timeouts and a test timing itself keep working; ``asyncio.sleep`` stays real except in message handlers and
+    scheduled functions, where it waits on the clock of their service.
     """
 
     def __init__(self, start: Instant | None = None, *, freeze_wall_clock: bool = True) -> None:
@@ -294,8 +294,8 @@ class VirtualClock(Clock):
 
     def freeze(self) -> VirtualClock:
         """Make wall-clock reads (``datetime.now()``, ``time.time()``…) return virtual time until ``unfreeze()``,
-        with UTC as the local zone, and ``asyncio.sleep`` in message handlers wait on their service's clock;
-        ``time.monotonic()`` / ``time.perf_counter()`` keep running in real time."""
+        with UTC as the local zone, and ``asyncio.sleep`` in message handlers and scheduled functions wait on their
+        service's clock; ``time.monotonic()`` / ``time.perf_counter()`` keep running in real time."""
         if self._freezer is None:
             from freezegun import api, freeze_time  # a test dependency: imported only when freezing
 

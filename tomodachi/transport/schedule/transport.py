@@ -18,7 +18,7 @@ from tomodachi.logging import bind_handler_context
 from tomodachi.logging import framework_logger as get_logger  # no structlog import on the start path
 from tomodachi.messaging.publish_scope import discard_scope, open_scope, settle_scope
 from tomodachi.middleware import execute_middlewares
-from tomodachi.runtime.clock import Clock, RealClock
+from tomodachi.runtime.clock import Clock, RealClock, handler_clock
 from tomodachi.runtime.observe import call_handler
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 from tomodachi.transport.schedule.fire_times import iter_fire_times
@@ -131,6 +131,7 @@ class ScheduleTransport:
 
     async def _invoke(self, job: _Job, due: datetime) -> None:
         values = {"invocation_time": _iso(due), "interval": job.interval}
+        handler_clock.set(self.clock)  # this run's own task: asyncio.sleep in it waits on a test's virtual clock
         self._tasks.started()
         # the run's publishes: their confirms are awaited when it ends; one that fails fails the run
         scope = open_scope()
