@@ -18,20 +18,19 @@ from tomodachi.messaging.publish_scope import (
 
 
 async def test_settling_a_scope_without_pending_publishes_never_suspends() -> None:
-    token = open_scope()
-    assert current_scope() is token.scope
-    settling = settle_scope(token)
+    scope = open_scope()
+    assert current_scope() is scope
+    settling = settle_scope(scope)
     with pytest.raises(StopIteration):  # done on its first step: no future, no trip through the event loop
         settling.send(None)
     assert current_scope() is None
 
 
 async def test_settle_waits_until_every_tracked_publish_is_confirmed() -> None:
-    token = open_scope()
-    scope = token.scope
+    scope = open_scope()
     scope.track()
     scope.track()
-    settling = asyncio.ensure_future(settle_scope(token))
+    settling = asyncio.ensure_future(settle_scope(scope))
     await asyncio.sleep(0)
     scope.resolve()
     await asyncio.sleep(0)
@@ -41,11 +40,10 @@ async def test_settle_waits_until_every_tracked_publish_is_confirmed() -> None:
 
 
 async def test_settle_raises_at_the_first_publish_that_was_not_confirmed() -> None:
-    token = open_scope()
-    scope = token.scope
+    scope = open_scope()
     scope.track()
     scope.track()
-    settling = asyncio.ensure_future(settle_scope(token))
+    settling = asyncio.ensure_future(settle_scope(scope))
     await asyncio.sleep(0)
     refused = RuntimeError("nack")
     scope.resolve(refused)  # the other one is still pending: no need to wait for it
@@ -81,7 +79,7 @@ async def test_async_with_raises_unconfirmed_publish_error() -> None:
 
 
 async def test_a_closed_scope_tracks_nothing_more_even_in_tasks_it_started() -> None:
-    token = open_scope()
+    scope = open_scope()
     started = asyncio.Event()
     go_on = asyncio.Event()
     seen: list[object] = []
@@ -93,7 +91,7 @@ async def test_a_closed_scope_tracks_nothing_more_even_in_tasks_it_started() -> 
 
     task = asyncio.ensure_future(fire_and_forget())
     await started.wait()
-    await settle_scope(token)
+    await settle_scope(scope)
     go_on.set()
     await asyncio.wait_for(task, 1)
     assert seen == [None]
@@ -102,9 +100,9 @@ async def test_a_closed_scope_tracks_nothing_more_even_in_tasks_it_started() -> 
 async def test_scopes_nest_and_the_outer_one_comes_back() -> None:
     outer = open_scope()
     inner = open_scope()
-    assert current_scope() is inner.scope
+    assert current_scope() is inner
     await settle_scope(inner)
-    assert current_scope() is outer.scope
+    assert current_scope() is outer
     discard_scope(outer)
     discard_scope(outer)  # idempotent
     assert current_scope() is None

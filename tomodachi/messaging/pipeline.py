@@ -24,11 +24,7 @@ from tomodachi.logging import framework_logger
 from tomodachi.messaging.broker import Delivery, current_delivery
 from tomodachi.messaging.call_plan import NO_VALUES, CallPlan
 from tomodachi.messaging.error_policy import ErrorPolicy, resolve_error_policy
-from tomodachi.messaging.publish_scope import (
-    ScopeToken,
-    UnconfirmedPublishError,
-    open_scope,
-)
+from tomodachi.messaging.publish_scope import PublishScope, UnconfirmedPublishError, discard_scope, open_scope
 from tomodachi.middleware import execute_middlewares
 from tomodachi.runtime.clock import handler_clock
 from tomodachi.runtime.observe import MessageLostEvent, call_handler, report_lost
@@ -112,9 +108,7 @@ class MessagePipeline:
 
     async def handle(self, delivery: Delivery) -> None:
         """Process one delivery to completion and settle it. Raises only on cancellation or when settling fails."""
-        tasks = self._tasks
-        tasks.current += 1  # TaskCounter.started(), inline: this runs for every message
-        tasks.total += 1
+        self._tasks.started()
         if delivery.handler_task is None:  # the transport's runner sets the task it runs the delivery in
             delivery.handler_task = asyncio.current_task()
         delivery.handler = self.where
@@ -179,12 +173,7 @@ class MessagePipeline:
                 self._report(exc, delivery, message_uuid)
                 await self._handler_failed(delivery, exc)
                 return
-            # _ack_once_confirmed() inlined: a coroutine less per message
-            if scope._close() and not await self._confirms_arrived(delivery, scope, message_uuid):
-                return
-            if message_uuid:
-                self._remember(str(message_uuid))
-            await delivery.ack()
+            await self._ack_once_confirmed(delivery, scope, message_uuid)
         except Exception as exc:
             if delivery.settled:
                 raise  # settling itself failed: the transport logs it and the bus redelivers
@@ -194,14 +183,14 @@ class MessagePipeline:
         finally:
             current_delivery.reset(current)
             handler_clock.reset(clock)
-            scope._close()  # discard_scope(): a no-op once the delivery was acked
-            tasks.current -= 1
+            discard_scope(scope)  # a no-op once the delivery was acked
+            self._tasks.ended()
             delivery.handler_task = None  # the task holds the delivery: no reference cycle once it is done
 
     async def _through_middlewares(
         self,
         delivery: Delivery,
-        scope: ScopeToken,
+        scope: PublishScope,
         message: object,
         message_uuid: object,
         values: dict[str, object],
@@ -231,15 +220,15 @@ class MessagePipeline:
             return
         await self._ack_once_confirmed(delivery, scope, message_uuid)
 
-    async def _ack_once_confirmed(self, delivery: Delivery, scope: ScopeToken, message_uuid: object) -> None:
+    async def _ack_once_confirmed(self, delivery: Delivery, scope: PublishScope, message_uuid: object) -> None:
         """Ack once the handler's publishes are confirmed (see :meth:`_confirms_arrived`)."""
-        if scope._close() and not await self._confirms_arrived(delivery, scope, message_uuid):
+        if scope.close() and not await self._confirms_arrived(delivery, scope, message_uuid):
             return
         if message_uuid:
             self._remember(str(message_uuid))  # only now: a retried delivery must not be skipped as a duplicate
         await delivery.ack()
 
-    async def _confirms_arrived(self, delivery: Delivery, scope: ScopeToken, message_uuid: object) -> bool:
+    async def _confirms_arrived(self, delivery: Delivery, scope: PublishScope, message_uuid: object) -> bool:
         """Wait for the confirms of the handler's publishes (the scope is closed); one that failed fails the
         handler (its policy then retries or dead-letters the delivery, which is not acked: nothing is lost)."""
         try:

@@ -55,12 +55,7 @@ class PublishScope:
         if self.errors is not None:
             raise UnconfirmedPublishError(list(self.errors))
 
-    @property
-    def scope(self) -> PublishScope:
-        """The scope itself: :func:`open_scope` hands out the scope as its own token (one object per unit of work)."""
-        return self
-
-    def _close(self) -> bool:
+    def close(self) -> bool:
         """Stop collecting; True when publishes are still unconfirmed or one failed (then :meth:`wait`)."""
         if not self.closed:
             self.closed = True
@@ -82,57 +77,52 @@ def current_scope() -> PublishScope | None:
     return scope if scope is not None and not scope.closed else None
 
 
-# what :func:`open_scope` returns, for :func:`settle_scope` or :func:`discard_scope`: the scope itself
-ScopeToken = PublishScope
-
-
-def open_scope() -> ScopeToken:
+def open_scope() -> PublishScope:
     """Start collecting the unconfirmed publishes of the current context (a task and the tasks it creates)."""
     scope = PublishScope()
     scope._token = _current.set(scope)
     return scope
 
 
-async def settle_scope(token: ScopeToken) -> None:
+async def settle_scope(scope: PublishScope) -> None:
     """End the scope: wait until its publishes are confirmed (no cost when none is pending). Raises
     UnconfirmedPublishError when one failed — the unit of work then counts as failed."""
-    if token._close():
-        await token.wait()
+    if scope.close():
+        await scope.wait()
 
 
-def discard_scope(token: ScopeToken) -> None:
+def discard_scope(scope: PublishScope) -> None:
     """End the scope without waiting (the unit of work failed anyway); its publishes are still confirmed, and
     re-published or logged as lost by their broker. Does nothing after :func:`settle_scope`."""
-    token._close()
+    scope.close()
 
 
 class publish_scope:  # noqa: N801 - used like a function: ``async with publish_scope():``
     """``async with publish_scope():`` — settle on a normal exit, discard when the body raises."""
 
-    __slots__ = ("_token",)
+    __slots__ = ("_scope",)
 
     def __init__(self) -> None:
-        self._token: ScopeToken | None = None
+        self._scope: PublishScope | None = None
 
     async def __aenter__(self) -> PublishScope:
-        self._token = open_scope()
-        return self._token.scope
+        self._scope = open_scope()
+        return self._scope
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
     ) -> None:
-        token, self._token = self._token, None
-        if token is None:
+        scope, self._scope = self._scope, None
+        if scope is None:
             return
         if exc_type is None:
-            await settle_scope(token)
+            await settle_scope(scope)
         else:
-            discard_scope(token)
+            discard_scope(scope)
 
 
 __all__ = [
     "PublishScope",
-    "ScopeToken",
     "UnconfirmedPublishError",
     "current_scope",
     "discard_scope",

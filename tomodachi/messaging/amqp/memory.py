@@ -276,13 +276,9 @@ class MemoryAmqpBroker:
 
     def _enqueue(self, queue_name: str, message: _Message) -> None:
         queue = self.queues[queue_name]
-        table = self.faults
-        faults = table.of(queue_name) if table.queues or table.planner is not None else None
+        faults = self.faults.of(queue_name)
         if faults is None:
             queue.messages.append(message)
-            consumers = queue.consumers
-            if len(consumers) == 1 and consumers[0].in_flight >= consumers[0].prefetch:
-                return  # its one consumer has no room: nothing to hand out now (the usual case under load)
             self._dispatch(queue)
             return
         messages = [message, *(replace(message) for _ in range(faults.take_copies() - 1))]
@@ -391,10 +387,9 @@ class MemoryAmqpBroker:
         self._changed()
 
     def _dispatch(self, queue: _Queue) -> None:
-        table = self.faults
-        if table.outage:
+        if self.faults.outage:
             return
-        faults = table.of(queue.name) if table.queues or table.planner is not None else None
+        faults = self.faults.of(queue.name)
         if faults is not None and faults.shuffle is not None and queue.name not in self._shuffling:
             # gather what arrives in this turn of the event loop, then hand it out in a seeded order
             if queue.messages and queue.name not in self._shuffle_due:

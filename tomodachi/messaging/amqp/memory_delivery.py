@@ -18,20 +18,20 @@ class MemoryAmqpDelivery(Delivery):
     orphaned = False  # its channel closed under it: the message was requeued, settling does nothing
 
     def __init__(self, broker: MemoryAmqpBroker, queue: _Queue, consumer: _Consumer, message: _Message) -> None:
-        # the base class's fields written directly (one delivery per message): its metadata is made here and
-        # needs no copy; the headers are copied, as the message's properties are shared with the broker's records
-        self.body = message.body
-        self.attributes = dict(message.properties.headers)
-        self.receive_count = message.delivery_count
-        self.redelivered = message.redelivered
-        self.delivery_id = f"{queue.name}:{next(broker._ids)}"
-        self.metadata = {
-            "routing_key": naming.decode_routing_key(message.routing_key),
-            "exchange_name": message.exchange_name,
-            "properties": message.properties,
-            "queue_name": queue.name,
-            "consumer_tag": consumer.tag,
-        }
+        super().__init__(
+            body=message.body,
+            attributes=message.properties.headers,  # copied: the properties are shared with the broker's records
+            receive_count=message.delivery_count,
+            redelivered=message.redelivered,
+            delivery_id=f"{queue.name}:{next(broker._ids)}",
+            metadata={
+                "routing_key": naming.decode_routing_key(message.routing_key),
+                "exchange_name": message.exchange_name,
+                "properties": message.properties,
+                "queue_name": queue.name,
+                "consumer_tag": consumer.tag,
+            },
+        )
         self._broker = broker
         self._queue = queue
         self._consumer = consumer

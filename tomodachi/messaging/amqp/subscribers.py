@@ -11,14 +11,12 @@ from tomodachi.messaging.amqp.exceptions import INTERNAL_SERVICE_ERRORS
 from tomodachi.messaging.amqp.naming import dead_letter_queue_name, decode_routing_key, prefixed_routing_key, queue_name
 from tomodachi.messaging.amqp.settings import AmqpSettings, get_broker
 from tomodachi.messaging.broker import Delivery
-from tomodachi.messaging.pipeline import NO_PARSE_KWARGS, BusAdapter, Unwrapped, resolve_error_policy
+from tomodachi.messaging.pipeline import BusAdapter, Unwrapped, resolve_error_policy
 from tomodachi.messaging.subscribers import Subscriber, Subscribers, package_version
 from tomodachi.runtime.transport import BoundHandler, TransportContext
 
 if TYPE_CHECKING:
     from tomodachi.envelope.base import MessageParser
-
-_new_unwrapped = tuple.__new__
 
 # the transport values ``amqp_adapter`` hands to handlers by name (next to the envelope's and ``message``)
 INJECTED_VALUES: tuple[str, ...] = ("routing_key", "exchange_name", "properties")
@@ -37,8 +35,7 @@ def amqp_adapter(routing_key_prefix: str = "") -> BusAdapter:
             "exchange_name": metadata.get("exchange_name", ""),
             "properties": metadata.get("properties"),
         }
-        # tuple.__new__ straight away: the named tuple's own __new__ is a Python function, and this runs per message
-        return _new_unwrapped(Unwrapped, (delivery.body, values, NO_PARSE_KWARGS))
+        return Unwrapped(delivery.body, values)
 
     return BusAdapter(
         bus="amqp",

@@ -35,7 +35,6 @@ from tomodachi.testing.waiting import clock_wait
 
 if TYPE_CHECKING:
     from tomodachi.messaging.amqp.memory import _Message, _Queue
-    from tomodachi.runtime.environment import Environment
 
 
 class InMemoryAmqp(FaultInjection, FakeBase):
@@ -51,7 +50,6 @@ class InMemoryAmqp(FaultInjection, FakeBase):
         self.sender = sender or TestSender()
         broker.faults.notify = self._trace
         self._ids = itertools.count(1)
-        self._sender_environment: Environment | None = None
 
     # -- publishing ------------------------------------------------------------------------------------------
 
@@ -73,13 +71,7 @@ class InMemoryAmqp(FaultInjection, FakeBase):
             raise TypeError(f"destination must be a non-empty routing key, not {destination!r}")
         envelope = publish_envelope(envelope)
         check_attributes(attributes)
-        sender = service or self.sender
-        if envelope is not None and hasattr(envelope, "build_message"):
-            # build_body()'s envelope case inline: a coroutine less per message
-            built = await envelope.build_message(sender, destination, data)
-            body = built if isinstance(built, (str, bytes)) else str(built)
-        else:
-            body = await build_body(envelope, sender, destination, data)
+        body = await build_body(envelope, service or self.sender, destination, data)
         raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
         if properties is None:
             content_type = "application/json" if envelope is not None or not isinstance(data, (str, bytes)) else None
@@ -95,17 +87,8 @@ class InMemoryAmqp(FaultInjection, FakeBase):
             properties = replace(properties, headers={**(properties.headers or {}), **attributes})
         broker = self.broker
         broker.publish_now(AmqpPublication(exchange_name, encode_routing_key(destination), raw, properties))
-        observers = self._environment().observers
-        if observers:
-            report_published(observers, self.sender, "amqp", "amqp", destination)
+        report_published(environment_of(self.sender).observers, self.sender, "amqp", "amqp", destination)
         return self._record(broker.published[-1])
-
-    def _environment(self) -> Environment:
-        """The sender's Environment (looked up once: the test's sender keeps its Environment)."""
-        found = self._sender_environment
-        if found is None:
-            found = self._sender_environment = environment_of(self.sender)
-        return found
 
     def fail_next_publishes(self, times: int = 1, exc: BaseException | type[BaseException] | None = None) -> None:
         """The next ``times`` publishes (by services or the test) raise ``exc`` (default: a closed channel)."""
