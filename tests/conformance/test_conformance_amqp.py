@@ -116,11 +116,6 @@ async def test_a_dead_letter_names_the_queue_it_failed_on_and_its_dlq(
     assert [(d.queue, d.dead_letter_queue) for d in dead_letters] == [("conformance-fail", "conformance-fail.dlq")]
 
 
-@pytest.mark.wire_difference(
-    "fake",
-    reason="only RabbitMQ's retried copies carry the x-tomodachi-attempt header; the in-memory broker requeues "
-    "the message itself and the handler sees the original headers",
-)
 async def test_a_retried_message_shows_the_handler_how_often_it_was_received(
     tomodachi_service: ServiceFactory, fake_amqp: FakeAmqp, let_time_pass: LetTimePass
 ) -> None:

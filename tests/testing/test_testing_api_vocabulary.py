@@ -340,7 +340,8 @@ async def test_dead_letter_and_queued_records_carry_the_attributes_as_plain_valu
     await tomodachi_system.run_until_idle()
 
     [dead] = fake.take_dead_letters()
-    assert dict(dead.attributes) == attributes
+    # the publisher's attributes, beside what the broker added on the way (an AMQP retry copy's bookkeeping)
+    assert {name: dead.attributes.get(name) for name in attributes} == attributes
     [queued] = fake.messages(bus.dead_letter_queue)
     assert {name: queued.attributes.get(name) for name in attributes} == attributes
 

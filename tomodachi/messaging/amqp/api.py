@@ -98,20 +98,14 @@ async def amqp_publish(
     exchange = exchange_name or settings.exchange_name
 
     async def send() -> None:
-        if envelope is not None:
-            payload: str | bytes = await envelope.build_message(service, routing_key, data, **kwargs)
-            content_type = getattr(envelope, "content_type", None) or _sniff_content_type(payload)
-        else:
-            payload = data
-            content_type = "text/plain; charset=utf-8" if isinstance(data, str) else "application/octet-stream"
-        body = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
-        properties = AmqpProperties(
-            content_type=content_type,
-            delivery_mode=2,  # persistent
-            message_id=_message_id(),
-            timestamp=int(environment.clock.time()),
-            headers=add_outgoing_headers({}, service, "amqp", routing_key),
+        payload: str | bytes = (
+            await envelope.build_message(service, routing_key, data, **kwargs) if envelope is not None else data
         )
+        content_type = content_type_of(envelope, payload)
+        body = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+        headers: dict[str, object] = {}
+        add_outgoing_headers(headers, service, "amqp", routing_key)  # fills ``headers`` in place
+        properties = outgoing_properties(content_type, environment.clock.time(), headers)
         publication = AmqpPublication(exchange, prefixed_routing_key(routing_key, prefix), body, properties)
         for attempt in range(1, PUBLISH_ATTEMPTS + 1):
             try:
@@ -134,6 +128,24 @@ async def amqp_publish(
         await send()
         return None
     return asyncio.get_running_loop().create_task(send())
+
+
+def outgoing_properties(content_type: str, now: float, headers: dict[str, object]) -> AmqpProperties:
+    """The properties of a message published at ``now`` (epoch seconds): persistent, a fresh message id."""
+    return AmqpProperties(
+        content_type=content_type,
+        delivery_mode=2,  # persistent
+        message_id=_message_id(),
+        timestamp=int(now),
+        headers=headers,
+    )
+
+
+def content_type_of(envelope: object, payload: str | bytes) -> str:
+    """The content type of a body built by ``envelope`` (its own, when it names one) or of a raw body."""
+    if envelope is not None:
+        return getattr(envelope, "content_type", None) or _sniff_content_type(payload)
+    return "text/plain; charset=utf-8" if isinstance(payload, str) else "application/octet-stream"
 
 
 def _message_id() -> str:

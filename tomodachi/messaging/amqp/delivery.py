@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 from tomodachi.messaging.amqp.descriptors import AmqpProperties
 from tomodachi.messaging.amqp.naming import dead_letter_headers, decode_routing_key
-from tomodachi.messaging.amqp.republish import SIGNATURE_HEADER, bookkeeping_signature, copy_properties, signed_by_us
+from tomodachi.messaging.amqp.republish import (
+    ATTEMPT_HEADER,
+    BOOKKEEPING_HEADERS,
+    EXCHANGE_HEADER,
+    ROUTING_KEY_HEADER,
+    SIGNED_HEADERS,
+    retry_copy_properties,
+    signed_by_us,
+    without_bookkeeping,
+)
 from tomodachi.messaging.broker import Delivery
 
 if TYPE_CHECKING:
@@ -18,12 +27,6 @@ if TYPE_CHECKING:
     from tomodachi.messaging.amqp.connection import AmqpChannel
     from tomodachi.messaging.amqp.real import RealAmqpBroker, RealAmqpConsumer
 
-# bookkeeping headers on retried copies: receives so far, and where the message was first published
-ATTEMPT_HEADER = "x-tomodachi-attempt"
-ROUTING_KEY_HEADER = "x-tomodachi-routing-key"
-EXCHANGE_HEADER = "x-tomodachi-exchange"
-BOOKKEEPING_HEADERS = (ATTEMPT_HEADER, ROUTING_KEY_HEADER, EXCHANGE_HEADER)
-SIGNED_HEADERS = (*BOOKKEEPING_HEADERS, SIGNATURE_HEADER)
 DEAD_LETTER_FAILURE_BACKOFF = 5.0
 
 
@@ -48,7 +51,7 @@ class RealAmqpDelivery(Delivery):
                 headers, broker.signing_key, queue, body, BOOKKEEPING_HEADERS
             ):
                 # written by a publisher, not by our retry: a forged attempt count, routing key or exchange is ignored
-                headers = {k: v for k, v in headers.items() if k not in SIGNED_HEADERS}
+                headers = without_bookkeeping(headers)
             previous = _int(headers.get(ATTEMPT_HEADER))
         redelivered = bool(envelope.is_redeliver)
         # classic queues do not count deliveries: the header carries receives of earlier copies, and a
@@ -89,18 +92,15 @@ class RealAmqpDelivery(Delivery):
         self._broker.ack(self._channel, self._tag)
 
     async def _retry(self, delay: float) -> None:
-        queue = self._subscription.queue_name
-        signature = bookkeeping_signature(
-            self._broker.signing_key, queue, self.receive_count, self._wire_key, self._exchange, self.body_bytes
+        copy = retry_copy_properties(
+            self._properties,
+            self._broker.signing_key,
+            self._subscription.queue_name,
+            self.receive_count,
+            self._wire_key,
+            self._exchange,
+            self.body_bytes,
         )
-        headers = {
-            **{k: v for k, v in self._properties.headers.items() if k not in SIGNED_HEADERS},
-            ATTEMPT_HEADER: self.receive_count,
-            ROUTING_KEY_HEADER: self._wire_key,
-            EXCHANGE_HEADER: self._exchange,
-            SIGNATURE_HEADER: signature,
-        }
-        copy = copy_properties(self._properties, headers)
         if not self._channel.is_open:
             return  # the original comes back by itself
         if await self._broker._requeue_copy(self._subscription, self.body_bytes, copy, delay):
@@ -117,7 +117,7 @@ class RealAmqpDelivery(Delivery):
 
     async def _dead_letter(self, reason: str) -> None:
         headers = dead_letter_headers(
-            {k: v for k, v in self._properties.headers.items() if k not in SIGNED_HEADERS},
+            without_bookkeeping(self._properties.headers),
             reason=reason,
             queue=self._subscription.queue_name,
             exchange=self._exchange,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpTooManyConsumersException
 from tomodachi.messaging.amqp.memory_delivery import MemoryAmqpDelivery as MemoryAmqpDelivery  # part of this API
 from tomodachi.messaging.amqp.memory_records import DeadLetter, DelayedRetry, PublishedMessage, topic_matches
+from tomodachi.messaging.amqp.republish import without_bookkeeping
 from tomodachi.messaging.broker import DeliveryCallback, trim_history
 from tomodachi.messaging.faults import FaultTable
 from tomodachi.runtime.clock import Clock, RealClock
@@ -94,6 +96,8 @@ class MemoryAmqpBroker:
         self.published: list[PublishedMessage] = []
         self.dead_letters: list[DeadLetter] = []
         self._ids = itertools.count(1)
+        # signs the bookkeeping headers of retry copies, as the real broker's key does (see republish.py)
+        self.signing_key = os.urandom(32)
         self._publish_faults: deque[BaseException] = deque()
         self.delayed: dict[int, DelayedRetry] = {}
         self.unsettled: set[MemoryAmqpDelivery] = set()
@@ -357,7 +361,7 @@ class MemoryAmqpBroker:
 
     def _dead_letter(self, queue: _Queue, message: _Message, reason: str) -> None:
         headers = naming.dead_letter_headers(
-            message.properties.headers,
+            without_bookkeeping(message.properties.headers),
             reason=reason,
             queue=queue.name,
             exchange=message.exchange_name,

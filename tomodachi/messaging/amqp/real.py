@@ -26,7 +26,12 @@ from tomodachi.messaging.amqp.exceptions import (
     AmqpExclusiveQueueLockedException,
     AmqpTooManyConsumersException,
 )
-from tomodachi.messaging.amqp.naming import DEAD_LETTER_EXCHANGE, dead_letter_queue_name, expiry_arguments
+from tomodachi.messaging.amqp.naming import (
+    DEAD_LETTER_EXCHANGE,
+    dead_letter_queue_name,
+    delay_queue_name,
+    expiry_arguments,
+)
 from tomodachi.messaging.amqp.publisher import AmqpPublisher
 from tomodachi.messaging.amqp.republish import FailedRepublishes, copy_properties, signing_key
 from tomodachi.messaging.amqp.settings import AmqpSettings
@@ -43,10 +48,6 @@ logger = framework_logger("tomodachi.amqp")
 RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 DELAY_QUEUE_SLACK_MS = 60_000  # a delay queue outlives its message TTL by this much, then RabbitMQ removes it
 RECONNECT_ERRORS: tuple[type[BaseException], ...] = (AmqpConnectionException, AmqpChannelClosed, *LINK_OR_TIMEOUT)
-
-
-def delay_queue_name(queue_name: str, delay_ms: int) -> str:
-    return f"{queue_name}.retry.{delay_ms}ms"
 
 
 class RealAmqpConsumer:

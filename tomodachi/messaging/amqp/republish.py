@@ -13,6 +13,12 @@ from tomodachi.messaging.amqp.descriptors import AmqpProperties
 
 ORIGINAL_USER_ID_HEADER = "x-tomodachi-original-user-id"
 SIGNATURE_HEADER = "x-tomodachi-signature"
+# bookkeeping headers on retry copies: receives so far, and where the message was first published
+ATTEMPT_HEADER = "x-tomodachi-attempt"
+ROUTING_KEY_HEADER = "x-tomodachi-routing-key"
+EXCHANGE_HEADER = "x-tomodachi-exchange"
+BOOKKEEPING_HEADERS = (ATTEMPT_HEADER, ROUTING_KEY_HEADER, EXCHANGE_HEADER)
+SIGNED_HEADERS = (*BOOKKEEPING_HEADERS, SIGNATURE_HEADER)
 
 
 def copy_properties(properties: AmqpProperties, headers: dict[str, Any]) -> AmqpProperties:
@@ -22,6 +28,27 @@ def copy_properties(properties: AmqpProperties, headers: dict[str, Any]) -> Amqp
     if properties.user_id:
         headers = {**headers, ORIGINAL_USER_ID_HEADER: properties.user_id}
     return replace(properties, headers=headers, expiration=None, user_id=None)
+
+
+def without_bookkeeping(headers: Mapping[str, Any]) -> dict[str, Any]:
+    """``headers`` without our signed bookkeeping headers (a copy's are written anew, never carried over)."""
+    return {k: v for k, v in headers.items() if k not in SIGNED_HEADERS}
+
+
+def retry_copy_properties(
+    properties: AmqpProperties, key: bytes, queue: str, attempt: int, routing_key: str, exchange: str, body: bytes
+) -> AmqpProperties:
+    """The properties of a retry copy of a message received ``attempt`` times on ``queue``: the original's, with
+    signed bookkeeping headers saying how often it was received and where it was first published (the copy
+    travels through the default exchange, which would lose both)."""
+    headers = {
+        **without_bookkeeping(properties.headers),
+        ATTEMPT_HEADER: attempt,
+        ROUTING_KEY_HEADER: routing_key,
+        EXCHANGE_HEADER: exchange,
+        SIGNATURE_HEADER: bookkeeping_signature(key, queue, attempt, routing_key, exchange, body),
+    }
+    return copy_properties(properties, headers)
 
 
 class FailedRepublishes:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
+from tomodachi.messaging.amqp.descriptors import AmqpProperties
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed
 from tomodachi.messaging.amqp.memory import MemoryAmqpBroker
 from tomodachi.messaging.amqp.memory_records import PublishedMessage as BrokerRecord
@@ -17,11 +16,11 @@ from tomodachi.messaging.broker import environment_of
 from tomodachi.messaging.faults import FaultTable
 from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.observe import MessageLostEvent, report_published
+from tomodachi.testing.fakes.amqp_publication import publication_from_test
 from tomodachi.testing.fakes.base import (
     DEFAULT_ENVELOPE,
     FakeBase,
     TestSender,
-    build_body,
     check_attributes,
     check_exception,
     check_times,
@@ -71,22 +70,19 @@ class InMemoryAmqp(FaultInjection, FakeBase):
             raise TypeError(f"destination must be a non-empty routing key, not {destination!r}")
         envelope = publish_envelope(envelope)
         check_attributes(attributes)
-        body = await build_body(envelope, service or self.sender, destination, data)
-        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
-        if properties is None:
-            content_type = "application/json" if envelope is not None or not isinstance(data, (str, bytes)) else None
-            if content_type is None:
-                content_type = "text/plain" if isinstance(data, str) else "application/octet-stream"
-            properties = AmqpProperties(
-                content_type=content_type,
-                delivery_mode=2,
-                message_id=f"test-{next(self._ids)}",
-                headers=dict(attributes or {}),
-            )
-        elif attributes:  # given both: the attributes join the properties' headers
-            properties = replace(properties, headers={**(properties.headers or {}), **attributes})
+        sender = service or self.sender
+        publication = await publication_from_test(
+            sender,
+            destination,
+            data,
+            envelope=envelope,
+            attributes=attributes,
+            properties=properties,
+            exchange_name=exchange_name,
+            wire_routing_key=encode_routing_key(destination),
+        )
         broker = self.broker
-        broker.publish_now(AmqpPublication(exchange_name, encode_routing_key(destination), raw, properties))
+        broker.publish_now(publication)
         report_published(environment_of(self.sender).observers, self.sender, "amqp", "amqp", destination)
         return self._record(broker.published[-1])
 

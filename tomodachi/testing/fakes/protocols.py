@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any, Protocol
 
+from tomodachi.messaging.amqp.descriptors import AmqpProperties
 from tomodachi.testing.clock import Duration
 from tomodachi.testing.records import DeadLetter, Pending, PublishedMessage, QueuedMessage
 
@@ -98,9 +99,13 @@ class FakeAmqp(FakeBus, Protocol):
         envelope: object = ...,
         attributes: Mapping[str, object] | None = None,
         exchange_name: str = "amq.topic",
+        properties: AmqpProperties | None = None,
+        service: object = None,
     ) -> PublishedMessage:
-        """Publish ``data`` with routing key ``destination`` (JsonBase envelope by default; ``envelope=None``: raw
-        body); ``attributes`` become AMQP headers."""
+        """Publish ``data`` with routing key ``destination`` as a service's ``amqp_publish`` would (JsonBase
+        envelope by default; ``envelope=None``: raw body): ``attributes`` become AMQP headers; ``properties``
+        replace the message's own (``attributes`` join their headers); ``service`` (a service instance) signs
+        the envelope instead of the test."""
         ...
 
     def queue_depth(self, queue: str) -> int: ...

@@ -31,6 +31,7 @@ from tomodachi.testing.fakes.base import (
 from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage
 
 if TYPE_CHECKING:
+    from tomodachi.messaging.amqp.descriptors import AmqpProperties
     from tomodachi.testing.harness import ServiceHarness
 
 QUIET_PERIOD = 1.0
@@ -140,11 +141,7 @@ class RealWireFake(FakeBase):
         check_attributes(attributes)
         before = len(self._records)
         if self.bus == "amqp":
-            from tomodachi.messaging.amqp.api import amqp_publish
-
-            if attributes:
-                _skip(self.bus, "publish(attributes=...)")
-            await amqp_publish(self._sender, data, routing_key=destination, message_envelope=envelope, **kwargs)
+            await self._amqp_publish(destination, data, envelope, attributes, **kwargs)
         else:
             from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_publish
 
@@ -152,6 +149,38 @@ class RealWireFake(FakeBase):
                 self._sender, data, destination, message_envelope=envelope, message_attributes=attributes, **kwargs
             )
         return self._records[before] if len(self._records) > before else self._records[-1]
+
+    async def _amqp_publish(
+        self,
+        destination: str,
+        data: Any,
+        envelope: object,
+        attributes: Mapping[str, object] | None,
+        *,
+        exchange_name: str = "amq.topic",
+        properties: AmqpProperties | None = None,
+        service: object = None,
+    ) -> None:
+        # what the in-memory fake sends (publication_from_test), through the real broker with the wire's prefix
+        from tomodachi.messaging.amqp.naming import prefixed_routing_key
+        from tomodachi.messaging.amqp.settings import get_broker, settings_of
+        from tomodachi.runtime.observe import report_published
+        from tomodachi.testing.fakes.amqp_publication import publication_from_test
+
+        sender = service or self._sender
+        settings = settings_of(self._sender)
+        publication = await publication_from_test(
+            sender,
+            destination,
+            data,
+            envelope=envelope,
+            attributes=attributes,
+            properties=properties,
+            exchange_name=exchange_name,
+            wire_routing_key=prefixed_routing_key(destination, settings.routing_key_prefix),
+        )
+        await get_broker(self._harness.environment, settings).publish(publication)
+        report_published(self._harness.environment.observers, self._sender, "amqp", "amqp", destination)
 
     async def send(
         self,
