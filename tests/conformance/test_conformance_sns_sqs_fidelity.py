@@ -53,12 +53,8 @@ class Forwarder(tomodachi.Service):
         await tomodachi.aws_sns_sqs_send_message(self, data, "fidelity-inbox")
 
 
-@pytest.mark.wire_difference(
-    "fake",
-    reason="the in-memory fake_sns_sqs.send() puts the bare envelope in the SQS body (message_type '', "
-    "message_timestamp None); a service's send, and the test's on the real wire, wrap it in the "
-    "MessageBodyFormatter document (message_type 'Message', a Timestamp, QueueUrl, Version)",
-)
+# in memory, fake_sns_sqs.send() used to put the bare envelope in the SQS body (fixed: it formats the body as
+# a service's aws_sns_sqs_send_message does)
 async def test_a_message_the_test_sends_to_a_queue_looks_like_one_a_service_sends(
     tomodachi_service: ServiceFactory, fake_sns_sqs: FakeSnsSqs
 ) -> None:
@@ -93,11 +89,8 @@ class RawReader(tomodachi.Service):
         pass
 
 
-@pytest.mark.wire_difference(
-    "real",
-    reason="on the real wire fake_sns_sqs.publish(data, envelope=None) goes through aws_sns_sqs_publish, which "
-    "refuses data that is not str (TypeError); in memory, and as documented, such data is sent as JSON",
-)
+# on the real wire, fake_sns_sqs.publish(data, envelope=None) used to refuse a dict (fixed: sent as JSON, as in
+# memory)
 async def test_a_raw_publish_of_a_dict_from_the_test_is_sent_as_json(
     tomodachi_service: ServiceFactory, fake_sns_sqs: FakeSnsSqs
 ) -> None:
@@ -127,12 +120,7 @@ class Alerts(tomodachi.Service):
 ATTRIBUTES: dict[str, Any] = {"team": "ops", "severity": 5, "ratio": 0.5, "urgent": True, "tags": ["a", 1]}
 
 
-@pytest.mark.wire_difference(
-    "real",
-    reason="on the real wire PublishedMessage.attributes holds the botocore form "
-    "({'team': {'DataType': 'String', 'StringValue': 'ops'}, ...}); in memory, the plain values the publisher "
-    "gave and the handler gets ({'team': 'ops', ...})",
-)
+# on the real wire, PublishedMessage.attributes used to hold the botocore form (fixed: plain values)
 async def test_a_published_record_holds_the_attributes_as_the_handler_gets_them(
     tomodachi_service: ServiceFactory, fake_sns_sqs: FakeSnsSqs
 ) -> None:

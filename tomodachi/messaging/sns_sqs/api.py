@@ -310,21 +310,8 @@ async def aws_sns_sqs_send_message(
             raise TypeError(f"sqs_send_message without a body formatter needs str data, got {type(data).__name__}")
         body = data
     else:
-        if target.startswith(("https://", "http://")):
-            queue_url = target
-        else:
-            queue_url = await _queue_url(service, target)
-        context = MessageBodyFormatterContext(
-            data=data,
-            message_attributes=attrs,
-            queue_name=queue_name,
-            queue_url=queue_url,
-            service=service,
-            message_envelope=envelope,
-            formatter=formatter,
-            kwargs=dict(kwargs),
-        )
-        body = await formatter(context, **kwargs)
+        queue_url = target if target.startswith(("https://", "http://")) else await _queue_url(service, target)
+        body = await formatted_send_body(service, data, queue_name, queue_url, envelope, attrs, formatter, kwargs)
     if fifo_name and not deduplication_id:
         deduplication_id = str(uuid.uuid4())  # once for all attempts, as for sns_publish
     add_outgoing_headers(attrs, service, "sqs", queue_name)
@@ -337,6 +324,33 @@ async def aws_sns_sqs_send_message(
         delay_seconds=delay_seconds,
     )
     return await _maybe_task(_send_with_retries(service, publication), wait)
+
+
+async def formatted_send_body(
+    service: Any,
+    data: Any,
+    queue_name: str,
+    queue_url: str,
+    envelope: Any,
+    attrs: dict[str, Any],
+    formatter: Any = None,
+    kwargs: Mapping[str, Any] | None = None,
+) -> str:
+    """The SQS body ``formatter`` (default: a :class:`MessageBodyFormatter`) makes of ``data`` sent to the queue at
+    ``queue_url`` — what ``aws_sns_sqs_send_message`` sends."""
+    formatter = formatter if formatter is not None else MessageBodyFormatter()
+    extra = dict(kwargs or {})
+    context = MessageBodyFormatterContext(
+        data=data,
+        message_attributes=attrs,
+        queue_name=queue_name,
+        queue_url=queue_url,
+        service=service,
+        message_envelope=envelope,
+        formatter=formatter,
+        kwargs=extra,
+    )
+    return str(await formatter(context, **extra))
 
 
 async def _queue_url(service: Any, target: str) -> str:

@@ -54,6 +54,13 @@ def _json_base() -> type:
     return JsonBase
 
 
+def raw_text(data: Any) -> str:
+    """A raw SNS/SQS body (text only): str as given, bytes decoded, anything else as JSON."""
+    if isinstance(data, bytes):
+        return data.decode("utf-8")
+    return data if isinstance(data, str) else json.dumps(data)
+
+
 async def build_body(envelope: object, sender: object, destination: str, data: Any, **kwargs: Any) -> str | bytes:
     """``data`` wrapped by ``envelope``; with ``envelope=None`` the raw body: str/bytes as given, else JSON."""
     if envelope is None:

@@ -27,6 +27,7 @@ from tomodachi.testing.fakes.base import (
     check_attributes,
     dead_letter_from_event,
     publish_envelope,
+    raw_text,
 )
 from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage
 
@@ -146,7 +147,12 @@ class RealWireFake(FakeBase):
             from tomodachi.messaging.sns_sqs.api import aws_sns_sqs_publish
 
             await aws_sns_sqs_publish(
-                self._sender, data, destination, message_envelope=envelope, message_attributes=attributes, **kwargs
+                self._sender,
+                raw_text(data) if envelope is None else data,
+                destination,
+                message_envelope=envelope,
+                message_attributes=attributes,
+                **kwargs,
             )
         return self._records[before] if len(self._records) > before else self._records[-1]
 
@@ -200,6 +206,7 @@ class RealWireFake(FakeBase):
         check_attributes(attributes)
         if envelope is None:
             kwargs.setdefault("message_body_formatter", None)
+            data = raw_text(data)
         before = len(self._records)
         await aws_sns_sqs_send_message(
             self._sender, data, queue, message_envelope=envelope, message_attributes=attributes, **kwargs
@@ -322,6 +329,7 @@ def to_record(bus: str, publication: object, result: str | None) -> PublishedMes
             time=now,
             exchange_name=publication.exchange_name,
         )
+    from tomodachi.messaging.sns_sqs import attributes as attribute_codec
     from tomodachi.messaging.sns_sqs import naming
     from tomodachi.messaging.sns_sqs.descriptors import SnsPublication, SqsPublication
 
@@ -334,7 +342,7 @@ def to_record(bus: str, publication: object, result: str | None) -> PublishedMes
             kind="sns",
             destination=destination,
             payload=publication.message,
-            attributes=dict(publication.message_attributes),
+            attributes=attribute_codec.decode(publication.message_attributes),
             message_id=str(result or ""),
             time=now,
             group_id=publication.group_id,
@@ -347,7 +355,7 @@ def to_record(bus: str, publication: object, result: str | None) -> PublishedMes
         kind="sqs",
         destination=publication.queue,
         payload=publication.body,
-        attributes=dict(publication.message_attributes),
+        attributes=attribute_codec.decode(publication.message_attributes),
         message_id=str(result or ""),
         time=now,
         group_id=publication.group_id,

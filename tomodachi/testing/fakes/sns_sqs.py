@@ -10,9 +10,11 @@ from tomodachi.messaging.broker import environment_of
 from tomodachi.messaging.faults import FaultTable
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
 from tomodachi.messaging.sns_sqs import naming
+from tomodachi.messaging.sns_sqs.api import formatted_send_body
 from tomodachi.messaging.sns_sqs.client import AwsApiError
 from tomodachi.messaging.sns_sqs.consumer import PARKED_VISIBILITY_TIMEOUT
 from tomodachi.messaging.sns_sqs.descriptors import SnsPublication, SqsPublication
+from tomodachi.messaging.sns_sqs.exceptions import QueueDoesNotExistError
 from tomodachi.messaging.sns_sqs.memory import MemorySnsSqsBroker, MemorySnsSqsClient
 from tomodachi.messaging.sns_sqs.memory_state import MessageRecord, PublishedRecord, SubscriptionRecord
 from tomodachi.runtime.clock import Clock
@@ -29,6 +31,7 @@ from tomodachi.testing.fakes.base import (
     notification_attributes,
     notification_payload,
     publish_envelope,
+    raw_text,
 )
 from tomodachi.testing.fakes.faults import FaultInjection
 from tomodachi.testing.ledger import Ledger
@@ -106,10 +109,16 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
         """SQS SendMessage straight to ``queue`` (JsonBase envelope unless ``envelope`` says otherwise)."""
         envelope = publish_envelope(envelope)
         check_attributes(attributes)
-        body = await build_body(envelope, self.sender, "", data, message_attributes={})
+        if envelope is None:
+            body = raw_text(data)
+        else:  # as a service's aws_sns_sqs_send_message formats it
+            queue_url = await self.broker.get_queue_url(queue)
+            if queue_url is None:
+                raise QueueDoesNotExistError(f"Cannot send message to non-existent SQS queue: {queue}")
+            body = await formatted_send_body(self.sender, data, queue, queue_url, envelope, {})
         publication = SqsPublication(
             queue=queue,
-            body=body if isinstance(body, str) else body.decode("utf-8"),
+            body=body,
             message_attributes=attribute_codec.encode(attributes),
             group_id=group_id,
             deduplication_id=deduplication_id,
