@@ -40,21 +40,43 @@ def decode_payload(body: str | bytes) -> tuple[Any, dict[str, Any]]:
     return data, metadata
 
 
+def unwrapped_sqs_body(body: str) -> str:
+    """The message inside an SQS body that wraps one (an SNS notification, or the document a
+    ``MessageBodyFormatter`` sends: ``Type`` ``Notification`` / ``Message``), else the body itself."""
+    if not body.startswith("{"):
+        return body
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body
+    if (
+        isinstance(parsed, dict)
+        and parsed.get("Type") in ("Notification", "Message")
+        and isinstance(parsed.get("Message"), str)
+    ):
+        return str(parsed["Message"])
+    return body
+
+
 class _Decoded:
     """``data`` and ``metadata`` decoded from ``payload`` on first access."""
 
     payload: str | bytes
 
+    def _message(self) -> str | bytes:
+        """What the handler's envelope parses: the payload itself, unless a record says otherwise."""
+        return self.payload
+
     @property
     def data(self) -> Any:
         """The message as the consumer's handler sees it: a JsonBase envelope's ``data``, else the parsed JSON or
         the raw text."""
-        return decode_payload(self.payload)[0]
+        return decode_payload(self._message())[0]
 
     @property
     def metadata(self) -> dict[str, Any]:
         """The envelope's ``metadata`` (``message_uuid``, ``timestamp``, ``topic`` …); empty for raw messages."""
-        return decode_payload(self.payload)[1]
+        return decode_payload(self._message())[1]
 
     def text(self) -> str:
         """The payload as text (bytes decoded as UTF-8)."""
@@ -87,6 +109,11 @@ class PublishedMessage(_Decoded):
     exchange_name: str | None = None
     group_id: str | None = None
     deduplication_id: str | None = None
+
+    def _message(self) -> str | bytes:
+        # an SQS send's body is the document its MessageBodyFormatter wrapped the message in
+        payload = self.payload
+        return unwrapped_sqs_body(payload) if self.kind == "sqs" and isinstance(payload, str) else payload
 
     @property
     def routing_key(self) -> str | None:

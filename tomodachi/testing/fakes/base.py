@@ -16,7 +16,7 @@ from tomodachi.runtime.clock import Clock
 from tomodachi.runtime.observe import MessageLostEvent
 from tomodachi.testing.clock import Duration, parse_duration
 from tomodachi.testing.ledger import Ledger
-from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage
+from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, unwrapped_sqs_body
 from tomodachi.testing.settle import DEFAULT_SETTLE_TIMEOUT, run_until_idle, settle
 
 if TYPE_CHECKING:
@@ -112,7 +112,7 @@ def dead_letter_from_event(event: MessageLostEvent, dead_letter_queue: str | Non
 
         queue = str(metadata.get("queue_url", "")).rstrip("/").rsplit("/", 1)[-1]
         message_id = str(metadata.get("sqs_message_id", "") or delivery.delivery_id)
-        payload = notification_payload(delivery.text())
+        payload = unwrapped_sqs_body(delivery.text())
         # plain values, as the handler's message_attributes: the SQS message's own, else its SNS notification's
         attributes = attribute_codec.decode(delivery.attributes) or notification_attributes(delivery.text())
     return DeadLetter(
@@ -128,19 +128,6 @@ def dead_letter_from_event(event: MessageLostEvent, dead_letter_queue: str | Non
         message_id=message_id,
         dead_letter_queue=dead_letter_queue if event.kept else None,
     )
-
-
-def notification_payload(body: str) -> str:
-    """The SNS ``Message`` of a notification body, else the body itself."""
-    if not body.startswith("{"):
-        return body
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        return body
-    if isinstance(parsed, dict) and parsed.get("Type") == "Notification" and isinstance(parsed.get("Message"), str):
-        return str(parsed["Message"])
-    return body
 
 
 def notification_attributes(body: str) -> dict[str, Any]:

@@ -29,13 +29,20 @@ from tomodachi.testing.fakes.base import (
     check_times,
     dead_letter_from_event,
     notification_attributes,
-    notification_payload,
     publish_envelope,
     raw_text,
 )
 from tomodachi.testing.fakes.faults import FaultInjection
 from tomodachi.testing.ledger import Ledger
-from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage, QueuedMessage, published_message
+from tomodachi.testing.records import (
+    Bus,
+    DeadLetter,
+    Pending,
+    PublishedMessage,
+    QueuedMessage,
+    published_message,
+    unwrapped_sqs_body,
+)
 from tomodachi.testing.waiting import clock_wait
 
 
@@ -244,7 +251,7 @@ class InMemorySnsSqs(FaultInjection, FakeBase):
                 queue=queue,
                 handler=None,
                 reason=f"received {message.receive_count} time(s) without being deleted: SQS moved it (redrive)",
-                payload=notification_payload(message.body),
+                payload=unwrapped_sqs_body(message.body),
                 attributes=attribute_codec.decode(message.attributes) or notification_attributes(message.body),
                 receive_count=message.receive_count,
                 kept=True,
