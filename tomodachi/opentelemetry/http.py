@@ -83,6 +83,9 @@ class HttpServerMiddleware:
     # marks the middlewares of this package (taken off again by uninstrument_service)
     opentelemetry_instrumentation = True
     passes_values_through = True  # nothing added or changed on the way to the handler (see tomodachi.handler_check)
+    # alone, it may be called as ``middleware(next, service, request)`` around a plain route's handler: the call
+    # the middleware chain would make (see tomodachi.transport.http.server)
+    called_directly = True
 
     def __init__(
         self, telemetry: Telemetry, excluded_urls: ExcludeList | None = None, *, error_handlers: bool = True

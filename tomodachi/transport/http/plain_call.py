@@ -3,8 +3,9 @@ by a call shape worked out once, at start, instead of per request."""
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from tomodachi.handlers import handler_parameters
 from tomodachi.logging.context import HandlerContext
@@ -28,6 +29,16 @@ class PlainCall:
         self.returns_awaitable = inspect.iscoroutinefunction(func)
         # ``handler(request)``, the usual signature, is the handler itself: no call in between
         self.call: Callable[[object], object] = func if positional == 1 and not keywords else self._spread
+
+    def awaitable_call(self, request: object) -> Callable[[], Awaitable[object]]:
+        """The call as a middleware's ``next``: ``await next()`` calls the handler and gives its result."""
+        if self.returns_awaitable:
+            return functools.partial(self.call, request)  # type: ignore[return-value]  # its call is a coroutine
+        return functools.partial(self._awaited, request)
+
+    async def _awaited(self, request: object) -> object:
+        value = self.call(request)
+        return await value if inspect.isawaitable(value) else value
 
     def _spread(self, request: object) -> object:
         return self.func(*(request,) * self.positional, **dict.fromkeys(self.keywords, request))

@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -227,16 +227,21 @@ class HttpApp:
             return await self._error_response(request, error, None), None, None
         handler = route.handler
         plain = self.plain_calls.get(route)
+        direct: Callable[..., Awaitable[object]] | None = None
         if plain is None:
             kind = handler.spec.kind
             if kind == "http_static":
                 return self._static_file(route, match.groups.get("filename")), route, None
-        elif (
-            self.environment.observers
-            or getattr(self.service, "_aiohttp_pre_middleware", None)
-            or getattr(self.service, "http_middleware", None)
-        ):
-            plain = None  # call records or a middleware chain: the general path does both
+        else:
+            around = getattr(self.service, "_aiohttp_pre_middleware", None)
+            if self.environment.observers or getattr(self.service, "http_middleware", None):
+                plain = None  # call records or a middleware chain: the general path does both
+            elif around:
+                # the one instrumentation middleware alone is called around the plain call, as the chain would
+                # call it, without the chain's work per request
+                direct = around[0] if len(around) == 1 and getattr(around[0], "called_directly", False) else None
+                if direct is None:
+                    plain = None
         if request.body_exists:
             content_length = request.content_length
             if content_length is not None and content_length > self.settings.client_max_size:
@@ -257,9 +262,12 @@ class HttpApp:
                 if plain is not None:
                     context = plain.context.enter()
                     try:
-                        value = plain.call(request)
-                        if plain.returns_awaitable or inspect.isawaitable(value):
-                            value = await value  # type: ignore[misc]
+                        if direct is not None:
+                            value = await direct(plain.awaitable_call(request), self.service, request)
+                        else:
+                            value = plain.call(request)
+                            if plain.returns_awaitable or inspect.isawaitable(value):
+                                value = await value  # type: ignore[misc]
                     finally:
                         HandlerContext.exit(context)
                 else:
