@@ -18,6 +18,7 @@ from tomodachi.messaging.amqp.republish import (
     signed_by_us,
     without_bookkeeping,
 )
+from tomodachi.messaging.amqp.wire import header_text
 from tomodachi.messaging.broker import Delivery
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ class RealAmqpDelivery(Delivery):
         props: Properties,
     ) -> None:
         raw_headers = props.headers
-        headers = {str(k): _text(v) for k, v in raw_headers.items()} if raw_headers else {}
+        headers = {str(k): header_text(v) for k, v in raw_headers.items()} if raw_headers else {}
         queue = consumer.subscription.queue_name
         previous = 0
         if headers:
@@ -138,15 +139,6 @@ class RealAmqpDelivery(Delivery):
     @property
     def body_bytes(self) -> bytes:
         return self.body if isinstance(self.body, bytes) else self.body.encode("utf-8")
-
-
-def _text(value: Any) -> Any:
-    if isinstance(value, bytes):
-        try:
-            return value.decode("utf-8")
-        except UnicodeDecodeError:
-            return value
-    return value
 
 
 def _int(value: Any) -> int:

@@ -26,7 +26,14 @@ from tomodachi.runtime.clock import Clock, RealClock
 
 logger = framework_logger("tomodachi.amqp")
 
-PREDECLARED_EXCHANGES = {"": "direct", "amq.topic": "topic", "amq.direct": "direct", "amq.fanout": "fanout"}
+PREDECLARED_EXCHANGES = {
+    "": "direct",
+    "amq.topic": "topic",
+    "amq.direct": "direct",
+    "amq.fanout": "fanout",
+    "amq.headers": "headers",
+    "amq.match": "headers",
+}
 
 
 @dataclass(slots=True)
@@ -37,6 +44,7 @@ class _Message:
     properties: AmqpProperties
     redelivered: bool = False
     delivery_count: int = 0
+    expires_at: float | None = None  # clock time its ``expiration`` (per-message TTL) runs out on the queue
 
 
 @dataclass
@@ -153,8 +161,17 @@ class MemoryAmqpBroker:
             raise AmqpChannelClosed("broker unreachable (injected outage)", code=504)
         exchange = self.exchanges.get(publication.exchange_name)
         if exchange is None:
-            raise AmqpChannelClosed(f"no exchange {publication.exchange_name!r} (NOT_FOUND)", code=404)
+            if not naming.declarable(publication.exchange_name):
+                raise AmqpChannelClosed(f"no exchange {publication.exchange_name!r} (NOT_FOUND)", code=404)
+            self.declare_exchange(publication.exchange_name)  # as a real publish does: a topic exchange
+            exchange = self.exchanges[publication.exchange_name]
         properties = publication.properties
+        delivered = properties
+        if properties.headers:  # what the wire carries of them, as the consumer decodes it (or a TypeError)
+            from tomodachi.messaging.amqp.wire import delivered_headers
+
+            delivered = replace(properties, headers=delivered_headers(properties.headers))
+        expires_at = _expiry(properties.expiration, self.clock.time()) if properties.expiration else None
         routing_key = publication.routing_key
         key = (exchange.name, routing_key)
         routed = self._routes.get(key)
@@ -167,7 +184,8 @@ class MemoryAmqpBroker:
         if self.history is not None:
             trim_history(self.published, self.history)
         for queue_name in routed:
-            self._enqueue(queue_name, _Message(body, publication.exchange_name, routing_key, properties))
+            message = _Message(body, publication.exchange_name, routing_key, delivered, expires_at=expires_at)
+            self._enqueue(queue_name, message)
         self._event.set()
         return properties.message_id
 
@@ -272,6 +290,8 @@ class MemoryAmqpBroker:
                 hit = True
             elif exchange.type == "topic":
                 hit = topic_matches(binding_key, routing_key)
+            elif exchange.type == "headers":
+                hit = True  # a binding without arguments asks for no header: every message matches
             else:
                 hit = binding_key == routing_key
             if hit and queue_name not in matched and queue_name in self.queues:
@@ -412,6 +432,9 @@ class MemoryAmqpBroker:
                     return
                 consumer = found
             message = messages.popleft()
+            if message.expires_at is not None and self.clock.time() >= message.expires_at:
+                logger.debug("message expired on the queue (its expiration ran out)", queue=queue.name)
+                continue  # RabbitMQ drops it when it reaches the head of the queue
             message.delivery_count += 1
             queue.unacked += 1
             consumer.in_flight += 1
@@ -455,3 +478,14 @@ class MemoryAmqpBroker:
                 queue.next_consumer = (index + 1) % count
                 return consumer
         return None
+
+
+def _expiry(expiration: str, now: float) -> float:
+    """When a message published at ``now`` with ``expiration`` (milliseconds, as text) expires on a queue."""
+    try:
+        milliseconds = int(expiration)
+    except ValueError:
+        milliseconds = -1
+    if milliseconds < 0:
+        raise AmqpChannelClosed(f"PRECONDITION_FAILED - invalid expiration {expiration!r}", code=406)
+    return now + milliseconds / 1000

@@ -85,7 +85,7 @@ class MemoryAmqpDelivery(Delivery):
             expired_at = datetime.fromtimestamp(int(broker.clock.time() + delay_ms / 1000), tz=timezone.utc)
             waited_in = naming.delay_queue_name(queue.name, delay_ms)
             properties = replace(properties, headers=expired_in(properties.headers, waited_in, expired_at))
-        copy = replace(message, properties=properties, redelivered=False)
+        copy = replace(message, properties=properties, redelivered=False, expires_at=None)  # no expiration
         if delay_ms > 0:
             broker._hold(queue.name, copy, delay_ms / 1000, "retry back-off", head=False)
         elif queue.name in broker.queues:

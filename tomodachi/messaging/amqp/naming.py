@@ -29,6 +29,11 @@ def expiry_arguments(ttl: float | None) -> dict[str, Any]:
     return {"x-expires": int(ttl * 1000)} if ttl else {}
 
 
+def declarable(exchange: str) -> bool:
+    """Whether a publish may create this exchange (never the default or an ``amq.*`` one)."""
+    return bool(exchange) and not exchange.startswith("amq.")
+
+
 def delay_queue_name(queue_name: str, delay_ms: int) -> str:
     """The TTL queue a retry copy waits in for ``delay_ms`` before RabbitMQ dead-letters it back to its queue."""
     return f"{queue_name}.retry.{delay_ms}ms"

@@ -18,6 +18,7 @@ from tomodachi.messaging.amqp.connection import (
 )
 from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpConnectionException
+from tomodachi.messaging.amqp.naming import declarable
 from tomodachi.messaging.amqp.wire import encode_properties, encode_publish
 from tomodachi.messaging.publish_scope import current_scope
 
@@ -30,11 +31,6 @@ logger = framework_logger("tomodachi.amqp")
 
 # bytes waiting in the socket's buffer above which a publish waits for it to drain (RabbitMQ throttling us)
 WRITE_BUFFER_LIMIT = 256 * 1024
-
-
-def declarable(exchange: str) -> bool:
-    """Whether a publish may create this exchange (never the default or an ``amq.*`` one)."""
-    return bool(exchange) and not exchange.startswith("amq.")
 
 
 class AmqpPublisher:

@@ -183,7 +183,10 @@ class RealWireFake(FakeBase):
             attributes=attributes,
             properties=properties,
             exchange_name=exchange_name,
-            wire_routing_key=prefixed_routing_key(destination, settings.routing_key_prefix),
+            # the default exchange routes by queue name: the queue as the harness prefixed it for this test
+            wire_routing_key=settings.queue_name_prefix + destination
+            if exchange_name == ""
+            else prefixed_routing_key(destination, settings.routing_key_prefix),
         )
         await get_broker(self._harness.environment, settings).publish(publication)
         report_published(self._harness.environment.observers, self._sender, "amqp", "amqp", destination)
