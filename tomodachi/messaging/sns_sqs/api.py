@@ -145,6 +145,7 @@ def _prefix(value: Any, option: str) -> str:
 async def _send_with_retries(service: Any, publication: Any) -> str:
     from tomodachi.messaging.broker import environment_of
     from tomodachi.messaging.sns_sqs.brokers import get_broker
+    from tomodachi.messaging.sns_sqs.client import AwsApiError
     from tomodachi.messaging.sns_sqs.exceptions import AWSSNSSQSException, QueueDoesNotExistError
 
     environment = environment_of(service)
@@ -157,6 +158,10 @@ async def _send_with_retries(service: Any, publication: Any) -> str:
             return message_id
         except (ValueError, TypeError, QueueDoesNotExistError, NotImplementedError):
             raise
+        except AwsApiError as exc:
+            if exc.refusal:
+                raise  # SNS/SQS refused the message itself (an invalid attribute, too long): the same again
+            last = exc
         except Exception as exc:  # transient: try again (upstream: 3 attempts)
             last = exc
     raise AWSSNSSQSException(f"Unable to publish message [sns/sqs]: {last}") from last

@@ -11,6 +11,20 @@ from tomodachi.messaging.sns_sqs.exceptions import AWSSNSSQSException
 NON_EXISTENT_QUEUE = "AWS.SimpleQueueService.NonExistentQueue"
 NOT_FOUND = "NotFound"
 INVALID_PARAMETER = "InvalidParameter"
+INVALID_PARAMETER_VALUE = "InvalidParameterValue"  # SQS: a parameter's value is refused
+PARAMETER_VALUE_INVALID = "ParameterValueInvalid"  # SNS: likewise (botocore's InvalidParameterValueException)
+MISSING_PARAMETER = "MissingParameter"
+# what SNS/SQS answer a request they refuse for what it asks: sent again, it is refused again
+REFUSAL_CODES = frozenset(
+    {
+        INVALID_PARAMETER,
+        INVALID_PARAMETER_VALUE,
+        PARAMETER_VALUE_INVALID,
+        MISSING_PARAMETER,
+        "InvalidMessageContents",
+        "AWS.SimpleQueueService.InvalidMessageContents",
+    }
+)
 
 
 class AwsApiError(AWSSNSSQSException):
@@ -20,6 +34,12 @@ class AwsApiError(AWSSNSSQSException):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+    @property
+    def refusal(self) -> bool:
+        """Whether AWS refused the request itself (an invalid parameter, a message too long): not a failure that
+        sending it again may get past."""
+        return self.code in REFUSAL_CODES
 
 
 class SnsSqsClient(Protocol):

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
-from tomodachi.messaging.sns_sqs import iam, naming
+from tomodachi.messaging.sns_sqs import iam, limits, naming
 from tomodachi.messaging.sns_sqs.client import INVALID_PARAMETER, NOT_FOUND, AwsApiError
 from tomodachi.messaging.sns_sqs.filter_policy import FilterPolicy
 from tomodachi.messaging.sns_sqs.memory_sqs import MemorySqs
@@ -159,8 +159,9 @@ class MemorySns(MemorySqs):
     ) -> str:
         self.calls["sns_publish"] += 1
         self._publish_fault()
-        topic = self._topic_by_arn(topic_arn)
         attributes = dict(message_attributes or {})
+        limits.check_sns_message(message, attributes)  # refused: nothing published, nothing delivered
+        topic = self._topic_by_arn(topic_arn)
         if topic.fifo and not group_id:
             raise AwsApiError(INVALID_PARAMETER, "The MessageGroupId parameter is required for FIFO topics")
         if topic.fifo and not deduplication_id:
@@ -194,6 +195,7 @@ class MemorySns(MemorySqs):
             if queue is None or not self._policy_allows(queue, topic.arn):
                 continue  # SNS drops deliveries the queue policy refuses
             body = self._notification(topic, record, attributes, subscription)
+            # not checked against the queue's limits: SQS takes every notification of a message SNS accepted
             self._enqueue(queue, body, {}, group_id, deduplication_id, None)
             record.delivered_to.append(queue.name)
         return record.message_id

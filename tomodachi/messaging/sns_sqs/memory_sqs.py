@@ -15,7 +15,7 @@ from typing import Any
 from tomodachi.messaging.broker import Delivery, trim_history
 from tomodachi.messaging.faults import FaultTable
 from tomodachi.messaging.sns_sqs import attributes as attribute_codec
-from tomodachi.messaging.sns_sqs import naming
+from tomodachi.messaging.sns_sqs import limits, naming
 from tomodachi.messaging.sns_sqs.client import INVALID_PARAMETER, NON_EXISTENT_QUEUE, AwsApiError
 from tomodachi.messaging.sns_sqs.consumer import DRAIN_MESSAGE_PAYLOAD
 from tomodachi.messaging.sns_sqs.memory_state import (
@@ -194,6 +194,7 @@ class MemorySqs:
         self._publish_fault(injected=not marker)
         queue = self._queue_by_url(queue_url)
         attributes = dict(message_attributes or {})
+        limits.check_sqs_message(body, attributes, limits.queue_maximum_size(queue.attributes))
         message_id = self._enqueue(queue, body, attributes, group_id, deduplication_id, delay_seconds, marker=marker)
         if not marker:
             self._log(
