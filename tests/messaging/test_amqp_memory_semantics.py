@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Any
 
 import pamqp.decode
 import pytest
@@ -65,3 +66,52 @@ def test_the_headers_exchanges_exist_and_a_binding_without_arguments_gets_every_
     broker.publish_now(AmqpPublication("amq.headers", "anything", b"{}"))
     broker.publish_now(AmqpPublication("amq.match", "anything", b"{}"))
     assert broker.queue_depth("q") == 1
+
+
+async def test_a_queue_unused_for_longer_than_its_x_expires_is_deleted_with_its_messages(
+    virtual_clock: VirtualClock,
+) -> None:
+    broker = MemoryAmqpBroker(clock=virtual_clock)
+    broker.declare_queue("q", arguments={"x-expires": 1000})
+    broker.bind("q", "amq.topic", "k")
+    broker.publish_now(AmqpPublication("amq.topic", "k", b"waiting"))
+    await virtual_clock.advance(0.999)  # just under the second: still there
+    broker.declare_queue("q", arguments={"x-expires": 1000})  # declared again: a use, the second starts over
+    await virtual_clock.advance(0.999)
+    assert broker.queue_depth("q") == 1
+    await virtual_clock.advance(0.002)
+    broker.publish_now(AmqpPublication("amq.topic", "k", b"late"))  # finds the queue gone: unroutable
+    assert "q" not in broker.queue_names()
+    assert len(broker.declare_queue("q").messages) == 0  # declared anew, empty
+
+
+async def test_a_channel_wide_prefetch_lets_one_message_of_all_the_channels_queues_run_at_once(
+    virtual_clock: VirtualClock,
+) -> None:
+    from tomodachi.messaging.amqp.descriptors import AmqpSubscription
+
+    broker = MemoryAmqpBroker(clock=virtual_clock)
+    held: list[Any] = []
+    for queue in ("a", "b"):
+        subscription = AmqpSubscription(
+            "amq.topic", queue, queue, True, prefetch_count=100, channel="svc", global_prefetch_count=1
+        )
+        await broker.declare(subscription)
+        await broker.consume(subscription, held.append)
+        broker.publish_now(AmqpPublication("amq.topic", queue, b"{}"))
+    assert [d.metadata["queue_name"] for d in held] == ["a"]  # b waits for the channel's one unacked message
+    await held[0].ack()
+    assert [d.metadata["queue_name"] for d in held] == ["a", "b"]
+
+
+async def test_a_prefetch_count_of_zero_sets_no_limit(virtual_clock: VirtualClock) -> None:
+    from tomodachi.messaging.amqp.descriptors import AmqpSubscription
+
+    broker = MemoryAmqpBroker(clock=virtual_clock)
+    held: list[Any] = []
+    subscription = AmqpSubscription("amq.topic", "k", "q", True, prefetch_count=0)
+    await broker.declare(subscription)
+    await broker.consume(subscription, held.append)
+    for _ in range(150):
+        broker.publish_now(AmqpPublication("amq.topic", "k", b"{}"))
+    assert len(held) == 150

@@ -82,6 +82,10 @@ class AmqpSubscription:
     # seconds → the dead-letter queue's x-expires: a per-instance queue's .dlq goes with it; None = kept forever
     dead_letter_queue_ttl: float | None = None
     exchange_type: str = "topic"
+    # the consuming service's channel (its name) and that channel's qos over all its consumers (0: no limit);
+    # the in-memory broker keeps the limit per channel, the real one sets it on its own consume channel
+    channel: str = ""
+    global_prefetch_count: int = 0
 
 
 @dataclass(frozen=True, init=False)

@@ -9,15 +9,16 @@ import itertools
 import os
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
 from tomodachi.logging import framework_logger
 from tomodachi.messaging.amqp import naming
-from tomodachi.messaging.amqp.descriptors import AmqpProperties, AmqpPublication, AmqpSubscription
+from tomodachi.messaging.amqp.descriptors import AmqpPublication, AmqpSubscription
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed, AmqpTooManyConsumersException
 from tomodachi.messaging.amqp.memory_delivery import MemoryAmqpDelivery as MemoryAmqpDelivery  # part of this API
+from tomodachi.messaging.amqp.memory_queues import _Channel, _Consumer, _Exchange, _expiry, _Message, _Queue
 from tomodachi.messaging.amqp.memory_records import DeadLetter, DelayedRetry, PublishedMessage, topic_matches
 from tomodachi.messaging.amqp.republish import without_bookkeeping
 from tomodachi.messaging.broker import DeliveryCallback, trim_history
@@ -34,54 +35,6 @@ PREDECLARED_EXCHANGES = {
     "amq.headers": "headers",
     "amq.match": "headers",
 }
-
-
-@dataclass(slots=True)
-class _Message:
-    body: bytes
-    exchange_name: str
-    routing_key: str
-    properties: AmqpProperties
-    redelivered: bool = False
-    delivery_count: int = 0
-    expires_at: float | None = None  # clock time its ``expiration`` (per-message TTL) runs out on the queue
-
-
-@dataclass
-class _Exchange:
-    name: str
-    type: str
-    bindings: list[tuple[str, str]] = field(default_factory=list)  # (binding key, queue name)
-
-
-class _Consumer:
-    def __init__(self, broker: MemoryAmqpBroker, queue: _Queue, callback: DeliveryCallback, prefetch: int) -> None:
-        self.broker = broker
-        self.queue = queue
-        self.callback = callback
-        self.prefetch = max(1, prefetch)
-        self.in_flight = 0
-        self.active = True
-        self.tag = f"ctag-{next(broker._ids)}"
-
-    async def cancel(self) -> None:
-        if self.active:
-            self.active = False
-            if self in self.queue.consumers:
-                self.queue.consumers.remove(self)
-            self.broker._changed()
-
-
-@dataclass
-class _Queue:
-    name: str
-    arguments: Mapping[str, Any]
-    competing: bool = True
-    messages: deque[_Message] = field(default_factory=deque)
-    consumers: list[_Consumer] = field(default_factory=list)
-    unacked: int = 0
-    next_consumer: int = 0
-    dead_letter_queue: str | None = None
 
 
 class MemoryAmqpBroker:
@@ -117,6 +70,7 @@ class MemoryAmqpBroker:
         self.closed = False
         # (exchange, routing key) → the queues a publish reaches; forgotten whenever exchanges, queues or bindings change
         self._routes: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._channels: dict[str, _Channel] = {}  # the channel each service consumes on, by its name
 
     # ---- Broker interface -------------------------------------------------------------------------------
 
@@ -143,8 +97,16 @@ class MemoryAmqpBroker:
         if not subscription.competing and queue.consumers:
             raise AmqpTooManyConsumersException(f"Max consumers for queue {queue.name!r} has been reached")
         prefetch = self.default_prefetch or subscription.prefetch_count
-        consumer = _Consumer(self, queue, on_delivery, prefetch)
+        channel = None
+        if subscription.channel:
+            channel = self._channels.get(subscription.channel)
+            if channel is None or not channel.consumers:  # a channel opened anew takes the qos given now
+                channel = self._channels[subscription.channel] = _Channel(subscription.global_prefetch_count)
+        consumer = _Consumer(self, queue, on_delivery, prefetch, channel)
+        if channel is not None:
+            channel.consumers.append(consumer)
         queue.consumers.append(consumer)
+        queue.unused_since = None
         self._dispatch(queue)
         return consumer
 
@@ -216,10 +178,26 @@ class MemoryAmqpBroker:
 
     def declare_queue(self, name: str, *, arguments: Mapping[str, Any] | None = None, competing: bool = True) -> _Queue:
         queue = self.queues.get(name)
+        now = self.clock.time()
+        if queue is not None and queue.expired(now):
+            self._delete_queue(queue)
+            queue = None
         if queue is None:
             queue = self.queues[name] = _Queue(name, dict(arguments or {}), competing=competing)
             self._routes.clear()
+        if not queue.consumers:
+            queue.unused_since = now  # declaring it again is a use: its x-expires starts over
         return queue
+
+    def _delete_queue(self, queue: _Queue) -> None:
+        """Delete a queue that expired (unused for longer than its ``x-expires``), with its messages."""
+        del self.queues[queue.name]
+        for exchange in self.exchanges.values():
+            exchange.bindings = [binding for binding in exchange.bindings if binding[1] != queue.name]
+        self._routes.clear()
+        if queue.messages:
+            logger.warning("queue expired with messages (x-expires)", queue=queue.name, messages=len(queue.messages))
+        self._changed()
 
     def bind(self, queue_name: str, exchange_name: str, binding_key: str) -> None:
         self._queue(queue_name)
@@ -300,6 +278,9 @@ class MemoryAmqpBroker:
 
     def _enqueue(self, queue_name: str, message: _Message) -> None:
         queue = self.queues[queue_name]
+        if queue.unused_since is not None and queue.expired(self.clock.time()):
+            self._delete_queue(queue)  # RabbitMQ deleted it meanwhile: nothing routes there any more
+            return
         faults = self.faults.of(queue_name)
         if faults is None:
             queue.messages.append(message)
@@ -375,6 +356,12 @@ class MemoryAmqpBroker:
     def _release(self, queue: _Queue, consumer: _Consumer, *, dispatch: bool = True) -> None:
         queue.unacked -= 1
         consumer.in_flight -= 1
+        channel = consumer.channel
+        if channel is not None:
+            channel.in_flight -= 1
+            if channel.in_flight == channel.limit - 1:  # the channel had no room: its other queues may go on
+                for other in {id(c.queue): c.queue for c in channel.consumers if c.queue is not queue}.values():
+                    self._dispatch(other)
         if dispatch:
             self._dispatch(queue)
         self._event.set()
@@ -424,7 +411,7 @@ class MemoryAmqpBroker:
         while messages:
             if len(consumers) == 1:  # the usual case, asked on every enqueue and ack: no round-robin to keep
                 consumer = consumers[0]
-                if not consumer.active or consumer.in_flight >= consumer.prefetch:
+                if not consumer.has_room():
                     return
             else:
                 found = self._next_consumer(queue)
@@ -438,6 +425,8 @@ class MemoryAmqpBroker:
             message.delivery_count += 1
             queue.unacked += 1
             consumer.in_flight += 1
+            if consumer.channel is not None:
+                consumer.channel.in_flight += 1
             delivery = MemoryAmqpDelivery(self, queue, consumer, message)
             if faults is not None:
                 delivery.injected_fault = faults.take_failure()
@@ -449,6 +438,8 @@ class MemoryAmqpBroker:
                 self.unsettled.discard(delivery)
                 queue.unacked -= 1
                 consumer.in_flight -= 1
+                if consumer.channel is not None:
+                    consumer.channel.in_flight -= 1
                 message.redelivered = True
                 messages.appendleft(message)
                 return
@@ -474,18 +465,7 @@ class MemoryAmqpBroker:
         for offset in range(count):
             index = (queue.next_consumer + offset) % count
             consumer = queue.consumers[index]
-            if consumer.active and consumer.in_flight < consumer.prefetch:
+            if consumer.has_room():
                 queue.next_consumer = (index + 1) % count
                 return consumer
         return None
-
-
-def _expiry(expiration: str, now: float) -> float:
-    """When a message published at ``now`` with ``expiration`` (milliseconds, as text) expires on a queue."""
-    try:
-        milliseconds = int(expiration)
-    except ValueError:
-        milliseconds = -1
-    if milliseconds < 0:
-        raise AmqpChannelClosed(f"PRECONDITION_FAILED - invalid expiration {expiration!r}", code=406)
-    return now + milliseconds / 1000

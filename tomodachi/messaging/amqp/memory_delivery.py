@@ -19,7 +19,8 @@ from tomodachi.messaging.amqp.republish import (
 from tomodachi.messaging.broker import Delivery
 
 if TYPE_CHECKING:
-    from tomodachi.messaging.amqp.memory import MemoryAmqpBroker, _Consumer, _Message, _Queue
+    from tomodachi.messaging.amqp.memory import MemoryAmqpBroker
+    from tomodachi.messaging.amqp.memory_queues import _Consumer, _Message, _Queue
 
 
 class MemoryAmqpDelivery(Delivery):

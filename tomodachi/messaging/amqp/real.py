@@ -109,6 +109,7 @@ class RealAmqpBroker:
         self._ready = asyncio.Event()
         self._start_lock = asyncio.Lock()
         self._consume_lock = asyncio.Lock()
+        self._qos_set: tuple[AmqpChannel, int] | None = None  # the consume channel and the prefetch it was given
         self._supervisor: asyncio.Task[None] | None = None
         self._watchers: set[asyncio.Task[None]] = set()
         self._subscriptions: dict[str, AmqpSubscription] = {}
@@ -354,11 +355,15 @@ class RealAmqpBroker:
                 return  # already consuming on this link
             if channel is None:
                 channel = await link.channel("consume")
-                await channel.basic_qos(prefetch_count=self.settings.global_prefetch_count, connection_global=True)
                 channel.add_cancellation_callback(self._on_server_cancel)
                 self._watch_consume_channel(link, channel)
-            # per-consumer prefetch applies to the consumers started after it on this channel
-            await channel.basic_qos(prefetch_count=consumer.subscription.prefetch_count, connection_global=False)
+            prefetch = consumer.subscription.prefetch_count
+            if self._qos_set != (channel, prefetch):
+                # the per-consumer limit (for the consumers started after it) first, then the channel's: RabbitMQ
+                # stops applying a global limit that a per-consumer basic.qos follows
+                await channel.basic_qos(prefetch_count=prefetch, connection_global=False)
+                await channel.basic_qos(prefetch_count=self.settings.global_prefetch_count, connection_global=True)
+                self._qos_set = (channel, prefetch)
 
             async def on_message(channel: AmqpChannel, body: bytes, envelope: Envelope, properties: Properties) -> None:
                 self._deliver(consumer, channel, body, envelope, properties)

@@ -74,6 +74,8 @@ def build_subscription(handler: BoundHandler, service: object, settings: AmqpSet
         prefetch_count=settings.queue_prefetch_count,
         dead_letter_queue=dead_letter_queue_name(queue),
         dead_letter_queue_ttl=queue_ttl if per_instance else None,
+        channel=f"{getattr(service, 'name', '')}:{getattr(service, 'uuid', '')}:{id(service)}",
+        global_prefetch_count=settings.global_prefetch_count,
     )
 
 

@@ -33,7 +33,7 @@ from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage
 from tomodachi.testing.waiting import clock_wait
 
 if TYPE_CHECKING:
-    from tomodachi.messaging.amqp.memory import _Message, _Queue
+    from tomodachi.messaging.amqp.memory_queues import _Message, _Queue
 
 
 class InMemoryAmqp(FaultInjection, FakeBase):
