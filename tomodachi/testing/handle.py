@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 S = TypeVar("S")
 
 DEFAULT_CALL_TIMEOUT = 10.0
+CALL_POLL_SECONDS = 0.05  # real seconds wait_for_call() waits for a call's signal before it looks again
 
 
 def expected_types(exception_types: tuple[type[BaseException], ...]) -> tuple[type[BaseException], ...]:
@@ -89,11 +90,14 @@ class ServiceHandle(Generic[S]):
         """Settle the fakes until ``handler`` was called ``count`` times in all; returns its calls.
 
         Never moves the virtual clock. Raises ``TimeoutError`` after ``timeout`` real seconds, saying how many
-        calls happened and what still waits on the clock."""
+        calls happened and what is still busy or waits on the clock. On real wires it waits for the calls
+        themselves, in real time (not for the bus to be quiet: another handler may run on)."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"count must be a positive int, not {count!r}")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ValueError(f"timeout is a positive number of real seconds, not {timeout!r}")
+        if self._harness.wire == "real":
+            return await self._wait_for_real_call(handler, count, timeout)
         deadline = time.monotonic() + timeout
         signal = self._harness.ledger.call_signal()
         while True:
@@ -115,7 +119,29 @@ class ServiceHandle(Generic[S]):
                 raise TimeoutError(self._not_called(handler, count, len(calls), timeout))
             signal.clear()
             try:
-                await asyncio.wait_for(signal.wait(), min(remaining, 0.05))
+                await asyncio.wait_for(signal.wait(), min(remaining, CALL_POLL_SECONDS))
+            except asyncio.TimeoutError:
+                pass
+
+    async def _wait_for_real_call(self, handler: str, count: int, timeout: float) -> list[HandlerCall]:
+        """Real wires: a real broker cannot be settled, so wait for the calls (each recorded call sets the
+        ledger's signal; a short poll on the real clock besides) until ``count`` or the deadline."""
+        from tomodachi.testing.fakes.real import running_handlers, still_busy
+
+        deadline = time.monotonic() + timeout
+        signal = self._harness.ledger.call_signal()
+        while True:
+            calls = self.calls(handler)
+            if len(calls) >= count:
+                return calls
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                message = self._called(handler, count, len(calls), timeout)
+                running = running_handlers(self._harness.environment)
+                raise TimeoutError(f"{message}; {still_busy(running)}" if running else message)
+            signal.clear()
+            try:
+                await asyncio.wait_for(signal.wait(), min(remaining, CALL_POLL_SECONDS))
             except asyncio.TimeoutError:
                 pass
 

@@ -23,6 +23,10 @@ STABLE_ROUNDS = 5
 SPIN_ROUNDS = 20
 POLL_SECONDS = 0.005
 DEFAULT_SETTLE_TIMEOUT = 10.0
+# the end of what a SettleTimeout's ``busy`` says, on either wire
+LONGER_TIMEOUT_HINT = (
+    "a handler that waits in real time (a slow network call, an event) keeps the wait going: give it a longer timeout"
+)
 
 
 class SettleTimeout(TimeoutError):
@@ -122,10 +126,7 @@ def _still_busy(parts: Sequence[Settleable], clock: Clock) -> str:
     message = f"still busy (not waiting on the virtual clock, which stands at {_iso(clock.now())}):\n" + "\n".join(busy)
     if pending:
         message += "\npending on the virtual clock:\n" + "\n".join(pending)
-    return message + (
-        "\na handler that waits in real time (a slow network call, an event) keeps the wait going: give it a "
-        "longer timeout"
-    )
+    return f"{message}\n{LONGER_TIMEOUT_HINT}"
 
 
 def _iso(moment: datetime) -> str:

@@ -27,6 +27,8 @@ DRAIN_MESSAGE_PAYLOAD = "__TOMODACHI_DRAIN__cdab4416-1727-4603-87c9-0ff8dddf1f22
 DRAIN_GROUP_ID = "__tomodachi_drain__"  # its message group on a FIFO queue
 # what SQS answers to ChangeMessageVisibility for a message no longer in flight (its visibility timeout ended)
 NOT_IN_FLIGHT = frozenset({"AWS.SimpleQueueService.MessageNotInflight", "MessageNotInflight", "ReceiptHandleIsInvalid"})
+# ... of those, the answers for a message that is visible again and not received since: nothing can hide it now
+VISIBLE_AGAIN = NOT_IN_FLIGHT - {"ReceiptHandleIsInvalid"}
 
 
 class SqsDelivery(Delivery):
@@ -66,10 +68,17 @@ class SqsDelivery(Delivery):
         try:
             await self.client.change_message_visibility(self.queue_url, self.receipt_handle, timeout)
         except AwsApiError as exc:
-            if timeout > 0 or exc.code not in NOT_IN_FLIGHT:
-                raise
-            # handing the message back at once, after its visibility timeout ended: it is on the queue already
-            logger.info("message was visible again before it was handed back", sqs_message_id=self.delivery_id)
+            if exc.code in VISIBLE_AGAIN or (timeout == 0 and exc.code in NOT_IN_FLIGHT):
+                # the handler ran past the visibility timeout: SQS made the message visible again already, so it
+                # is received again at once whatever the delay (SQS may also answer OK and do nothing). Done.
+                logger.info(
+                    "message was visible again before it was handed back",
+                    sqs_message_id=self.delivery_id,
+                    retry_delay_seconds=timeout,
+                )
+                return
+            # a receipt handle no longer valid (the message was received again since) cannot delay the new receive
+            raise
 
     async def _dead_letter(self, reason: str) -> None:
         attributes = await self.client.get_queue_attributes(self.queue_url)

@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, TypeVar
 
 from tomodachi.messaging.broker import Broker, Consumer, DeliveryCallback
+from tomodachi.messaging.memory_brokers import MEMORY_BROKERS
 from tomodachi.messaging.sns_sqs.memory_state import SubscriptionRecord
 from tomodachi.runtime.execution_report import TaskCounter
 from tomodachi.runtime.observe import MessageLostEvent
@@ -30,9 +31,11 @@ from tomodachi.testing.fakes.base import (
     raw_text,
 )
 from tomodachi.testing.records import Bus, DeadLetter, Pending, PublishedMessage
+from tomodachi.testing.settle import LONGER_TIMEOUT_HINT, SettleTimeout
 
 if TYPE_CHECKING:
     from tomodachi.messaging.amqp.descriptors import AmqpProperties
+    from tomodachi.runtime.environment import Environment
     from tomodachi.testing.harness import ServiceHarness
 
 QUIET_PERIOD = 1.0
@@ -218,7 +221,7 @@ class RealWireFake(FakeBase):
 
     async def settle(self, timeout: float = REAL_SETTLE_TIMEOUT) -> None:
         """Wait until no handler of this bus has run for a quiet period and none is running (real time: a real
-        broker cannot say what is still on its way), bounded by ``timeout``."""
+        broker cannot say what is still on its way); ``SettleTimeout`` after ``timeout`` real seconds."""
         await quiet_period(self.bus, self._harness.environment.execution.counter(self.bus), timeout)
 
     async def run_until_idle(self, limit: Duration = timedelta(days=1)) -> None:
@@ -297,7 +300,7 @@ def _skip(bus: str, what: str) -> NoReturn:
 
 async def quiet_period(bus: str, tasks: TaskCounter, timeout: float, quiet: float = QUIET_PERIOD) -> None:
     """Until no handler of ``bus`` (its ``tasks``, counted on the harness's Environment) has run for ``quiet``
-    real seconds and none is running."""
+    real seconds and none is running; ``SettleTimeout`` (saying what kept it busy) after ``timeout``."""
     deadline = time.monotonic() + timeout
     last_total = tasks.total
     quiet_since = time.monotonic()
@@ -308,8 +311,26 @@ async def quiet_period(bus: str, tasks: TaskCounter, timeout: float, quiet: floa
         elif now - quiet_since >= quiet:
             return
         if now > deadline:
-            raise TimeoutError(f"{bus} handlers did not become idle within {timeout}s")
+            if tasks.current > 0:
+                line = f"  {bus}: {tasks.current} handler(s) running"
+            else:
+                line = f"  {bus}: no handler running, but quiet for {now - quiet_since:.1f} s only"
+            raise SettleTimeout(timeout, still_busy([line], quiet))
         await asyncio.sleep(0.05)  # real wires: nothing to await but time
+
+
+def running_handlers(environment: Environment) -> list[str]:
+    """The message handlers running now on real wires, by bus (what a real broker can tell of its work)."""
+    counters = [(bus, environment.execution.counter(bus)) for bus in MEMORY_BROKERS]
+    return [f"  {bus}: {tasks.current} handler(s) running" for bus, tasks in counters if tasks.current > 0]
+
+
+def still_busy(lines: list[str], quiet: float = QUIET_PERIOD) -> str:
+    """A ``SettleTimeout.busy`` on real wires: what kept the buses busy, in the in-memory wires' terms."""
+    return (
+        "still busy (real wires: a real broker cannot say what is on its way, so settle() waits until no handler "
+        f"has run for {quiet:g} s of real time):\n" + "\n".join(lines) + f"\n{LONGER_TIMEOUT_HINT}"
+    )
 
 
 def to_record(bus: str, publication: object, result: str | None) -> PublishedMessage:
