@@ -16,13 +16,10 @@ A scenario therefore reads the same on both wires: ``await let_time_pass(1)`` fo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 import pytest
 
+from tests.conformance.kit import LetTimePass
 from tomodachi.testing import TestSystem
-
-LetTimePass = Callable[[float], Awaitable[None]]
 
 
 @pytest.fixture

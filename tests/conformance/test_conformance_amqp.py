@@ -7,7 +7,6 @@ docs/conformance.md.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from itertools import pairwise
 from typing import Any
@@ -15,13 +14,11 @@ from typing import Any
 import pytest
 
 import tomodachi
+from tests.conformance.kit import REAL_WAIT, LetTimePass
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.amqp.descriptors import AmqpProperties
 from tomodachi.messaging.pipeline import ErrorPolicy
 from tomodachi.testing import FakeAmqp, ServiceFactory
-
-REAL_WAIT = 15.0  # real seconds any one wait may take on real wires
-LetTimePass = Callable[[float], Awaitable[None]]  # the let_time_pass fixture (conftest.py)
 
 # three receives, 0.2 s then 0.4 s apart: fast enough for a real RabbitMQ, visible on the virtual clock
 FAST_RETRY = ErrorPolicy(max_attempts=3, initial_delay=0.2, multiplier=2.0, max_delay=1.0)

@@ -14,50 +14,29 @@ lower peak.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
 
 import tomodachi
+from tests.conformance.kit import CROWD, REAL_WAIT, Gathering, LetTimePass
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.amqp.descriptors import AmqpProperties
 from tomodachi.testing import FakeAmqp, ServiceFactory
 
-REAL_WAIT = 15.0  # real seconds any one wait may take on real wires
-LetTimePass = Callable[[float], Awaitable[None]]  # the let_time_pass fixture (conftest.py)
-
-CROWD = 3  # messages published at once; a handler waits until this many run together
-GATHER_WAIT = 0.5  # real seconds a handler waits for the others before it gives up and ends
-
-
 # ---- how many handlers run at once ------------------------------------------------------------------------
 
 
-class Crowd(tomodachi.Service):
-    """Each handler waits until ``CROWD`` handlers run at once (at most ``GATHER_WAIT`` s); ``peak`` is the most
-    that ran together."""
+class Crowd(Gathering, tomodachi.Service):
+    """``CROWD`` messages, each handler waiting for the others (see :class:`Gathering`)."""
 
     name = "delivery-crowd"
     message_envelope = JsonBase
 
-    def __init__(self) -> None:
-        self.running = 0
-        self.peak = 0
-        self.together = asyncio.Event()
-
     @tomodachi.amqp("delivery.crowd", queue_name="delivery-crowd")
     async def join(self, data: int) -> None:
-        self.running += 1
-        self.peak = max(self.peak, self.running)
-        if self.running >= CROWD:
-            self.together.set()
-        try:
-            await asyncio.wait_for(self.together.wait(), timeout=GATHER_WAIT)
-        except TimeoutError:
-            pass
-        finally:
-            self.running -= 1
+        await self.gather()
 
 
 async def peak_of_a_crowd(tomodachi_service: ServiceFactory, fake_amqp: FakeAmqp, options: dict[str, Any]) -> int:

@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
 
 import pytest
 
 import tomodachi
+from tests.conformance.kit import REAL_WAIT, LetTimePass
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.amqp.descriptors import AmqpProperties
 from tomodachi.messaging.pipeline import ErrorPolicy
 from tomodachi.testing import FakeAmqp, ServiceFactory
-
-REAL_WAIT = 15.0  # real seconds any one wait may take on real wires
-LetTimePass = Callable[[float], Awaitable[None]]  # the let_time_pass fixture (conftest.py)
 
 RETRY_AT_ONCE = ErrorPolicy(max_attempts=3, initial_delay=0.0, multiplier=1.0, max_delay=0.0)
 RETRY_AFTER_200_MS = ErrorPolicy(max_attempts=2, initial_delay=0.2, multiplier=1.0, max_delay=0.2)

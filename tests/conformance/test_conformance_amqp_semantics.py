@@ -9,7 +9,6 @@ assertion (``refusal``): a strict xfail counts only an ``AssertionError``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -17,24 +16,12 @@ from typing import Any
 import pytest
 
 import tomodachi
+from tests.conformance.kit import REAL_WAIT, LetTimePass, refusal
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.amqp.descriptors import AmqpProperties
 from tomodachi.messaging.amqp.exceptions import AmqpChannelClosed
 from tomodachi.messaging.pipeline import ErrorPolicy
 from tomodachi.testing import FakeAmqp, ServiceFactory
-
-REAL_WAIT = 15.0  # real seconds any one wait may take on real wires
-LetTimePass = Callable[[float], Awaitable[None]]  # the let_time_pass fixture (conftest.py)
-
-
-async def refusal(publish: Awaitable[object]) -> Exception | None:
-    """The exception a publish raised, or ``None`` when it was accepted."""
-    try:
-        await publish
-    except Exception as exc:  # each wire raises its own type; that one is raised is what a scenario pins
-        return exc
-    return None
-
 
 # ---- header values and raw bodies -------------------------------------------------------------------------
 

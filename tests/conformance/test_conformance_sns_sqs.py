@@ -8,20 +8,17 @@ wires differ, the scenario is a strict xfail on one wire and listed in docs/conf
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 import tomodachi
+from tests.conformance.kit import REAL_WAIT, LetTimePass
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.pipeline import ErrorPolicy
 from tomodachi.messaging.sns_sqs.exceptions import AWSSNSSQSInternalServiceError
 from tomodachi.testing import FakeSnsSqs, HandlerCall, ServiceFactory
-
-REAL_WAIT = 15.0  # real seconds any one wait may take on real wires
-LetTimePass = Callable[[float], Awaitable[None]]  # the let_time_pass fixture (conftest.py)
 
 # a failed message becomes visible again 1 s later (SQS visibility timeouts are whole seconds), or at once
 ONE_SECOND_RETRY = ErrorPolicy(initial_delay=1.0, multiplier=1.0, max_delay=1.0)

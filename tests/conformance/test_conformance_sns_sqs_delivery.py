@@ -12,50 +12,25 @@ How many handlers run at once is measured as in ``test_conformance_amqp_delivery
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 import tomodachi
+from tests.conformance.kit import CROWD, REAL_WAIT, Gathering, LetTimePass
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.pipeline import ErrorPolicy
 from tomodachi.testing import FakeSnsSqs, HandlerCall, ServiceFactory
 
-REAL_WAIT = 15.0  # real seconds any one wait may take on real wires
-LetTimePass = Callable[[float], Awaitable[None]]  # the let_time_pass fixture (conftest.py)
-
-CROWD = 3  # messages waiting on the queue; a handler waits until this many run together
-GATHER_WAIT = 0.5  # real seconds a handler waits for the others before it gives up and ends
-
-
 # ---- how many handlers run at once ------------------------------------------------------------------------
 
 
-class Crowd(tomodachi.Service):
-    """Each handler waits until ``CROWD`` handlers run at once (at most ``GATHER_WAIT`` s); ``peak`` is the most
-    that ran together."""
+class Crowd(Gathering, tomodachi.Service):
+    """``CROWD`` messages, each handler waiting for the others (see :class:`Gathering`)."""
 
     name = "delivery-crowd"
     message_envelope = JsonBase
-
-    def __init__(self) -> None:
-        self.running = 0
-        self.peak = 0
-        self.together = asyncio.Event()
-
-    async def gather(self) -> None:
-        self.running += 1
-        self.peak = max(self.peak, self.running)
-        if self.running >= CROWD:
-            self.together.set()
-        try:
-            await asyncio.wait_for(self.together.wait(), timeout=GATHER_WAIT)
-        except TimeoutError:
-            pass
-        finally:
-            self.running -= 1
 
     @tomodachi.aws_sns_sqs(queue_name="delivery-batch")  # a batch of up to 10 (the default)
     async def batch(self, data: int) -> None:

@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 
 import tomodachi
+from tests.conformance.kit import REAL_WAIT
 from tomodachi.envelope import JsonBase
 from tomodachi.testing import FakeSnsSqs, HandlerCall, ServiceFactory
-
-REAL_WAIT = 15.0  # real seconds any one wait may take on real wires
 
 
 def body_of(call: HandlerCall) -> Any:

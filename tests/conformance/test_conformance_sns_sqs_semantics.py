@@ -9,31 +9,20 @@ assertion (``refusal``): a strict xfail counts only an ``AssertionError``.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
 import tomodachi
+from tests.conformance.kit import REAL_WAIT, LetTimePass, refusal
 from tomodachi.envelope import JsonBase
 from tomodachi.messaging.sns_sqs.exceptions import QueueDoesNotExistError
 from tomodachi.testing import FakeSnsSqs, ServiceFactory, ServiceHandle
 
-REAL_WAIT = 15.0  # real seconds any one wait may take on real wires
-LetTimePass = Callable[[float], Awaitable[None]]  # the let_time_pass fixture (conftest.py)
 UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 SNS_LIMIT = 256 * 1024  # bytes in an SNS message
 SQS_LIMIT = 1024 * 1024  # bytes in an SQS message (AWS and moto 5.x)
-
-
-async def refusal(publish: Awaitable[object]) -> Exception | None:
-    """The exception a publish or send raised, or ``None`` when it was accepted."""
-    try:
-        await publish
-    except Exception as exc:  # each wire raises its own type; that one is raised is what a scenario pins
-        return exc
-    return None
 
 
 # ---- filter policy operators ------------------------------------------------------------------------------

@@ -96,50 +96,29 @@ class ServiceHandle(Generic[S]):
             raise ValueError(f"count must be a positive int, not {count!r}")
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             raise ValueError(f"timeout is a positive number of real seconds, not {timeout!r}")
-        if self._harness.wire == "real":
-            return await self._wait_for_real_call(handler, count, timeout)
+        # on real wires a broker cannot be settled: the calls themselves are waited for, in real time
+        settling = self._harness.wire != "real"
         deadline = time.monotonic() + timeout
         signal = self._harness.ledger.call_signal()
         while True:
             calls = self.calls(handler)
             if len(calls) >= count:
                 return calls
-            try:
-                await self._harness.settle(timeout=max(0.0, deadline - time.monotonic()))
-            except SettleTimeout as exc:
+            if settling:
+                try:
+                    await self._harness.settle(timeout=max(0.0, deadline - time.monotonic()))
+                except SettleTimeout as exc:
+                    calls = self.calls(handler)
+                    if len(calls) >= count:
+                        return calls
+                    raise TimeoutError(f"{self._called(handler, count, len(calls), timeout)}; {exc.busy}") from None
                 calls = self.calls(handler)
                 if len(calls) >= count:
                     return calls
-                raise TimeoutError(f"{self._called(handler, count, len(calls), timeout)}; {exc.busy}") from None
-            calls = self.calls(handler)
-            if len(calls) >= count:
-                return calls
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError(self._not_called(handler, count, len(calls), timeout))
-            signal.clear()
-            try:
-                await asyncio.wait_for(signal.wait(), min(remaining, CALL_POLL_SECONDS))
-            except asyncio.TimeoutError:
-                pass
-
-    async def _wait_for_real_call(self, handler: str, count: int, timeout: float) -> list[HandlerCall]:
-        """Real wires: a real broker cannot be settled, so wait for the calls (each recorded call sets the
-        ledger's signal; a short poll on the real clock besides) until ``count`` or the deadline."""
-        from tomodachi.testing.fakes.real import running_handlers, still_busy
-
-        deadline = time.monotonic() + timeout
-        signal = self._harness.ledger.call_signal()
-        while True:
-            calls = self.calls(handler)
-            if len(calls) >= count:
-                return calls
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                message = self._called(handler, count, len(calls), timeout)
-                running = running_handlers(self._harness.environment)
-                raise TimeoutError(f"{message}; {still_busy(running)}" if running else message)
-            signal.clear()
+            signal.clear()  # each recorded call sets it; a short poll on the real clock besides
             try:
                 await asyncio.wait_for(signal.wait(), min(remaining, CALL_POLL_SECONDS))
             except asyncio.TimeoutError:
@@ -149,8 +128,13 @@ class ServiceHandle(Generic[S]):
         return f"{self.name}.{handler} was called {seen} time(s) within {timeout:g} s of real time, not {count}"
 
     def _not_called(self, handler: str, count: int, seen: int, timeout: float) -> str:
-        pending = self._harness.pending()
         message = self._called(handler, count, seen, timeout)
+        if self._harness.wire == "real":
+            from tomodachi.testing.fakes.real import running_handlers, still_busy
+
+            running = running_handlers(self._harness.environment)
+            return f"{message}; {still_busy(running)}" if running else message
+        pending = self._harness.pending()
         if pending:
             lines = "\n".join(f"  {item}" for item in pending)
             message += (
