@@ -315,9 +315,7 @@ class MemoryAmqpBroker:
         cut = [d for d in deliveries if d in self.unsettled]
         if consumers_gone:
             for consumer in {id(d._consumer): d._consumer for d in cut}.values():
-                consumer.active = False
-                if consumer in consumer.queue.consumers:
-                    consumer.queue.consumers.remove(consumer)
+                consumer.drop()
         for delivery in cut:
             queue = delivery._queue
             delivery.orphaned = True

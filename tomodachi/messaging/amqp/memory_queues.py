@@ -72,6 +72,10 @@ class _Consumer:
         return self.active and self.in_flight < self.prefetch and (channel is None or channel.in_flight < channel.limit)
 
     async def cancel(self) -> None:
+        self.drop()
+
+    def drop(self) -> None:
+        """Stop consuming (cancelled, or its process died): its queue may go unused from now on."""
         if self.active:
             self.active = False
             if self in self.queue.consumers:
