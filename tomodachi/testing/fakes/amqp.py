@@ -71,15 +71,9 @@ class InMemoryAmqp(FaultInjection, FakeBase):
         envelope = publish_envelope(envelope)
         check_attributes(attributes)
         sender = service or self.sender
+        wire_key = encode_routing_key(destination)
         publication = await publication_from_test(
-            sender,
-            destination,
-            data,
-            envelope=envelope,
-            attributes=attributes,
-            properties=properties,
-            exchange_name=exchange_name,
-            wire_routing_key=encode_routing_key(destination),
+            sender, destination, data, envelope, attributes, properties, exchange_name, wire_key
         )
         broker = self.broker
         broker.publish_now(publication)

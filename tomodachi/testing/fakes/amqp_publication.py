@@ -17,7 +17,6 @@ async def publication_from_test(
     sender: object,
     routing_key: str,
     data: Any,
-    *,
     envelope: object,
     attributes: Mapping[str, object] | None,
     properties: AmqpProperties | None,

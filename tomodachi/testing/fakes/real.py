@@ -178,18 +178,13 @@ class RealWireFake(FakeBase):
 
         sender = service or self._sender
         settings = settings_of(self._sender)
+        # the default exchange routes by queue name: the queue as the harness prefixed it for this test
+        if exchange_name == "":
+            wire_key = settings.queue_name_prefix + destination
+        else:
+            wire_key = prefixed_routing_key(destination, settings.routing_key_prefix)
         publication = await publication_from_test(
-            sender,
-            destination,
-            data,
-            envelope=envelope,
-            attributes=attributes,
-            properties=properties,
-            exchange_name=exchange_name,
-            # the default exchange routes by queue name: the queue as the harness prefixed it for this test
-            wire_routing_key=settings.queue_name_prefix + destination
-            if exchange_name == ""
-            else prefixed_routing_key(destination, settings.routing_key_prefix),
+            sender, destination, data, envelope, attributes, properties, exchange_name, wire_key
         )
         await get_broker(self._harness.environment, settings).publish(publication)
         report_published(self._harness.environment.observers, self._sender, "amqp", "amqp", destination)
