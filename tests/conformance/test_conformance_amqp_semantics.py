@@ -141,11 +141,13 @@ async def test_a_publish_to_the_default_exchange_reaches_the_queue_its_routing_k
     tomodachi_service: ServiceFactory, fake_amqp: FakeAmqp
 ) -> None:
     svc = await tomodachi_service(Taker)
-    await fake_amqp.publish("semantics-take", "straight", exchange_name="")  # the queue's name as routing key
+    straight = await fake_amqp.publish("semantics-take", "straight", exchange_name="")  # the queue's name as key
     await fake_amqp.publish("semantics.take", "routed")
     await svc.wait_for_call("take", timeout=REAL_WAIT)
     await fake_amqp.settle()
     assert [call.data for call in svc.calls("take")] == ["straight", "routed"]  # FIFO: "straight" came first
+    assert straight.routing_key == "semantics-take"  # the queue as the service names it, on both wires
+    assert [record.data for record in fake_amqp.published("semantics-take")] == ["straight"]
 
 
 class Auditor(tomodachi.Service):

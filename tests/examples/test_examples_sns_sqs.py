@@ -36,8 +36,8 @@ async def test_fifo_keeps_order_per_group_and_drops_duplicates(
     for transaction in transactions:
         await ledger.record(*transaction)
     if tomodachi_wire == "fake":
-        # a retried send: same deduplication id, dropped by SNS (moto does not deduplicate FIFO fan-out, so this
-        # step only runs on the in-memory wire)
+        # a retried send: same deduplication id, dropped by SNS (moto forgets the id once the first copy was
+        # deleted, docs/conformance.md D5, so this step only runs on the in-memory wire)
         await ledger.record("t3", "alice", -70)
     await ledger.record("t5", "alice", -30)
     await fake_sns_sqs.settle()

@@ -39,6 +39,8 @@ def test_delivered_headers_are_what_the_wire_carries_or_a_type_error() -> None:
     for value in (b"raw", (1, 2), 2**64):
         with pytest.raises(TypeError):
             delivered_headers({"h": value})
+    with pytest.raises(TypeError, match="header name"):
+        delivered_headers({7: "seven"})
 
 
 def test_an_expiration_that_is_no_number_of_milliseconds_is_refused_at_the_publish(virtual_clock: VirtualClock) -> None:

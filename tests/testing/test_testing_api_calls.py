@@ -319,3 +319,34 @@ async def test_wait_for_call_timeout_must_be_a_positive_number_of_seconds(
     svc = await tomodachi_service(Shop)
     with pytest.raises(ValueError, match="timeout is a positive number of real seconds"):
         await svc.wait_for_call("on_order", timeout=timeout)
+
+
+class Gate(tomodachi.Service):
+    name = "gate"
+    message_envelope = JsonBase
+
+    def __init__(self) -> None:
+        self.opened = asyncio.Event()
+
+    @tomodachi.amqp("gate.slow", queue_name="gate-slow")
+    async def slow(self, data: Any) -> None:
+        await self.opened.wait()  # waits on the test, in real time: settle() cannot see the end of it
+
+    @tomodachi.amqp("gate.quick", queue_name="gate-quick")
+    async def quick(self, data: Any) -> None:
+        pass
+
+
+async def test_wait_for_call_returns_once_the_call_happened_while_another_handler_waits_in_real_time(
+    tomodachi_service: ServiceFactory, fake_amqp: FakeAmqp
+) -> None:
+    svc = await tomodachi_service(Gate)
+    await fake_amqp.publish("gate.slow", 1)
+    await fake_amqp.publish("gate.quick", 2)
+    started = asyncio.get_running_loop().time()
+    [call] = await svc.wait_for_call("quick", timeout=5)
+    waited = asyncio.get_running_loop().time() - started
+    svc.instance.opened.set()
+    await svc.wait_for_call("slow", timeout=5)
+    assert call.data == 2
+    assert waited < 2  # not the whole timeout: the other handler still ran

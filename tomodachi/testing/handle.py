@@ -22,6 +22,7 @@ S = TypeVar("S")
 
 DEFAULT_CALL_TIMEOUT = 10.0
 CALL_POLL_SECONDS = 0.05  # real seconds wait_for_call() waits for a call's signal before it looks again
+SETTLE_SLICE_SECONDS = 0.1  # real seconds of one settle() of wait_for_call() before it looks at the calls again
 
 
 def expected_types(exception_types: tuple[type[BaseException], ...]) -> tuple[type[BaseException], ...]:
@@ -100,24 +101,27 @@ class ServiceHandle(Generic[S]):
         settling = self._harness.wire != "real"
         deadline = time.monotonic() + timeout
         signal = self._harness.ledger.call_signal()
+        busy = ""  # what the last settle found still busy
         while True:
             calls = self.calls(handler)
             if len(calls) >= count:
                 return calls
-            if settling:
-                try:
-                    await self._harness.settle(timeout=max(0.0, deadline - time.monotonic()))
-                except SettleTimeout as exc:
-                    calls = self.calls(handler)
-                    if len(calls) >= count:
-                        return calls
-                    raise TimeoutError(f"{self._called(handler, count, len(calls), timeout)}; {exc.busy}") from None
-                calls = self.calls(handler)
-                if len(calls) >= count:
-                    return calls
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                if busy:
+                    raise TimeoutError(f"{self._called(handler, count, len(calls), timeout)}; {busy}")
                 raise TimeoutError(self._not_called(handler, count, len(calls), timeout))
+            if settling:
+                # settled a slice at a time: a call that happened while another handler still runs (waiting in
+                # real time) ends the wait at once, not when that handler is done
+                try:
+                    await self._harness.settle(timeout=min(remaining, SETTLE_SLICE_SECONDS))
+                    busy = ""
+                except SettleTimeout as exc:
+                    busy = exc.busy
+                    continue
+                if len(self.calls(handler)) >= count:
+                    continue
             signal.clear()  # each recorded call sets it; a short poll on the real clock besides
             try:
                 await asyncio.wait_for(signal.wait(), min(remaining, CALL_POLL_SECONDS))

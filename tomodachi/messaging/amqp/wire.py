@@ -94,7 +94,10 @@ def field_table(table: Mapping[str, Any]) -> bytes:
     pamqp writes 32 bits, and 0.1 would reach the consumer as 0.10000000149011612."""
     parts = []
     for key, item in sorted(table.items()):
-        raw = key.encode("utf-8")
+        try:
+            raw = key.encode("utf-8")
+        except AttributeError:
+            raise TypeError(f"a header name is a str, not {key!r}") from None
         if len(raw) > 128:  # the longest field name AMQP allows (pamqp cuts it the same way)
             key = raw[:128].decode("utf-8", "ignore")
         parts.append(pamqp.encode.short_string(key))

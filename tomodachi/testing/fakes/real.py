@@ -99,7 +99,15 @@ class RealWireFake(FakeBase):
         self._records: list[PublishedMessage] = []
 
     def record(self, publication: object, result: str | None) -> None:
-        self._records.append(to_record(self.bus, publication, result))
+        record = to_record(self.bus, publication, result)
+        if record.exchange_name == "":  # the default exchange: the destination is a queue, named as the code does
+            record = replace(record, destination=self._unprefixed_queue(record.destination))
+        self._records.append(record)
+
+    def _unprefixed_queue(self, queue: str) -> str:
+        # the per-test queue prefix isolates tests on the shared RabbitMQ: records name queues as the code does
+        prefix = str(self._harness.wire_options.get("amqp.queue_name_prefix") or "")
+        return queue[len(prefix) :] if prefix and queue.startswith(prefix) else queue
 
     def _published(self) -> list[PublishedMessage]:
         return list(self._records)
@@ -109,9 +117,7 @@ class RealWireFake(FakeBase):
         if self.bus == "amqp":
             from tomodachi.messaging.amqp.naming import dead_letter_queue_name
 
-            # the per-test queue prefix isolates tests on the shared RabbitMQ: records name queues as the code does
-            prefix = str(self._harness.wire_options.get("amqp.queue_name_prefix") or "")
-            queue = record.queue[len(prefix) :] if prefix and record.queue.startswith(prefix) else record.queue
+            queue = self._unprefixed_queue(record.queue)
             return replace(
                 record, queue=queue, dead_letter_queue=dead_letter_queue_name(queue) if record.kept else None
             )
@@ -320,12 +326,13 @@ def running_handlers(environment: Environment) -> list[str]:
     return [f"  {bus}: {tasks.current} handler(s) running" for bus, tasks in counters if tasks.current > 0]
 
 
-def still_busy(lines: list[str], quiet: float = QUIET_PERIOD) -> str:
-    """A ``SettleTimeout.busy`` on real wires: what kept the buses busy, in the in-memory wires' terms."""
-    return (
-        "still busy (real wires: a real broker cannot say what is on its way, so settle() waits until no handler "
-        f"has run for {quiet:g} s of real time):\n" + "\n".join(lines) + f"\n{LONGER_TIMEOUT_HINT}"
-    )
+def still_busy(lines: list[str], quiet: float | None = None) -> str:
+    """What kept the buses busy on real wires, in the in-memory wires' terms: a ``SettleTimeout.busy`` (which
+    says how long settle() waits to be quiet) or the end of a ``wait_for_call`` timeout (``quiet=None``)."""
+    why = "a real broker cannot say what is on its way"
+    if quiet is not None:
+        why += f", so settle() waits until no handler has run for {quiet:g} s of real time"
+    return f"still busy (real wires: {why}):\n" + "\n".join(lines) + f"\n{LONGER_TIMEOUT_HINT}"
 
 
 def to_record(bus: str, publication: object, result: str | None) -> PublishedMessage:
