@@ -158,11 +158,9 @@ async def _send_with_retries(service: Any, publication: Any) -> str:
             return message_id
         except (ValueError, TypeError, QueueDoesNotExistError, NotImplementedError):
             raise
-        except AwsApiError as exc:
-            if exc.refusal:
-                raise  # SNS/SQS refused the message itself (an invalid attribute, too long): the same again
-            last = exc
         except Exception as exc:  # transient: try again (upstream: 3 attempts)
+            if isinstance(exc, AwsApiError) and exc.refusal:
+                raise  # SNS/SQS refused the message itself (an invalid attribute, too long): the same again
             last = exc
     raise AWSSNSSQSException(f"Unable to publish message [sns/sqs]: {last}") from last
 

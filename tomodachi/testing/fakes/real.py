@@ -313,7 +313,7 @@ async def quiet_period(bus: str, tasks: TaskCounter, timeout: float, quiet: floa
             return
         if now > deadline:
             if tasks.current > 0:
-                line = f"  {bus}: {tasks.current} handler(s) running"
+                line = _running(bus, tasks)
             else:
                 line = f"  {bus}: no handler running, but quiet for {now - quiet_since:.1f} s only"
             raise SettleTimeout(timeout, still_busy([line], quiet))
@@ -323,7 +323,11 @@ async def quiet_period(bus: str, tasks: TaskCounter, timeout: float, quiet: floa
 def running_handlers(environment: Environment) -> list[str]:
     """The message handlers running now on real wires, by bus (what a real broker can tell of its work)."""
     counters = [(bus, environment.execution.counter(bus)) for bus in MEMORY_BROKERS]
-    return [f"  {bus}: {tasks.current} handler(s) running" for bus, tasks in counters if tasks.current > 0]
+    return [_running(bus, tasks) for bus, tasks in counters if tasks.current > 0]
+
+
+def _running(bus: str, tasks: TaskCounter) -> str:
+    return f"  {bus}: {tasks.current} handler(s) running"
 
 
 def still_busy(lines: list[str], quiet: float | None = None) -> str:
